@@ -1,0 +1,36 @@
+# DLNet: real battery cycling data -> teacher LNN -> distilled, pruned students -> Pareto
+# selection -> int8 model and firmware. See README.md; every knob is in config.yaml.
+
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "config.schema.yaml")
+
+# Jobs import the `dlnet` package from this checkout even where it is not pip-installed
+# (conda environments, cluster nodes).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+)
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/baselines.smk"
+include: "rules/teacher.smk"
+include: "rules/students.smk"
+include: "rules/prune.smk"
+include: "rules/recover.smk"
+include: "rules/pareto.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

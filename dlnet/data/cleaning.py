@@ -1,0 +1,42 @@
+"""Explicit, logged cleaning of measured per-cycle capacity.
+
+Three rules, applied per cell, each dropped row recorded with its reason:
+  1. `zero`: capacity <= 0 (batch-1 cells start with an all-zero row for the unrecorded cycle 1).
+  2. `above_max`: capacity above `max_capacity_ah` (physically impossible for the rated cell,
+     e.g. b1c18 cycle 40 = 2.88 Ah).
+  3. `jump`: capacity further than `max_jump_ah` from the median of the previous
+     `median_window` raw values. The median looks backwards only, so cleaning never uses a
+     later cycle (no look-ahead), and because it runs over raw values a genuine level shift is
+     accepted after about half a window instead of dropping the rest of the cell.
+"""
+
+import numpy as np
+import pandas as pd
+
+REASONS = ("zero", "above_max", "jump")
+
+
+def trailing_median(values, window):
+    """Median of the `window` values before each position (NaN where there are fewer than 3)."""
+    return (pd.Series(values).shift(1).rolling(window, min_periods=3).median().to_numpy())
+
+
+def clean_capacity(table, max_capacity_ah=1.2, median_window=10, max_jump_ah=0.05):
+    """Return (kept table, dropped table with columns cell_id, cycle, capacity_ah, reason)."""
+    reason = np.full(len(table), "", dtype=object)
+    cap = table["capacity_ah"].to_numpy()
+    reason[cap <= 0] = "zero"
+    reason[(reason == "") & (cap > max_capacity_ah)] = "above_max"
+    for _, idx in table.groupby("cell_id", sort=False).indices.items():
+        values = cap[idx].copy()
+        # glitches of rules 1-2 must not pull the median
+        values[reason[idx] != ""] = np.nan
+        far = np.abs(values - trailing_median(values, median_window)) > max_jump_ah
+        sub = reason[idx]
+        sub[(sub == "") & far] = "jump"
+        reason[idx] = sub
+    dropped_mask = reason != ""
+    dropped = table.loc[dropped_mask, ["cell_id", "cycle", "capacity_ah"]].copy()
+    dropped["reason"] = reason[dropped_mask]
+    kept = table.loc[~dropped_mask].reset_index(drop=True)
+    return kept, dropped.reset_index(drop=True)

@@ -1,0 +1,15 @@
+"""Savitzky-Golay smoothing of whole series, as the DLNet paper did before cutting windows.
+
+A centred filter over a whole series lets each value see its neighbours' future, so the last
+inputs of a window see the first targets. Only the `paper` protocol uses it, for comparison.
+"""
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+
+def savgol_series(values, window=5, order=2):
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < window:
+        return values.copy()
+    return savgol_filter(values, window_length=window, polyorder=order)

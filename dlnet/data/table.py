@@ -1,0 +1,52 @@
+"""Checks shared by every adapter: the columns exist, hold numbers, and make a valid series."""
+
+import numpy as np
+import pandas as pd
+
+from dlnet.errors import InputError
+
+
+def read_csv(path, what):
+    """Read a CSV (plain or .gz) or fail naming the file and what it should hold."""
+    try:
+        return pd.read_csv(path, low_memory=False)
+    except FileNotFoundError:
+        raise InputError(path, f"the {what} file does not exist",
+                         "check the path in config.yaml (datasets section)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
+        raise InputError(path, f"cannot be read as CSV ({e})",
+                         f"provide the {what} as a comma-separated file with a header row") from None
+
+
+def require_columns(frame, path, columns):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; found {list(frame.columns)}",
+                         "add the column or map it to an existing one in config.yaml",
+                         column=missing[0])
+
+
+def numeric_column(frame, path, column, id_column="cell_id"):
+    """Return `column` as float64; fail on text or NaN, naming the first bad cell and row."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raw = frame[column].iloc[row]
+        cell = frame[id_column].iloc[row] if id_column in frame.columns else None
+        kind = "is empty (NaN)" if pd.isna(raw) else f"is not a number ({raw!r})"
+        raise InputError(path, f"row {row + 2} {kind}; {int(bad.sum())} such row(s) in all",
+                         "remove or correct those rows", cell=cell, column=column)
+    return values.astype(np.float64)
+
+
+def check_cycles(frame, path, id_column="cell_id", cycle_column="cycle"):
+    """Each cell's cycles must be unique; sorts by (cell, cycle)."""
+    dup = frame.duplicated([id_column, cycle_column], keep=False)
+    if dup.any():
+        first = frame[dup].iloc[0]
+        raise InputError(path, f"cycle {first[cycle_column]} appears {int(dup.sum())} times "
+                         "among duplicated (cell, cycle) rows",
+                         "keep one row per cell and cycle", cell=first[id_column],
+                         column=cycle_column)
+    return frame.sort_values([id_column, cycle_column], kind="stable").reset_index(drop=True)

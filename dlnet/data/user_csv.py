@@ -1,0 +1,27 @@
+"""A user's own per-cycle capacity CSV: one row per (cell, cycle), extra columns carried along."""
+
+import pandas as pd
+
+from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
+
+
+def load_user_csv(path, cell_column="cell_id", cycle_column="cycle",
+                  capacity_column="capacity_ah"):
+    frame = read_csv(path, "per-cycle capacity")
+    require_columns(frame, path, [cell_column, cycle_column, capacity_column])
+    table = pd.DataFrame({
+        "cell_id": frame[cell_column].astype(str),
+        "cycle": numeric_column(frame, path, cycle_column, cell_column),
+        "capacity_ah": numeric_column(frame, path, capacity_column, cell_column),
+    })
+    if (table["cycle"] % 1 != 0).any():
+        from dlnet.errors import InputError
+
+        row = table[table["cycle"] % 1 != 0].iloc[0]
+        raise InputError(path, f"cycle {row['cycle']} is not a whole number",
+                         "number cycles 1, 2, 3, ...", cell=row["cell_id"], column=cycle_column)
+    table["cycle"] = table["cycle"].astype(int)
+    extras = [c for c in frame.columns if c not in (cell_column, cycle_column, capacity_column)]
+    for c in extras:
+        table[c] = frame[c].to_numpy()
+    return check_cycles(table, path)

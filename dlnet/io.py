@@ -1,0 +1,98 @@
+"""Atomic file writes and provenance, so that a failed job never leaves a half-written output.
+
+Every writer goes through a temporary file in the target folder and a rename, which is atomic on
+POSIX file systems; Snakemake then sees either the complete file or none.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path, text):
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path, obj):
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_csv(path, frame, **kwargs):
+    with atomic_path(path) as tmp:
+        compression = "gzip" if str(path).endswith(".gz") else None
+        frame.to_csv(tmp, index=False, compression=compression, **kwargs)
+
+
+def save_npz(path, **arrays):
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            import numpy as np
+
+            np.savez_compressed(f, **arrays)
+
+
+def save_torch(path, obj):
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def save_figure(path, fig, **kwargs):
+    suffix = Path(path).suffix.lstrip(".")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=suffix, **kwargs)
+
+
+def versions():
+    """Versions of what shapes the numbers, recorded in every metrics file."""
+    import numpy
+    import torch
+
+    import dlnet
+
+    return {
+        "dlnet": dlnet.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+    }
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,196 @@
+"""The two evaluation protocols: which windows train, select and test a model.
+
+paper: the DLNet protocol as published. Whole series smoothed (Savitzky-Golay), windows cut with
+       a fixed step, a random 20% of each cell's windows held out as `test`, plus the paper's 16
+       fixed `segments`. Test windows overlap training windows of the same cells, so this measures
+       interpolation inside known cells. Unlike the paper, checkpoints are chosen on `val`
+       windows carved from the training windows, never on the held-out ones.
+cells: the study's own cell split. `Train` cells train (a seeded subset of them validates),
+       `Prim. Test` cells are `test`, `Sec. test` cells are `test2`; no cell is in two splits, the
+       series are not smoothed, and every window of a test cell is scored.
+"""
+
+import numpy as np
+import pandas as pd
+
+from dlnet.data.dlnet_soh import load_segments
+from dlnet.data.smoothing import savgol_series
+from dlnet.errors import InputError
+from dlnet.scaling import Scaler
+from dlnet.windows import WindowSet, cut, window_starts, windows_of_cell
+
+SPLITS = ("train", "val", "test", "test2", "segments")
+
+
+def per_cell(series):
+    """cell_id -> (cycles, soh) in series order."""
+    return {c: (g["cycle"].to_numpy(), g["soh"].to_numpy())
+            for c, g in series.groupby("cell_id", sort=True)}
+
+
+def select_cells(series, include, exclude, field):
+    """Keep `include` (all cells when empty) minus `exclude`; unknown ids are an error."""
+    known = set(series["cell_id"])
+    for key, ids in (("include_cells", include or []), ("exclude_cells", exclude)):
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise InputError("config.yaml", f"{field}.{key} names unknown cell(s) {unknown}",
+                             f"use cell ids that exist in the dataset, e.g. {sorted(known)[:3]}",
+                             column=f"{field}.{key}")
+    keep = series["cell_id"].isin(include) if include else True
+    return series[keep & ~series["cell_id"].isin(exclude)]
+
+
+def check_lengths(cells, need, source_path, field):
+    for cell, (_, soh) in cells.items():
+        if len(soh) < need:
+            raise InputError(source_path, f"has {len(soh)} usable values, fewer than one window "
+                             f"({need} = input_len + output_len)",
+                             f"add '{cell}' to {field} in config.yaml, or use shorter windows",
+                             cell=cell)
+
+
+def build(name, pcfg, source):
+    """Return (splits: name -> WindowSet, scaler, processed series frame with split column)."""
+    series = select_cells(source.series, pcfg.get("include_cells"), pcfg.get("exclude_cells", []),
+                          f"protocols.{name}")
+    kind = pcfg["kind"]
+    smoothing = pcfg.get("smoothing") or {"method": "none"}
+    if smoothing["method"] == "savgol":
+        if kind != "paper":
+            raise InputError("config.yaml", "whole-series smoothing lets inputs see their targets",
+                             f"set protocols.{name}.smoothing.method to none (only the paper "
+                             "protocol smooths, for comparison)", column=f"protocols.{name}.smoothing")
+        series = series.copy()
+        series["soh"] = series.groupby("cell_id", sort=False)["soh"].transform(
+            lambda s: savgol_series(s.to_numpy(), smoothing["window"], smoothing["order"]))
+    cells = per_cell(series)
+    n_in, n_out = pcfg["input_len"], pcfg["output_len"]
+    check_lengths(cells, n_in + n_out, source.path, f"protocols.{name}.exclude_cells")
+    if kind == "paper":
+        splits, cell_split = _paper_splits(name, pcfg, cells, n_in, n_out)
+    elif kind == "cells":
+        splits, cell_split = _cell_splits(name, pcfg, cells, source, n_in, n_out)
+    else:
+        raise InputError("config.yaml", f"unknown protocol kind '{kind}'", "use paper or cells",
+                         column=f"protocols.{name}.kind")
+    train = splits["train"]
+    scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg.get("anchor_len", 10))
+    series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
+                           index=series.groupby("cell_id").cumcount())
+    return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh"]]
+
+
+def _paper_splits(name, pcfg, cells, n_in, n_out):
+    split = pcfg["split"]
+    rng = np.random.default_rng(split["seed"])
+    parts = {"train": [], "val": [], "test": []}
+    for cell, (_, soh) in cells.items():
+        starts = window_starts(len(soh), n_in + n_out, pcfg["step"])
+        order = rng.permutation(len(starts))
+        n_test = int(round(split["test_fraction"] * len(starts)))
+        rest = order[n_test:]
+        n_val = int(round(split["val_fraction"] * len(rest)))
+        chosen = {"test": order[:n_test], "val": rest[:n_val], "train": rest[n_val:]}
+        for s, idx in chosen.items():
+            parts[s].append(windows_of_cell(cell, soh, n_in, n_out, 0, np.sort(starts[idx])))
+    splits = {s: WindowSet.concat(p, n_in, n_out) for s, p in parts.items()}
+    if pcfg.get("segments"):
+        splits["segments"] = _segments(pcfg["segments"], cells, n_in, n_out)
+    return splits, {c: "train" for c in cells}
+
+
+def _segments(path, cells, n_in, n_out):
+    parts = []
+    for seg in load_segments(path):
+        if seg["cell_id"] not in cells:
+            raise InputError(path, "segment names a cell that is not in the series (or is excluded)",
+                             "restore the shipped segments file or do not exclude that cell",
+                             cell=seg["cell_id"])
+        soh = cells[seg["cell_id"]][1]
+        if seg["end"] - seg["start"] != n_in + n_out or seg["end"] > len(soh):
+            raise InputError(path, f"segment {seg['start']}:{seg['end']} does not fit a "
+                             f"{n_in}+{n_out} window inside the {len(soh)}-value series",
+                             "use segments of input_len + output_len values", cell=seg["cell_id"])
+        x, y = cut(soh, np.array([seg["start"]]), n_in, n_out)
+        parts.append(WindowSet(x, y, [seg["cell_id"]], [seg["start"]]))
+    return WindowSet.concat(parts, n_in, n_out)
+
+
+def _cell_splits(name, pcfg, cells, source, n_in, n_out):
+    split = pcfg["split"]
+    field = f"protocols.{name}.split"
+    if split["source"] == "study":
+        if source.study_split is None:
+            raise InputError("config.yaml", "the dataset has no study split (no cells file)",
+                             f"set {field}.source to config and list test_cells", column=field)
+        assignment = {c: source.study_split.get(c) for c in cells}
+        missing = sorted(c for c, s in assignment.items() if s is None)
+        if missing:
+            raise InputError("config.yaml", f"cells {missing[:5]} have no entry in the split file",
+                             f"add them to the cells file or to {name}.exclude_cells", column=field)
+    else:
+        assignment = {c: "train" for c in cells}
+        for s in ("test", "test2"):
+            listed = split.get(f"{s}_cells", [])
+            unknown = sorted(set(listed) - set(cells))
+            if unknown:
+                raise InputError("config.yaml", f"{field}.{s}_cells names unknown cell(s) {unknown}",
+                                 "list cell ids present in the data (and not excluded)",
+                                 column=f"{field}.{s}_cells")
+            for c in listed:
+                if assignment[c] != "train":
+                    raise InputError("config.yaml", f"cell {c} is listed in two splits",
+                                     "list each cell in one split only", column=field)
+                assignment[c] = s
+    train_cells = sorted(c for c, s in assignment.items() if s == "train")
+    if split.get("val_cells"):
+        val = list(split["val_cells"])
+        unknown = sorted(set(val) - set(train_cells))
+        if unknown:
+            raise InputError("config.yaml", f"{field}.val_cells names cell(s) {unknown} that are "
+                             "not training cells", "choose validation cells among the training cells",
+                             column=f"{field}.val_cells")
+    else:
+        rng = np.random.default_rng(split["seed"])
+        n_val = max(1, int(round(split["val_fraction"] * len(train_cells))))
+        val = [train_cells[i] for i in sorted(rng.choice(len(train_cells), n_val, replace=False))]
+    for c in val:
+        assignment[c] = "val"
+    if not any(s == "train" for s in assignment.values()):
+        raise InputError("config.yaml", "no training cells are left", "use fewer test/val cells",
+                         column=field)
+    parts = {s: [] for s in ("train", "val", "test", "test2")}
+    for cell, (_, soh) in cells.items():
+        s = assignment[cell]
+        step = pcfg["train_step"] if s in ("train", "val") else pcfg["eval_step"]
+        parts[s].append(windows_of_cell(cell, soh, n_in, n_out, step))
+    splits = {s: WindowSet.concat(p, n_in, n_out) for s, p in parts.items() if p}
+    return splits, assignment
+
+
+def save(path_npz, splits):
+    """Flatten splits into one npz: {split}_x, {split}_y, {split}_cell, {split}_start."""
+    from dlnet.io import save_npz
+
+    arrays = {}
+    for s, w in splits.items():
+        arrays.update({f"{s}_x": w.x, f"{s}_y": w.y, f"{s}_cell": w.cell, f"{s}_start": w.start})
+    save_npz(path_npz, **arrays)
+
+
+def load(path_npz):
+    """The inverse of save: split name -> WindowSet, in SPLITS order."""
+    with np.load(path_npz) as z:
+        names = [s for s in SPLITS if f"{s}_x" in z.files]
+        return {s: WindowSet(z[f"{s}_x"], z[f"{s}_y"], z[f"{s}_cell"], z[f"{s}_start"]) for s in names}
+
+
+def summary(splits):
+    return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist()))} for s, w in splits.items()}
+
+
+def frame(splits):
+    """One row per window (split, cell, start), for logs and tests."""
+    return pd.concat([pd.DataFrame({"split": s, "cell_id": w.cell, "start": w.start})
+                      for s, w in splits.items()], ignore_index=True)

@@ -1,0 +1,28 @@
+"""Rule prepare_data: dataset -> cleaned series -> windows of one protocol, and the scaler."""
+
+import json
+
+from dlnet import protocols
+from dlnet.data.sources import load_source
+from dlnet.io import versions, write_csv, write_json
+from dlnet.logs import Log
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    pcfg, dataset = params.protocol, params.dataset
+    log(f"protocol {params.name} ({pcfg['kind']}), dataset adapter {dataset['adapter']}")
+    source = load_source(dataset, params.cleaning)
+    for reason, n in source.dropped["reason"].value_counts().items():
+        log(f"cleaning dropped {n} row(s): {reason}")
+    splits, scaler, series = protocols.build(params.name, pcfg, source)
+    info = {"protocol": params.name, "kind": pcfg["kind"], "dataset": dataset["adapter"],
+            "scaler": scaler.to_dict(), "splits": protocols.summary(splits),
+            "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}
+    for s, d in info["splits"].items():
+        log(f"split {s}: {d['windows']} windows from {len(d['cells'])} cells")
+    log(f"scaler {json.dumps(scaler.to_dict())}")
+    write_csv(output.dropped, source.dropped)
+    write_csv(output.series, series)
+    protocols.save(output.dataset, splits)
+    write_json(output.info, info)

@@ -1,0 +1,35 @@
+"""What the teacher, student and recovery rules share: scaled arrays and the training config."""
+
+import numpy as np
+
+from dlnet import protocols
+from dlnet.scaling import Scaler
+from dlnet.training import TrainConfig, predict_scaled
+
+
+def load_data(dataset_path, info):
+    """Splits and the protocol's scaler (fitted on training windows by prepare_data)."""
+    import json
+
+    with open(info) as f:
+        scaler = Scaler.from_dict(json.load(f)["scaler"])
+    return protocols.load(dataset_path), scaler
+
+
+def scaled(split, scaler):
+    return scaler.transform(split.x, split.x).astype(np.float32), \
+        scaler.transform(split.x, split.y).astype(np.float32)
+
+
+def train_config(training, seed, epochs=None, distill=None):
+    distill = distill or {}
+    return TrainConfig(epochs=epochs or training["epochs"], batch_size=training["batch_size"],
+                       lr=training["lr"], weight_decay=training["weight_decay"],
+                       clip=training["clip"], seed=seed,
+                       lambda_start=distill.get("lambda_start", 0.1),
+                       lambda_end=distill.get("lambda_end", 0.9),
+                       divergence=distill.get("divergence", "mse"))
+
+
+def teacher_targets(teacher, x_scaled):
+    return predict_scaled(teacher, x_scaled).astype(np.float32)

@@ -1,0 +1,45 @@
+"""Cut per-cell series into (input, target) windows: `input_len` values in, `output_len` out."""
+
+import numpy as np
+
+
+def window_starts(n_values, length, step):
+    """Start indices of every full window of `length` values, `step` apart, from index 0."""
+    if n_values < length:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(0, n_values - length + 1, step, dtype=np.int64)
+
+
+def cut(values, starts, input_len, output_len):
+    """Return x (n, input_len) and y (n, output_len) for windows starting at `starts`."""
+    values = np.asarray(values, dtype=np.float64)
+    idx = starts[:, None] + np.arange(input_len + output_len)[None, :]
+    block = values[idx] if len(starts) else np.zeros((0, input_len + output_len))
+    return block[:, :input_len], block[:, input_len:]
+
+
+class WindowSet:
+    """Windows of one split with where they came from: arrays x, y, cell, start."""
+
+    def __init__(self, x, y, cell, start):
+        self.x, self.y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        self.cell, self.start = np.asarray(cell, dtype=str), np.asarray(start, np.int64)
+
+    def __len__(self):
+        return len(self.x)
+
+    @classmethod
+    def concat(cls, parts, input_len, output_len):
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls(np.zeros((0, input_len)), np.zeros((0, output_len)), [], [])
+        return cls(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
+                   np.concatenate([p.cell for p in parts]),
+                   np.concatenate([p.start for p in parts]))
+
+
+def windows_of_cell(cell_id, values, input_len, output_len, step, starts=None):
+    if starts is None:
+        starts = window_starts(len(values), input_len + output_len, step)
+    x, y = cut(values, starts, input_len, output_len)
+    return WindowSet(x, y, [cell_id] * len(starts), starts)
