@@ -15,9 +15,12 @@ validate(config, "config.schema.yaml")
 
 # Jobs import the `dlnet` package from this checkout even where it is not pip-installed
 # (conda environments, cluster nodes).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 )
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -28,6 +31,7 @@ include: "rules/students.smk"
 include: "rules/prune.smk"
 include: "rules/recover.smk"
 include: "rules/pareto.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -114,11 +114,17 @@ def load(path):
     from dlnet.errors import InputError
     from dlnet.scaling import Scaler
 
+    import pickle
+
     try:
         ck = torch.load(path, map_location="cpu", weights_only=False)
         model = LiquidNet(NetConfig(**ck["config"]))
         model.load_state_dict(ck["state_dict"])
-    except (KeyError, TypeError, RuntimeError, EOFError, OSError) as e:
+    except FileNotFoundError:
+        raise InputError(path, "the model file does not exist",
+                         "run the rule that writes it, or fix the path") from None
+    except (pickle.UnpicklingError, KeyError, TypeError, ValueError, RuntimeError, EOFError,
+            OSError) as e:
         raise InputError(path, f"is not a DLNet checkpoint ({type(e).__name__}: {e})",
                          "rerun the rule that writes it (snakemake --forcerun <rule>)") from None
     return model.eval(), Scaler.from_dict(ck["scaler"]), ck

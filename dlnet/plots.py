@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-# The paper's deployed model (arXiv 2601.06227): 16-segment MAE and int8 TFLite file size.
-PAPER_POINT = {"mae": 0.0066, "bytes": 96392, "label": "paper deployed (segments MAE, 94 kB)"}
+from dlnet import paper  # noqa: E402
+
 STAGE_STYLE = {"teacher": ("s", "tab:red"), "student": ("o", "tab:blue"),
                "recovered": ("^", "tab:green")}
 
@@ -32,8 +32,8 @@ def pareto_figure(frame, cost="int8_bytes", protocol=""):
             if np.isfinite(b[col]):
                 ax.axhline(b[col], color="gray", ls=ls, lw=1, label=f"baseline {b['name']}")
         if col != "val_mae" and protocol == "paper" and cost == "int8_bytes":
-            ax.scatter([PAPER_POINT["bytes"]], [PAPER_POINT["mae"]], marker="X", c="purple",
-                       s=120, label=PAPER_POINT["label"])
+            ax.scatter([paper.DEPLOYED["flatbuffer_bytes"]], [paper.DEPLOYED["segments_mae"]],
+                       marker="X", c="purple", s=120, label="paper deployed (94 kB TFLite)")
         ax.set_xscale("log")
         ax.set_xlabel(cost.replace("_", " "))
         ax.set_ylabel(col.replace("_", " ") + " (SOH)")
@@ -41,5 +41,75 @@ def pareto_figure(frame, cost="int8_bytes", protocol=""):
     axes[0].set_title(f"{protocol}: validation (selection)")
     axes[1].set_title(f"{protocol}: {test_col.removesuffix('_mae')} (reported once)")
     axes[1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def segments_figure(segments, forecasts, title):
+    """One panel per window: inputs, truth and each forecast. forecasts: label -> (n, out) array."""
+    n = len(segments)
+    cols = 4
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+    n_in, n_out = segments.x.shape[1], segments.y.shape[1]
+    t_in, t_out = np.arange(n_in), np.arange(n_in, n_in + n_out)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        start = segments.start[i]
+        ax.plot(start + t_in, segments.x[i], c="0.5", lw=1, label="input")
+        ax.plot(start + t_out, segments.y[i], c="k", lw=1.2, label="truth")
+        for (label, pred), style in zip(forecasts.items(), FORECAST_STYLES):
+            err = np.abs(pred[i] - segments.y[i]).mean()
+            ax.plot(start + t_out, pred[i], lw=1.2, label=f"{label} ({err:.4f})", **style)
+        ax.set_title(f"{segments.cell[i]} @ {start}", fontsize=9)
+        ax.legend(fontsize=6)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+FORECAST_STYLES = ({"c": "tab:blue"}, {"c": "tab:red", "ls": "--"}, {"c": "tab:green", "ls": ":"},
+                   {"c": "tab:purple", "ls": "-."})
+
+
+def cells_figure(series_by_cell, forecasts_by_cell, title):
+    """Whole unseen cells (grey) with forecasts issued every few hundred cycles."""
+    n = len(series_by_cell)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
+    for ax, (cell, soh) in zip(axes.flat, series_by_cell.items()):
+        ax.plot(np.arange(len(soh)), soh, c="0.6", lw=1, label="measured SOH")
+        for (label, windows), style in zip(forecasts_by_cell[cell].items(), FORECAST_STYLES):
+            for j, (start, pred) in enumerate(windows):
+                ax.plot(start + np.arange(len(pred)), pred, lw=1.4,
+                        label=label if j == 0 else None, **style)
+        ax.set_title(cell, fontsize=10)
+        ax.set_xlabel("cycle index")
+        ax.set_ylabel("SOH")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def training_figure(histories):
+    """Validation MAE per epoch; histories: label -> DataFrame of train_log.csv."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for label, h in histories.items():
+        axes[0].plot(h["epoch"], h["train_loss"], label=label)
+        axes[1].plot(h["epoch"], h["val_mae"], label=label)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("training loss (scaled)")
+    axes[1].set_ylabel("validation MAE (SOH)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -20,6 +20,9 @@ def _students():
 
 
 STUDENTS = _students()
+# What every student trains with; the families are not in it, so that editing one family's sizes
+# reruns only that family's students.
+STUDENT_TRAINING = {k: v for k, v in config["students"].items() if k != "families"}
 
 
 wildcard_constraints:
@@ -64,9 +67,39 @@ def recovered_files(wildcards, what):
                   ratio=RATIOS, what=what)
 
 
+def selected(wildcards):
+    """selected.json of the protocol's final Pareto front (a checkpoint: read after it ran)."""
+    import json
+
+    with open(checkpoints.pareto.get(protocol=wildcards.protocol).output.selected) as f:
+        return json.load(f)
+
+
+def selected_model(wildcards):
+    return selected(wildcards)["model"]
+
+
+def selected_histories(wildcards):
+    """Training logs of the selected model's lineage: stage 1, then stage 2 if it was pruned."""
+    s = selected(wildcards)
+    if s["stage"] == "teacher":
+        return []
+    student = s["name"].split("_p")[0]
+    logs = [f"results/{wildcards.protocol}/students/{student}/train_log.csv"]
+    if s["stage"] == "recovered":
+        logs.append(f"results/{wildcards.protocol}/recovered/{s['name']}/train_log.csv")
+    return logs
+
+
 def all_targets():
-    return expand("results/{protocol}/pareto/selected.json", protocol=PROTOCOLS) + \
-        expand("results/{protocol}/baselines/metrics.json", protocol=PROTOCOLS)
+    return expand(
+        [
+            "results/{protocol}/summary.md",
+            "results/{protocol}/report/predictions.png",
+            "results/{protocol}/pareto/pareto.png",
+        ],
+        protocol=PROTOCOLS,
+    )
 
 
 def matr_batch(filename):
@@ -75,3 +108,12 @@ def matr_batch(filename):
         if entry["file"] == f"data/raw/matr/{filename}.mat":
             return entry
     raise ValueError(f"no datasets.matr_raw.batches entry has file data/raw/matr/{filename}.mat")
+
+
+PROTOCOL_TEXT = {
+    "paper": "The DLNet protocol as published: whole series smoothed, 20% of each cell's windows "
+    "held out at random, plus the paper's 16 segments. Test windows overlap training windows of "
+    "the same cells, so this measures interpolation within known cells.",
+    "cells": "The study's own cell split: models never see a test cell; every window of the "
+    "Prim. Test (test) and Sec. test (test2) cells is scored on raw, unsmoothed SOH.",
+}

@@ -1,4 +1,4 @@
-rule pareto:
+checkpoint pareto:
     input:
         baselines="results/{protocol}/baselines/metrics.json",
         teacher_model="results/{protocol}/teacher/model.pt",
@@ -11,7 +11,13 @@ rule pareto:
         candidates="results/{protocol}/pareto/candidates.csv",
         pareto="results/{protocol}/pareto/pareto.csv",
         selected="results/{protocol}/pareto/selected.json",
-        plot="results/{protocol}/pareto/pareto.png",
+        plot=report(
+            "results/{protocol}/pareto/pareto.png",
+            caption="../report/pareto.rst",
+            category="Pareto",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "Pareto fronts"},
+        ),
     params:
         protocol=lambda w: w.protocol,
         objectives=config["pareto"]["objectives"],

@@ -13,7 +13,7 @@ rule recover:
         epochs=config["pruning"]["recovery_epochs"],
         seed=config["seed"],
         training=config["training"],
-        students=config["students"],
+        distill=STUDENT_TRAINING,
     log:
         "results/{protocol}/recovered/{student}_p{ratio}/train.log",
     benchmark:

@@ -12,7 +12,7 @@ rule student:
         arch=student_arch,
         seed=config["seed"],
         training=config["training"],
-        students=config["students"],
+        distill=STUDENT_TRAINING,
     log:
         "results/{protocol}/students/{student}/train.log",
     benchmark:

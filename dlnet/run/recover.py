@@ -22,7 +22,7 @@ def run(input, output, params, log, threads=1):
     xy = scaled(splits["train"], scaler)
     start = time.perf_counter()
     history, best = fit(model, train_config(params.training, params.seed, params.epochs,
-                                            distill=params.students),
+                                            distill=params.distill),
                         xy, scaled(splits["val"], scaler), scaler.span,
                         teacher_train=teacher_targets(teacher, xy[0]), log=log)
     seconds = time.perf_counter() - start

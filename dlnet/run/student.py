@@ -17,7 +17,7 @@ def run(input, output, params, log, threads=1):
     set_determinism(params.seed, threads)
     splits, scaler = load_data(input.dataset, input.info)
     teacher, _, _ = net.load(input.teacher)
-    arch, s = params.arch, params.students
+    arch, s = params.arch, params.distill
     train = splits["train"]
     cfg = net.student_config(arch["width"], arch["enc_hidden"], arch["dec_hidden"], arch["dec_mid"],
                              rank=s["rank"], dt=s["dt"], input_len=train.x.shape[1],

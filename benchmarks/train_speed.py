@@ -1,0 +1,67 @@
+"""Per-epoch training time of the teacher and of every student in config.yaml, on real data.
+
+    python benchmarks/train_speed.py [--protocol cells] [--epochs 3] [--threads 1]
+
+Builds the protocol's windows in-process (no Snakemake), then times `--epochs` epochs of each
+model with the training settings of config.yaml and prints one line per model. Numbers depend on
+the machine and on what else runs on it; the command is the measurement.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from dlnet import model as net
+from dlnet.data.sources import load_source
+from dlnet.protocols import build
+from dlnet.run.train_common import scaled, train_config
+from dlnet.training import fit, predict_scaled, set_determinism
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--protocol", default="cells")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    pcfg = config["protocols"][args.protocol]
+    dataset = {k: (str(ROOT / v) if isinstance(v, str) and v.startswith("data/") else v)
+               for k, v in config["datasets"][pcfg["dataset"]].items()}
+    if pcfg.get("segments"):
+        pcfg = {**pcfg, "segments": str(ROOT / pcfg["segments"])}
+    splits, scaler, _ = build(args.protocol, pcfg, load_source(dataset, config["cleaning"]))
+    train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
+    t, s = config["teacher"], config["students"]
+    models = {"teacher": net.teacher_config(enc_hidden=t["enc_hidden"], width=t["width"],
+                                            dec_hidden=t["dec_hidden"], dec_mid=t["dec_mid"],
+                                            steps=t["steps"], dt=1 / t["steps"])}
+    for family, f in s["families"].items():
+        for w in f["widths"]:
+            name = f"h{w}" if family == "paper" else f"h{w}-{family}"
+            models[name] = net.student_config(w, f["enc_hidden"], f["dec_hidden"], f["dec_mid"],
+                                              rank=s["rank"], dt=s["dt"])
+    print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
+          f"{config['training']['batch_size']}, {args.threads} thread(s), {args.epochs} epochs each")
+    print(f"{'model':>10s} {'params':>8s} {'s/epoch':>8s} {'x200 epochs':>12s}")
+    teacher_out = None
+    for name, cfg in models.items():
+        set_determinism(config["seed"], args.threads)
+        m = net.LiquidNet(cfg)
+        distill = None if name == "teacher" else teacher_out
+        start = time.perf_counter()
+        fit(m, train_config(config["training"], config["seed"], args.epochs, s if distill is not None else None),
+            train, val, scaler.span, teacher_train=distill, log=lambda _: None)
+        per_epoch = (time.perf_counter() - start) / args.epochs
+        if name == "teacher":
+            teacher_out = predict_scaled(m, train[0]).astype(np.float32)
+        print(f"{name:>10s} {net.n_params(m):8d} {per_epoch:8.3f} {200 * per_epoch:11.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Rules summary and report_figures: the main table as Markdown/CSV, and the report's pictures."""
+
+import numpy as np
+import pandas as pd
+
+from dlnet import model as net
+from dlnet import plots, protocols, summary
+from dlnet.baselines import polynomial_forecast
+from dlnet.io import read_json, save_figure, write_csv, write_text
+from dlnet.logs import Log
+from dlnet.training import predict
+
+
+def run_summary(input, output, params, log, threads=1):
+    log = Log(log)
+    table = summary.main_table(input.candidates, input.selected,
+                               *(getattr(input, k, None) for k in ("deploy_metrics", "size", "m4_report")))
+    selected = read_json(input.selected)
+    lines = [f"# {params.protocol}: main table", "",
+             f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
+             f"Selected model: **{selected['name']}** ({selected['reason']}).", "",
+             summary.to_markdown(table), "",
+             "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
+             "protocol (16 segments), shown for reference, not recomputed here."]
+    write_csv(output.table, table)
+    write_text(output.markdown, "\n".join(lines) + "\n")
+    log(f"main table: {len(table)} rows")
+
+
+def run_figures(input, output, params, log, threads=1):
+    log = Log(log)
+    splits = protocols.load(input.dataset)
+    selected = read_json(input.selected)
+    model, scaler, _ = net.load(input.model)
+    teacher, t_scaler, _ = net.load(input.teacher)
+    k = read_json(input.baselines)["quadratic"]["fit_len"]
+
+    def forecasts(x):
+        return {f"{selected['name']} (selected)": predict(model, scaler, x),
+                "teacher": predict(teacher, t_scaler, x),
+                f"quadratic k={k}": polynomial_forecast(x, k, 2, splits["train"].y.shape[1])}
+
+    if "segments" in splits:
+        seg = splits["segments"]
+        fig = plots.segments_figure(seg, forecasts(seg.x),
+                                    f"{params.protocol}: the paper's {len(seg)} segments (MAE in legend)")
+    else:
+        fig = _unseen_cells_figure(input.series, splits, forecasts, params)
+    save_figure(output.predictions, fig, dpi=110)
+    histories = {"teacher": pd.read_csv(input.teacher_history)}
+    for path in input.selected_histories:
+        histories[path.split("/")[-3] + "/" + path.split("/")[-2]] = pd.read_csv(path)
+    save_figure(output.training, plots.training_figure(histories), dpi=110)
+    log("figures written")
+
+
+def _unseen_cells_figure(series_csv, splits, forecasts, params):
+    """A fixed sample of test cells (spread by length), forecasts every `every` cycles."""
+    series = pd.read_csv(series_csv)
+    n_in = splits["train"].x.shape[1]
+    n_out = splits["train"].y.shape[1]
+    chosen = []
+    for split in ("test", "test2"):
+        cells = series[series["split"] == split].groupby("cell_id").size().sort_values()
+        if len(cells):
+            idx = np.linspace(0, len(cells) - 1, min(params.cells_per_split, len(cells))).round()
+            chosen += [cells.index[int(i)] for i in np.unique(idx)]
+    by_cell, preds = {}, {}
+    for cell in chosen:
+        soh = series.loc[series["cell_id"] == cell, "soh"].to_numpy()
+        starts = np.arange(0, len(soh) - n_in - n_out + 1, params.every)
+        x = np.stack([soh[s:s + n_in] for s in starts])
+        by_cell[cell] = soh
+        preds[cell] = {label: list(zip(starts + n_in, p)) for label, p in forecasts(x).items()}
+    return plots.cells_figure(by_cell, preds, f"{params.protocol}: unseen test cells")

@@ -1,0 +1,60 @@
+rule summary:
+    input:
+        candidates="results/{protocol}/pareto/candidates.csv",
+        selected="results/{protocol}/pareto/selected.json",
+    output:
+        markdown="results/{protocol}/summary.md",
+        table=report(
+            "results/{protocol}/report/main_table.csv",
+            caption="../report/main_table.rst",
+            category="Metrics",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "main table"},
+        ),
+    params:
+        protocol=lambda w: w.protocol,
+        kind=lambda w: protocol_config(w)["kind"],
+        description=lambda w: PROTOCOL_TEXT[protocol_config(w)["kind"]],
+    log:
+        "results/{protocol}/logs/summary.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/summary.py"
+
+
+rule report_figures:
+    input:
+        dataset="results/{protocol}/data/dataset.npz",
+        series="results/{protocol}/data/series.csv.gz",
+        baselines="results/{protocol}/baselines/metrics.json",
+        selected="results/{protocol}/pareto/selected.json",
+        model=selected_model,
+        teacher="results/{protocol}/teacher/model.pt",
+        teacher_history="results/{protocol}/teacher/train_log.csv",
+        selected_histories=selected_histories,
+    output:
+        predictions=report(
+            "results/{protocol}/report/predictions.png",
+            caption="../report/predictions.rst",
+            category="Predictions",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "predicted vs true SOH"},
+        ),
+        training=report(
+            "results/{protocol}/report/training.png",
+            caption="../report/training.rst",
+            category="Training",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "training curves"},
+        ),
+    params:
+        protocol=lambda w: w.protocol,
+        cells_per_split=3,
+        every=150,
+    log:
+        "results/{protocol}/logs/report_figures.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/report_figures.py"

@@ -1,0 +1,48 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "config.schema.yaml", "rules", "scripts", "envs",
+                  "profiles", "firmware", "tests"]
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
+
+
+def copy_workflow(dest):
+    """A copy of the workflow (data linked, not copied) to run Snakemake in isolation."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "results"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    (dest / "data").symlink_to(ROOT / "data")
+    return dest
+
+
+def snakemake(workdir, *args, check=True):
+    """Run Snakemake in `workdir` with this interpreter's environment; return the process."""
+    cmd = [sys.executable, "-m", "snakemake", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The whole workflow on the tiny config, run once per test session."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
+    proc = snakemake(workdir, "--cores", "2", "--configfile", "tests/config_tiny.yaml")
+    return workdir, proc

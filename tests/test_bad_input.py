@@ -1,0 +1,130 @@
+"""Each bad input stops with an error naming the file, the cell or column, and the fix,
+and leaves no half-written output behind."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlnet.data import user_csv
+from dlnet.errors import InputError
+from dlnet.run import data as data_rule
+
+CLEANING = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.05}
+
+
+def cells_protocol(**split):
+    return {"kind": "cells", "input_len": 10, "output_len": 10, "train_step": 5, "eval_step": 5,
+            "split": {"source": "config", "val_fraction": 0.5, "seed": 1, **split},
+            "scaling": "anchored", "anchor_len": 3}
+
+
+def write_capacity(path, n_cells=4, n_cycles=40):
+    rows = [{"cell_id": f"c{i}", "cycle": k, "capacity_ah": 1.1 - 0.001 * k}
+            for i in range(n_cells) for k in range(1, n_cycles + 1)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def run_prepare(tmp_path, csv_path, protocol):
+    out = SimpleNamespace(dataset=tmp_path / "out/dataset.npz", info=tmp_path / "out/dataset.json",
+                          series=tmp_path / "out/series.csv.gz", dropped=tmp_path / "out/dropped.csv")
+    params = SimpleNamespace(name="mine", protocol=protocol, cleaning=CLEANING,
+                             dataset={"adapter": "csv", "file": str(csv_path), "soh_reference_ah": 1.1})
+    try:
+        data_rule.run(None, out, params, tmp_path / "out/prepare.log")
+    finally:
+        written = [p for p in vars(out).values() if p.exists()]
+    return written
+
+
+def expect_error(tmp_path, csv_path, protocol, *fragments):
+    with pytest.raises(InputError) as e:
+        run_prepare(tmp_path, csv_path, protocol)
+    for fragment in fragments:
+        assert fragment in str(e.value), str(e.value)
+    assert "Fix:" in str(e.value)
+    assert not any(p.exists() for p in (tmp_path / "out").glob("*") if p.suffix != ".log")
+    return str(e.value)
+
+
+def test_good_csv_runs(tmp_path):
+    path = write_capacity(tmp_path / "ok.csv")
+    written = run_prepare(tmp_path, path, cells_protocol(test_cells=["c3"]))
+    assert len(written) == 4
+
+
+def test_missing_file(tmp_path):
+    expect_error(tmp_path, tmp_path / "nope.csv", cells_protocol(), "nope.csv", "does not exist")
+
+
+def test_missing_column(tmp_path):
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"cell_id": ["a"], "cycle": [1]}).to_csv(path, index=False)
+    expect_error(tmp_path, path, cells_protocol(), "m.csv", "capacity_ah", "missing column")
+
+
+def test_non_numeric_value(tmp_path):
+    path = write_capacity(tmp_path / "t.csv")
+    frame = pd.read_csv(path)
+    frame["capacity_ah"] = frame["capacity_ah"].astype(object)
+    frame.loc[45, "capacity_ah"] = "1,05"
+    frame.to_csv(path, index=False)
+    expect_error(tmp_path, path, cells_protocol(), "t.csv", "cell c1", "column 'capacity_ah'",
+                 "not a number ('1,05')", "row 47")
+
+
+def test_nan_value(tmp_path):
+    path = write_capacity(tmp_path / "n.csv")
+    frame = pd.read_csv(path)
+    frame.loc[3, "capacity_ah"] = np.nan
+    frame.to_csv(path, index=False)
+    expect_error(tmp_path, path, cells_protocol(), "n.csv", "cell c0", "empty (NaN)")
+
+
+def test_duplicate_cycles(tmp_path):
+    path = write_capacity(tmp_path / "d.csv")
+    frame = pd.read_csv(path)
+    frame.loc[5, "cycle"] = 5   # row 5 is cycle 6 of c0: now cycle 5 twice
+    frame.to_csv(path, index=False)
+    expect_error(tmp_path, path, cells_protocol(), "d.csv", "cell c0", "cycle 5 appears 2 times")
+
+
+def test_cell_too_short_for_one_window(tmp_path):
+    path = write_capacity(tmp_path / "s.csv")
+    frame = pd.read_csv(path)
+    frame = frame[(frame["cell_id"] != "c2") | (frame["cycle"] <= 12)]
+    frame.to_csv(path, index=False)
+    msg = expect_error(tmp_path, path, cells_protocol(), "s.csv", "cell c2", "12 usable values",
+                       "exclude_cells")
+    assert "20 = input_len + output_len" in msg
+
+
+def test_unknown_cell_in_a_split(tmp_path):
+    path = write_capacity(tmp_path / "u.csv")
+    expect_error(tmp_path, path, cells_protocol(test_cells=["c9"]), "config.yaml", "c9",
+                 "test_cells")
+
+
+def test_cell_in_two_splits(tmp_path):
+    path = write_capacity(tmp_path / "w.csv")
+    expect_error(tmp_path, path, cells_protocol(test_cells=["c1"], test2_cells=["c1"]),
+                 "c1 is listed in two splits")
+
+
+def test_whole_series_smoothing_refused_for_cells(tmp_path):
+    path = write_capacity(tmp_path / "x.csv")
+    protocol = {**cells_protocol(test_cells=["c3"]),
+                "smoothing": {"method": "savgol", "window": 5, "order": 2}}
+    expect_error(tmp_path, path, protocol, "inputs see their targets", "smoothing")
+
+
+def test_fractional_cycle(tmp_path):
+    path = write_capacity(tmp_path / "f.csv")
+    frame = pd.read_csv(path)
+    frame["cycle"] = frame["cycle"].astype(float)
+    frame.loc[2, "cycle"] = 2.5
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match="not a whole number"):
+        user_csv.load_user_csv(path)

@@ -1,0 +1,49 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlnet import model as net
+from dlnet.cost import costs
+from dlnet.pareto import front_ranks, select
+
+
+def test_costs_of_a_hand_checked_student():
+    # in 6, enc 5, width 3 (rank 1), dec 4 -> 2, out 2
+    m = net.LiquidNet(net.student_config(3, 5, 4, 2, rank=1, input_len=6, output_len=2))
+    linear = 6 * 5 + 5 * 3 + 3 * 4 + 4 * 2 + 2 * 2                        # 69 multiplies
+    norms = 2 * (5 + 3 + 4)                                                # 24
+    cell = (3 + 2 * 3 * 1) + 3 + 2 * 3 + 3                                 # 21
+    assert costs(m)["macs"] == linear + norms + cell
+    matrices = linear + 2 * 3                                              # + U, V (3x1 each)
+    vectors = (5 + 3 + 4 + 2 + 2) + 2 * (5 + 3 + 4) + (3 + 3 + 3 + 3 + 3) + 1  # biases, LN, cell, r
+    assert costs(m)["params"] == matrices + vectors
+    assert costs(m)["int8_bytes"] == matrices + 4 * vectors
+
+
+def test_teacher_macs_count_nine_full_coupling_steps():
+    m = net.LiquidNet(net.teacher_config())
+    linear = 100 * 256 + 256 * 128 + 128 * 256 + 256 * 128 + 128 * 100
+    assert costs(m)["macs"] == linear + 2 * (256 + 128 + 256) + 9 * (128 * 128 + 3 * 128) + 128
+
+
+def test_pymoo_fronts_on_hand_made_points():
+    pts = [[1, 5], [2, 2], [5, 1], [3, 3], [6, 6], [2, 2.5]]
+    assert front_ranks(pts).tolist() == [1, 1, 1, 3, 4, 2]
+    assert front_ranks(np.zeros((0, 2))).tolist() == []
+    three = [[1, 1, 9], [1, 9, 1], [2, 2, 2], [3, 3, 3]]
+    assert front_ranks(three).tolist() == [1, 1, 1, 2]
+
+
+def test_selection_rules_read_validation_and_cost_only():
+    f = pd.DataFrame({"val_mae": [0.010, 0.0103, 0.02, 0.0104], "int8_bytes": [9000, 3000, 500, 2500],
+                      "test_mae": [0.5, 0.0, 0.0, 0.9]})
+    idx, reason = select(f, tolerance=0.05)
+    assert idx == 3 and "0.010500" in reason           # cheapest within 5% of the best
+    idx, _ = select(f, tolerance=0.0)
+    assert idx == 0
+    idx, _ = select(f.drop(columns="test_mae"), tolerance=0.05)
+    assert idx == 3                                     # test column plays no part
+    idx, _ = select(f, rule="knee")
+    assert idx in (1, 3)
+    with pytest.raises(ValueError):
+        select(f, rule="best_test")

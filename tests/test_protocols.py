@@ -1,0 +1,105 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlnet import protocols
+from dlnet.data.sources import Source, load_source
+from dlnet.scaling import Scaler
+from dlnet.windows import cut, window_starts
+
+
+def test_window_starts_and_cut():
+    assert window_starts(10, 4, 3).tolist() == [0, 3, 6]
+    assert window_starts(3, 4, 1).tolist() == []
+    x, y = cut(np.arange(10.0), np.array([0, 3]), 3, 1)
+    assert x.tolist() == [[0, 1, 2], [3, 4, 5]] and y.tolist() == [[3], [6]]
+
+
+def synthetic_source(n_cells=10, n=120, split=None):
+    rows = [{"cell_id": f"c{i:02d}", "cycle": k + 1, "soh": 1.0 - 0.001 * (i + 1) * k}
+            for i in range(n_cells) for k in range(n)]
+    return Source(pd.DataFrame(rows), "synthetic.csv", split)
+
+
+PAPER = {"kind": "paper", "input_len": 20, "output_len": 10, "step": 7,
+         "split": {"test_fraction": 0.2, "val_fraction": 0.1, "seed": 42}, "scaling": "minmax"}
+
+
+def test_paper_split_holds_out_a_fifth_of_each_cells_windows():
+    splits, _, _ = protocols.build("p", PAPER, synthetic_source())
+    per_cell = (120 - 30) // 7 + 1   # 13
+    assert sum(len(w) for w in splits.values()) == 10 * per_cell
+    for cell in [f"c{i:02d}" for i in range(10)]:
+        assert (splits["test"].cell == cell).sum() == round(0.2 * per_cell)
+    # no window is in two splits
+    keys = [(c, s) for w in splits.values() for c, s in zip(w.cell, w.start)]
+    assert len(keys) == len(set(keys))
+
+
+def test_paper_split_is_seeded():
+    a, _, _ = protocols.build("p", PAPER, synthetic_source())
+    b, _, _ = protocols.build("p", PAPER, synthetic_source())
+    other = {**PAPER, "split": {**PAPER["split"], "seed": 7}}
+    c, _, _ = protocols.build("p", other, synthetic_source())
+    assert np.array_equal(a["test"].start, b["test"].start)
+    assert not np.array_equal(a["test"].start, c["test"].start)
+
+
+CELLS = {"kind": "cells", "input_len": 20, "output_len": 10, "train_step": 5, "eval_step": 10,
+         "split": {"source": "study", "val_fraction": 0.25, "seed": 42},
+         "scaling": "anchored", "anchor_len": 5}
+
+
+def study_split():
+    return {f"c{i:02d}": ("train" if i < 6 else "test" if i < 8 else "test2") for i in range(10)}
+
+
+def test_cell_split_keeps_cells_apart_and_scales_on_train_only():
+    splits, scaler, series = protocols.build("c", CELLS, synthetic_source(split=study_split()))
+    cells = {s: set(w.cell) for s, w in splits.items()}
+    for a in cells:
+        for b in cells:
+            if a != b:
+                assert not cells[a] & cells[b], (a, b)
+    assert cells["test"] == {"c06", "c07"} and cells["test2"] == {"c08", "c09"}
+    assert len(cells["val"]) == 2 and len(cells["train"]) == 4
+    expected = Scaler.fit("anchored", splits["train"].x, splits["train"].y, 5)
+    assert scaler.span == pytest.approx(expected.span)
+    assert set(series.loc[series["cell_id"] == "c06", "split"]) == {"test"}
+
+
+def test_test_cells_do_not_move_the_scaler():
+    base = synthetic_source(split=study_split())
+    _, s1, _ = protocols.build("c", CELLS, base)
+    wild = base.series.copy()
+    wild.loc[wild["cell_id"].isin(["c07", "c09"]), "soh"] *= 0.5   # test cells fade wildly
+    _, s2, _ = protocols.build("c", CELLS, Source(wild, "x", base.study_split))
+    assert s1.to_dict() == s2.to_dict()
+
+
+def test_scaler_round_trip_and_anchor():
+    x = np.array([[1.0, 0.9, 0.8, 0.7], [0.5, 0.5, 0.5, 0.5]])
+    y = np.array([[0.6, 0.5], [0.5, 0.4]])
+    s = Scaler.fit("anchored", x, y, anchor_len=2)
+    assert s.anchor(x)[:, 0].tolist() == pytest.approx([0.75, 0.5])
+    assert np.allclose(s.inverse(x, s.transform(x, y)), y)
+    assert np.abs(s.transform(x, y)).max() == pytest.approx(1.0)
+    m = Scaler.fit("minmax", x, y)
+    z = np.concatenate([m.transform(x, x), m.transform(x, y)], axis=1)
+    assert z.min() == 0 and z.max() == pytest.approx(1.0)
+
+
+def test_real_protocols_match_the_published_baseline_figures(root):
+    """On the real data the quadratic baseline reproduces the figures quoted in DESIGN.md."""
+    from dlnet.baselines import polynomial_forecast
+    from dlnet.metrics import errors
+
+    src = load_source({"adapter": "dlnet_soh", "series": str(root / "data/dlnet_soh/dlnet_soh.csv.gz")}, {})
+    paper = {**PAPER, "input_len": 100, "output_len": 100, "step": 39, "exclude_cells": ["Bat043"],
+             "smoothing": {"method": "savgol", "window": 5, "order": 2},
+             "segments": str(root / "data/dlnet_soh/selected_segments.json")}
+    splits, _, _ = protocols.build("paper", paper, src)
+    seg = splits["segments"]
+    assert len(seg) == 16
+    assert errors(seg.y, polynomial_forecast(seg.x, 5, 2, 100))["mae"] == pytest.approx(0.0011, abs=5e-5)
+    assert errors(seg.y, polynomial_forecast(seg.x, 100, 2, 100))["mae"] == pytest.approx(0.0024, abs=1e-4)
