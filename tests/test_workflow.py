@@ -94,3 +94,20 @@ def test_a_bad_config_fails_at_once_with_the_key(tiny_run, tmp_path):
     proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "bad.yaml"), check=False)
     assert proc.returncode != 0
     assert "epochs" in proc.stderr and "minimum" in proc.stderr
+
+
+def test_lint_is_clean(tiny_run):
+    wd, _ = tiny_run
+    proc = snakemake(wd, "--lint", "--configfile", "tests/config_tiny.yaml", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_selecting_the_raw_batch_files_schedules_their_download(tiny_run, tmp_path):
+    wd, _ = tiny_run
+    override = {"protocols": {"cells": {"dataset": "matr_raw"}, "paper": {"enabled": False}}}
+    (tmp_path / "matr.yaml").write_text(yaml.safe_dump(override))
+    proc = snakemake(wd, "-n", "--configfile", "tests/config_tiny.yaml", str(tmp_path / "matr.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["download_matr"] == 3 and counts["prepare_data"] == 1
+    assert "2017-05-12_batchdata_updated_struct_errorcorrect.mat" in proc.stdout
