@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "config.schema.yaml", "rules", "scripts", "envs",
-                  "profiles", "firmware", "tests"]
+                  "profiles", "report", "firmware", "tests"]
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,8 @@ def copy_workflow(dest):
     for name in WORKFLOW_FILES:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "results"))
+            shutil.copytree(src, dest / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", ".snakemake", "results"))
         elif src.exists():
             shutil.copy2(src, dest / name)
     (dest / "data").symlink_to(ROOT / "data")

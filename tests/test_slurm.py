@@ -17,17 +17,12 @@ from pathlib import Path
 
 import pytest
 
-try:  # tests/ as a package or as a plain directory on sys.path
-    from .slurm_cluster import PARTITION, slurm_cluster  # noqa: F401  (fixture)
-except ImportError:
-    from slurm_cluster import PARTITION, slurm_cluster  # noqa: F401
+from conftest import copy_workflow
+from slurm_cluster import PARTITION, slurm_cluster  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "config.yaml", "config.schema.yaml", "rules", "scripts", "envs",
-        "profiles", "firmware", "tests"]
-LINK = ["data", "dlnet"]  # read-only inputs and the package the jobs import
 # Faster status polling than the profile's 20 s for these short jobs (the fixture's
 # MinJobAge=300 keeps squeue's answer valid; the plugin adds 10 s to the interval after every
 # check in which no job finished), and keep the Slurm logs of successful jobs as evidence.
@@ -38,24 +33,6 @@ TIMEOUT = 900
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
 RUN_ID = re.compile(r"SLURM run ID: (\S+)")
 REMOTE_JOB = re.compile(r"^(rule|checkpoint) [\w-]+:$", re.M)  # local ones: localrule ...
-
-
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in COPY:
-        src = REPO / name
-        if not src.exists():
-            continue
-        if src.is_dir():
-            shutil.copytree(src, dest / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache",
-                                                          ".snakemake", "results"))
-        else:
-            shutil.copy2(src, dest / name)
-    for name in LINK:
-        if (REPO / name).exists():
-            (dest / name).symlink_to(REPO / name)
-    return dest
 
 
 def snakemake(cluster, workdir: Path, *args: str, timeout: float = TIMEOUT):
