@@ -31,6 +31,7 @@ include: "rules/students.smk"
 include: "rules/prune.smk"
 include: "rules/recover.smk"
 include: "rules/pareto.smk"
+include: "rules/deploy.smk"
 include: "rules/report.smk"
 
 

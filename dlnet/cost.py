@@ -7,9 +7,9 @@ macs: every multiplication of one forward pass (a multiply-accumulate each):
   input drive w_u * u         W per step
   Euler update per step       2W   (alpha * h and beta * tanh, dt folded into both)
   residual r * h0             W
-int8_bytes: what the integer model stores: 1 byte per matrix weight (Linear weights, U, V),
-  4 bytes per vector entry (biases, LayerNorm gain and offset, d, alpha, beta, w_u, r), which
-  the int8 core keeps as 32-bit fixed point.
+int8_bytes: the exact size of the model blob the int8 C core runs from flash (dlnet/quant/blob.py):
+  int8 weights, int32 biases, per-row multipliers and shifts, LayerNorm and cell constants,
+  tanh tables, dimensions and checksum, so the Pareto front trades error against real bytes.
 """
 
 import torch.nn as nn
@@ -32,10 +32,13 @@ def macs(model: LiquidNet):
 
 
 def int8_bytes(model: LiquidNet):
-    total = 0
-    for name, p in model.named_parameters():
-        total += p.numel() * (1 if p.dim() == 2 else 4)
-    return total
+    from dlnet.quant.blob import size_of
+
+    cfg = model.cfg
+    return size_of({"input_len": cfg.input_len, "output_len": cfg.output_len,
+                    "enc_hidden": cfg.enc_hidden, "width": cfg.width, "dec_hidden": cfg.dec_hidden,
+                    "dec_mid": cfg.dec_mid, "coupling": cfg.coupling,
+                    "rank": cfg.rank if cfg.coupling == "lowrank" else 0, "steps": cfg.steps})
 
 
 def costs(model):

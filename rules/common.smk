@@ -97,6 +97,7 @@ def all_targets():
             "results/{protocol}/summary.md",
             "results/{protocol}/report/predictions.png",
             "results/{protocol}/pareto/pareto.png",
+            "results/{protocol}/deploy/verify.json",
         ],
         protocol=PROTOCOLS,
     )

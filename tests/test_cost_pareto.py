@@ -17,7 +17,26 @@ def test_costs_of_a_hand_checked_student():
     matrices = linear + 2 * 3                                              # + U, V (3x1 each)
     vectors = (5 + 3 + 4 + 2 + 2) + 2 * (5 + 3 + 4) + (3 + 3 + 3 + 3 + 3) + 1  # biases, LN, cell, r
     assert costs(m)["params"] == matrices + vectors
-    assert costs(m)["int8_bytes"] == matrices + 4 * vectors
+
+
+def test_int8_bytes_are_the_bytes_of_the_deployed_blob():
+    import numpy as np
+
+    from dlnet.quant.blob import to_bytes
+    from dlnet.quant.qmodel import quantize
+    from dlnet.scaling import Scaler
+
+    m = net.LiquidNet(net.student_config(3, 5, 4, 2, rank=1, input_len=6, output_len=2)).eval()
+    # blob layout: header+dims+anchor 76, latent tanh table 256, residual 20; per Linear
+    # 16 + in*out + 9*out; per LayerNorm 20 + 9n; low-rank cell 8 + 29W + 256 tanh + 20 + 2W*r + 9r
+    # (29 bytes per unit: diagonal, U and drive multipliers and shifts, bias, keep and gain)
+    linears = sum(16 + i * o + 9 * o for i, o in ((6, 5), (5, 3), (3, 4), (4, 2), (2, 2)))
+    norms = sum(20 + 9 * n for n in (5, 3, 4))
+    cell = 8 + 29 * 3 + 256 + 20 + 2 * 3 * 1 + 9 * 1
+    expected = 76 + 256 + 20 + linears + norms + cell
+    x = 0.9 + 0.01 * np.random.default_rng(0).standard_normal((20, 6))
+    blob = to_bytes(quantize(m, Scaler("anchored", 0.2, anchor_len=3), x))
+    assert costs(m)["int8_bytes"] == expected == len(blob)
 
 
 def test_teacher_macs_count_nine_full_coupling_steps():

@@ -1,0 +1,13 @@
+"""Full-integer (int8) deployment of a LiquidNet, specified in NumPy and mirrored in C.
+
+    fixedpoint   the integer primitives: requantization, rounding shifts, 1/sqrt, Q1.14 I/O
+    floatref     the float model step by step (calibration and per-op checks)
+    calibrate    activation ranges and int8/int16 scales; int8 weight quantization
+    qmodel       QuantModel: every integer parameter; quantize() and the range checks
+    reference    the integer forward pass: the specification firmware/core/dlnet_core.c follows
+    blob         the byte format the C core reads (magic, version, CRC-32, layout)
+    header       dlnet_model.h, the blob as a C array, and back
+    host         build and run firmware/host/dlnet_host.c (optimized and ASan/UBSan)
+    verify       C against NumPy on real and random models, and rejection of bad models
+    random_models  random LiquidNets and windows for that verification
+"""

@@ -1,0 +1,198 @@
+"""The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
+
+Layout (format version 1), every integer little-endian, arrays row-major, no padding:
+
+    offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
+    offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
+    then the sections of LAYOUT, in order; scalars are i32 (the LayerNorm eps i64), arrays i8 or
+    i32 with lengths that follow from the dimensions at the start.
+
+The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
+here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
+C and an InputError naming the file here.
+"""
+
+import struct
+import zlib
+
+import numpy as np
+
+from dlnet.errors import InputError
+from dlnet.quant import qmodel as qmod
+from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual
+
+MAGIC = 0x514E4C44
+VERSION = 1
+HEADER_BYTES = 16
+DIMS = ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid", "coupling",
+        "rank", "steps", "scratch_bytes")
+_DTYPES = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8")}
+
+
+def _fc(n_in, n_out):
+    return [("input_offset", "i32", None), ("output_offset", "i32", None),
+            ("act_min", "i32", None), ("act_max", "i32", None), ("weight", "i8", (n_out, n_in)),
+            ("bias", "i32", (n_out,)), ("mult", "i32", (n_out,)), ("shift", "i8", (n_out,))]
+
+
+def _ln(n):
+    return [("eps", "i64", None), ("output_offset", "i32", None), ("act_min", "i32", None),
+            ("act_max", "i32", None), ("gain_mult", "i32", (n,)), ("gain_shift", "i8", (n,)),
+            ("offset", "i32", (n,))]
+
+
+def _cell(w, coupling, rank):
+    head = [("state_offset", "i32", None), ("pre_offset", "i32", None)]
+    if coupling == "full":
+        middle = [("W", "i8", (w, w)), ("W_mult", "i32", (w,)), ("W_shift", "i8", (w,))]
+    else:
+        middle = [("V", FC, _fc(w, rank)), ("diag_mult", "i32", (w,)), ("diag_shift", "i8", (w,)),
+                  ("U_input_offset", "i32", None), ("U", "i8", (w, rank)),
+                  ("U_mult", "i32", (w,)), ("U_shift", "i8", (w,))]
+    tail = [("bias", "i32", (w,)), ("drive_mult", "i32", (w,)), ("drive_shift", "i8", (w,)),
+            ("tanh", "i8", (256,)), ("keep_mult", "i32", (w,)), ("keep_shift", "i8", (w,)),
+            ("gain_mult", "i32", (w,)), ("gain_shift", "i8", (w,))]
+    return head + middle + tail
+
+
+def layout(d):
+    """(field, type, shape or sub-layout) of every section after the dimensions, in order."""
+    coupling = qmod.COUPLINGS[d["coupling"]]
+    return [
+        ("anchor", Anchor, [("kind", "i32", None), ("length", "i32", None),
+                            ("constant", "i32", None), ("mult", "i32", None),
+                            ("shift", "i32", None)]),
+        ("enc_in", FC, _fc(d["input_len"], d["enc_hidden"])),
+        ("enc_norm", LayerNorm, _ln(d["enc_hidden"])),
+        ("enc_out", FC, _fc(d["enc_hidden"], d["width"])),
+        ("lat_norm", LayerNorm, _ln(d["width"])),
+        ("lat_tanh", "i8", (256,)),
+        ("cell", Cell, _cell(d["width"], coupling, d["rank"])),
+        ("residual", Residual, [("output_offset", "i32", None), ("h_mult", "i32", None),
+                                ("h_shift", "i32", None), ("h0_mult", "i32", None),
+                                ("h0_shift", "i32", None)]),
+        ("dec_in", FC, _fc(d["width"], d["dec_hidden"])),
+        ("dec_norm", LayerNorm, _ln(d["dec_hidden"])),
+        ("dec_mid", FC, _fc(d["dec_hidden"], d["dec_mid"])),
+        ("dec_out", FC, _fc(d["dec_mid"], d["output_len"])),
+    ]
+
+
+def size_of(dims):
+    """Bytes of the blob of a model with these dims (coupling as a name), without building it."""
+    d = {**dims, "coupling": qmod.COUPLINGS.index(dims["coupling"])}
+
+    def size(fields):
+        return sum(size(shape) if isinstance(kind, type) else
+                   _DTYPES[kind].itemsize * int(np.prod(shape or (1,)))
+                   for _, kind, shape in fields)
+
+    return HEADER_BYTES + 4 * len(DIMS) + size(layout(d))
+
+
+def _dims(qm):
+    d = dict(qm.dims)
+    d["coupling"] = qmod.COUPLINGS.index(qm.cell.coupling)
+    d["scratch_bytes"] = qmod.scratch_bytes(qm.dims)
+    return d
+
+
+def to_bytes(qm):
+    """Serialize (after qmodel.check, so that only a model the core accepts is ever written)."""
+    qmod.check(qm)
+    d = _dims(qm)
+    out = [struct.pack("<10i", *(d[k] for k in DIMS))]
+
+    def put(obj, fields):
+        for name, kind, shape in fields:
+            value = getattr(obj, name)
+            if name == "kind":
+                value = qmod.ANCHORS.index(value)
+            if isinstance(kind, type):
+                put(value, shape)
+                continue
+            a = np.asarray(value)
+            if shape is not None and a.shape != shape:
+                raise ValueError(f"{name} has shape {a.shape}, the layout says {shape}")
+            info = np.iinfo(_DTYPES[kind])
+            if a.size and (a.min() < info.min or a.max() > info.max):
+                raise ValueError(f"{name} does not fit {kind}")
+            out.append(a.astype(_DTYPES[kind]).tobytes())
+
+    put(qm, layout(d))
+    body = b"".join(out)
+    total = HEADER_BYTES + len(body)
+    return struct.pack("<4I", MAGIC, VERSION, total, zlib.crc32(body)) + body
+
+
+def from_bytes(data, source="<model blob>"):
+    """Parse and validate a blob; InputError names `source` and says what is wrong."""
+    fix = "regenerate it (snakemake --forcerun quantize) and do not edit it by hand"
+    data = bytes(data)
+    if len(data) < HEADER_BYTES:
+        raise InputError(source, f"holds {len(data)} bytes, fewer than the {HEADER_BYTES}-byte "
+                         "header", fix)
+    magic, version, total, crc = struct.unpack_from("<4I", data)
+    if magic != MAGIC:
+        raise InputError(source, f"has magic 0x{magic:08X}, not a DLNet int8 model "
+                         f"(0x{MAGIC:08X})", fix)
+    if version != VERSION:
+        raise InputError(source, f"has format version {version}; this code reads version {VERSION}",
+                         "regenerate the header with this version of dlnet, or use its core")
+    if total != len(data):
+        raise InputError(source, f"says it holds {total} bytes but holds {len(data)}", fix)
+    computed = zlib.crc32(data[HEADER_BYTES:])
+    if computed != crc:
+        raise InputError(source, f"fails its checksum (stored CRC-32 0x{crc:08X}, computed "
+                         f"0x{computed:08X}): the parameters are corrupt", fix)
+    pos = HEADER_BYTES
+    if len(data) < pos + 4 * len(DIMS):
+        raise InputError(source, "is too short to hold the model dimensions", fix)
+    d = dict(zip(DIMS, struct.unpack_from(f"<{len(DIMS)}i", data, pos)))
+    pos += 4 * len(DIMS)
+    if not 0 <= d["coupling"] < len(qmod.COUPLINGS):
+        raise InputError(source, f"has coupling code {d['coupling']}", fix)
+    for k in DIMS[:6]:
+        if not 1 <= d[k] <= qmod.MAX_DIM:
+            raise InputError(source, f"has {k} = {d[k]}, outside 1..{qmod.MAX_DIM}", fix)
+    lowrank = d["coupling"] == qmod.COUPLINGS.index("lowrank")
+    if not (1 <= d["rank"] <= d["width"] if lowrank else d["rank"] == 0):
+        raise InputError(source, f"has rank {d['rank']} for width {d['width']}", fix)
+    if not 1 <= d["steps"] <= qmod.MAX_STEPS:
+        raise InputError(source, f"has {d['steps']} Euler steps, outside 1..{qmod.MAX_STEPS}", fix)
+
+    def get(cls, fields):
+        nonlocal pos
+        values = {}
+        for name, kind, shape in fields:
+            if isinstance(kind, type):
+                values[name] = get(kind, shape)
+                continue
+            dt = _DTYPES[kind]
+            count = int(np.prod(shape)) if shape is not None else 1
+            if pos + count * dt.itemsize > len(data):
+                raise InputError(source, f"ends inside field '{name}': shorter than its layout",
+                                 fix)
+            a = np.frombuffer(data, dt, count, pos).astype(np.int64)
+            pos += count * dt.itemsize
+            values[name] = a.reshape(shape) if shape is not None else int(a[0])
+        if cls is Anchor:
+            if not 0 <= values["kind"] < len(qmod.ANCHORS):
+                raise InputError(source, f"has anchor kind {values['kind']}", fix)
+            values["kind"] = qmod.ANCHORS[values["kind"]]
+        if cls is Cell:
+            values.update(coupling=qmod.COUPLINGS[d["coupling"]], steps=d["steps"])
+        return cls(**values) if cls is not None else values
+
+    sections = get(None, layout(d))
+    if pos != len(data):
+        raise InputError(source, f"has {len(data) - pos} bytes after its last field", fix)
+    qm = QuantModel(**sections)
+    try:
+        qmod.check(qm)
+    except ValueError as e:
+        raise InputError(source, f"holds a parameter the core rejects ({e})", fix) from None
+    if qmod.scratch_bytes(qm.dims) != d["scratch_bytes"]:
+        raise InputError(source, f"declares {d['scratch_bytes']} scratch bytes, its sizes need "
+                         f"{qmod.scratch_bytes(qm.dims)}", fix)
+    return qm

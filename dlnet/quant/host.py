@@ -1,0 +1,93 @@
+"""Build and run the host program firmware/host/dlnet_host.c around the C core.
+
+Two builds: `optimized` (-O2) and `sanitized` (-fsanitize=address,undefined, no recovery, so any
+out-of-bounds access, signed overflow, misaligned access or bad shift aborts the run). Both use
+-std=c99 -Wall -Wextra -Werror -pedantic, so a warning fails the build too.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "firmware" / "core"
+HOST = ROOT / "firmware" / "host"
+WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+FLAGS = {"optimized": ["-O2"],
+         "sanitized": ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                       "-fno-sanitize-recover=all"]}
+ERRORS = {0: "DLNET_OK", -1: "DLNET_ERR_ARG", -2: "DLNET_ERR_MAGIC", -3: "DLNET_ERR_VERSION",
+          -4: "DLNET_ERR_SIZE", -5: "DLNET_ERR_CHECKSUM", -6: "DLNET_ERR_PARAM",
+          -7: "DLNET_ERR_SCRATCH", -8: "DLNET_ERR_MODEL"}
+
+
+class HostError(RuntimeError):
+    """The host program failed; `code` is the core's return code when it reported one."""
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
+
+
+def compiler():
+    """The C compiler to use ($CC or gcc), or None when there is none."""
+    return shutil.which(os.environ.get("CC", "gcc"))
+
+
+def build(out_dir, kind="optimized", header=None, core=CORE, host_source=HOST / "dlnet_host.c"):
+    """Compile the host program into out_dir; `header` compiles a dlnet_model.h in as 'builtin'.
+    `core` is the folder of dlnet_core.c/.h. Returns (path of the executable, the command)."""
+    cc = compiler()
+    if cc is None:
+        raise HostError("no C compiler: install gcc or set CC")
+    core = Path(core).resolve()
+    out = Path(out_dir) / f"dlnet_host_{kind}"
+    cmd = [cc, *WARNINGS, *FLAGS[kind], f"-I{core}", str(core / "dlnet_core.c"),
+           str(Path(host_source).resolve()), "-o", str(out)]
+    if header is not None:
+        cmd.insert(1, f'-DDLNET_MODEL_HEADER="{Path(header).resolve()}"')
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise HostError(f"host build failed:\n{' '.join(cmd)}\n{proc.stderr}")
+    return out, cmd
+
+
+def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None):
+    """Run windows x (int16, n x input_len) through the host; `model` is blob bytes or "builtin";
+    `scratch_bytes` overrides the scratch size the host passes to dlnet_run.
+
+    Returns the int16 outputs (n x output_len). HostError on a nonzero exit, with the core's
+    return code parsed from stderr when it reported one.
+    """
+    work = Path(work_dir)
+    model_arg = "builtin"
+    if model != "builtin":
+        model_arg = str(work / "model.bin")
+        Path(model_arg).write_bytes(bytes(model))
+    x = np.ascontiguousarray(x, dtype="<i2")
+    (work / "in.bin").write_bytes(x.tobytes())
+    env = {**os.environ, "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1",
+           "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+    args = [str(exe), model_arg, str(work / "in.bin"), str(work / "out.bin")]
+    if scratch_bytes is not None:
+        args.append(str(int(scratch_bytes)))
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise HostError(f"{Path(exe).name} exited {proc.returncode}: {proc.stderr.strip()[-3000:]}",
+                        _code(proc.stderr))
+    y = np.frombuffer((work / "out.bin").read_bytes(), dtype="<i2")
+    return y.reshape(len(x), -1 if output_len is None else output_len) if len(x) else y
+
+
+def _code(stderr):
+    """The core's return code from 'dlnet_host: what: NAME (code)', else None."""
+    for name_code in stderr.strip().splitlines()[-1:]:
+        if name_code.startswith("dlnet_host:") and name_code.endswith(")") and "(" in name_code:
+            try:
+                return int(name_code.rsplit("(", 1)[1][:-1])
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,357 @@
+"""The integer model: every int8 weight and integer parameter of one quantized LiquidNet.
+
+`quantize(model, scaler, x_calibration, ...)` turns a float LiquidNet into a QuantModel; the
+blob module serializes it for the C core, the reference module runs it. Activation scales
+(`scales`) are kept for the record; the integer arithmetic never needs them.
+
+Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
+  input   d = sat16(x - a): x, a in Q1.14, so d has scale 2^-14 / span: the Scaler's 1/span is
+          folded into the first Linear's multiplier and costs nothing at run time.
+  Linear  acc = bias + sum_j w_ij (x_j - zp_in)  (int32); out = clamp(zp_out + requant(acc, M_i,
+          s_i)) with M_i 2^(s_i-31) = s_in s_w,i / s_out; ReLU is the clamp at zp_out.
+  LayerNorm  see reference.layer_norm; gain and offset become a fine multiplier and constant.
+  tanh    a 256-entry table from the input's int8 to the output's int8.
+  cell    pre_k = [coupling_k + w_u,k u + b_k] as a fine sum, then the tanh table (scale 1/128),
+          then h_k <- (1 - dt alpha_k) h_k + dt beta_k t_k as a fine sum in h's own scale.
+  output  soh = a + span * y: requant of the last accumulator straight to Q1.14, plus the anchor.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dlnet.quant import calibrate as cal
+from dlnet.quant import floatref
+from dlnet.quant.fixedpoint import (FINE_BITS, INT8, INT16, INT32, NORM_BITS, SOH_FRAC_BITS,
+                                    fine, fine_vec, quantize_multiplier, quantize_multipliers,
+                                    soh_to_q)
+
+COUPLINGS = ("full", "lowrank")
+ANCHORS = ("constant", "mean")
+MAX_DIM = 1024          # any vector; keeps every int32 accumulator bound checkable
+MAX_NORM_DIM = 512      # LayerNorm width: n * (2 n 2^15)^2 must stay below 2^62
+MAX_STEPS = 64
+INPUT_OFFSET = (-127, 128)   # -zero_point of an int8 input
+
+
+@dataclass
+class FC:
+    """Fully connected layer: int8 weights (out, in), int32 bias, per-row requantization."""
+    weight: np.ndarray
+    bias: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+    input_offset: int          # -zero_point of the input
+    output_offset: int         # zero_point of the output
+    act_min: int
+    act_max: int
+
+
+@dataclass
+class LayerNorm:
+    eps: int                   # eps * n^2 / s_in^2, in the units of the integer variance
+    gain_mult: np.ndarray      # gamma / s_out * 2^(FINE_BITS - NORM_BITS), per channel
+    gain_shift: np.ndarray
+    offset: np.ndarray         # beta / s_out * 2^FINE_BITS, per channel
+    output_offset: int
+    act_min: int
+    act_max: int
+
+
+@dataclass
+class Cell:
+    coupling: str
+    steps: int
+    state_offset: int          # zero point of h
+    pre_offset: int            # zero point of the tanh input
+    bias: np.ndarray           # b_k / s_pre * 2^FINE_BITS
+    drive_mult: np.ndarray     # w_u,k * s_d / input_len / s_pre, applied to sum_j d_j
+    drive_shift: np.ndarray
+    tanh: np.ndarray           # 256 entries: pre (int8) -> tanh (scale 1/128)
+    keep_mult: np.ndarray      # 1 - dt alpha_k, applied to h - zp_h
+    keep_shift: np.ndarray
+    gain_mult: np.ndarray      # dt beta_k / 128 / s_h, applied to the tanh value
+    gain_shift: np.ndarray
+    # full: coupling_k = requant(sum_j W_kj (h_j - zp_h), W_mult_k, W_shift_k)
+    W: np.ndarray = None
+    W_mult: np.ndarray = None
+    W_shift: np.ndarray = None
+    # lowrank: coupling_k = diag term + requant(sum_j U_kj (p_j - zp_p), U_mult_k, U_shift_k),
+    # p = V^T h as an int8 FC layer
+    V: FC = None
+    diag_mult: np.ndarray = None
+    diag_shift: np.ndarray = None
+    U: np.ndarray = None
+    U_input_offset: int = 0
+    U_mult: np.ndarray = None
+    U_shift: np.ndarray = None
+
+    @property
+    def rank(self):
+        return 0 if self.coupling == "full" else len(self.V.weight)
+
+
+@dataclass
+class Residual:
+    output_offset: int
+    h_mult: int
+    h_shift: int
+    h0_mult: int
+    h0_shift: int
+
+
+@dataclass
+class Anchor:
+    kind: str                  # constant: a = constant; mean: a = requant(sum of last `length`)
+    length: int
+    constant: int
+    mult: int
+    shift: int
+
+
+@dataclass
+class QuantModel:
+    anchor: Anchor
+    enc_in: FC
+    enc_norm: LayerNorm
+    enc_out: FC
+    lat_norm: LayerNorm
+    lat_tanh: np.ndarray
+    cell: Cell
+    residual: Residual
+    dec_in: FC
+    dec_norm: LayerNorm
+    dec_mid: FC
+    dec_out: FC
+    scales: dict = field(default_factory=dict)
+
+    @property
+    def dims(self):
+        """input_len, output_len, enc_hidden, width, dec_hidden, dec_mid, rank, steps."""
+        return {"input_len": self.enc_in.weight.shape[1], "output_len": len(self.dec_out.weight),
+                "enc_hidden": len(self.enc_in.weight), "width": len(self.enc_out.weight),
+                "dec_hidden": len(self.dec_in.weight), "dec_mid": len(self.dec_mid.weight),
+                "rank": self.cell.rank, "steps": self.cell.steps}
+
+
+def scratch_bytes(dims):
+    """Peak activation bytes of the C core: three regions, each rounded up to 4 bytes.
+
+    a: the int16 scaled input, then the int8 output of each LayerNorm, the residual
+    b: the int16 output of each Linear that feeds a LayerNorm, the int8 decoder middle layer
+    c: the liquid cell's h0, h, tanh input and (lowrank) the rank-sized projection V^T h
+    """
+    d = dims
+    a = max(2 * d["input_len"], d["enc_hidden"], d["width"], d["dec_hidden"])
+    b = max(2 * d["enc_hidden"], 2 * d["width"], 2 * d["dec_hidden"], d["dec_mid"])
+    c = 3 * d["width"] + d["rank"]
+    return sum((n + 3) // 4 * 4 for n in (a, b, c))
+
+
+def weight_bytes(qm):
+    cell = qm.cell
+    mats = [qm.enc_in.weight, qm.enc_out.weight, qm.dec_in.weight, qm.dec_mid.weight,
+            qm.dec_out.weight] + ([cell.W] if cell.coupling == "full" else [cell.V.weight, cell.U])
+    return int(sum(m.size for m in mats))
+
+
+def quantize(model, scaler, x_calibration, weights="per_channel", calibration="minmax",
+             percentile=99.99, headroom=1.25):
+    """A QuantModel of `model` (a LiquidNet) for raw SOH windows, calibrated on `x_calibration`;
+    every int8 activation range is widened by `headroom` (see calibrate)."""
+    if weights not in ("per_channel", "per_tensor"):
+        raise ValueError(f"unknown weight quantization '{weights}'; use per_channel or per_tensor")
+    if not headroom >= 1.0:
+        raise ValueError(f"headroom {headroom} must be at least 1")
+    per_channel = weights == "per_channel"
+    p = floatref.params(model)
+    xs = scaler.transform(x_calibration, x_calibration)
+    _, t = floatref.forward(p, xs)
+    names = ("enc_norm", "lat_norm", "h", "pre", "res", "dec_norm", "dec_mid") + \
+        (("low",) if model.cfg.coupling == "lowrank" else ())
+    rng = {k: tuple(headroom * v for v in cal.value_range(t[k], calibration, percentile))
+           for k in names}
+    # d = x - a in Q1.14 is exact, so its scale is fixed: 1/span folds into enc_in's multiplier.
+    s = {"d": 2.0 ** -SOH_FRAC_BITS / scaler.span, "tanh": 1.0 / 128.0}
+    s.update({k: cal.int16_scale(t[k]) for k in ("enc_in", "enc_out", "dec_in")})
+    zp = {}
+    for k, (lo, hi) in rng.items():
+        s[k], zp[k] = cal.int8_params(lo, hi)
+
+    def fc(name, s_in, zp_in, s_out, zp_out=0, out=INT8, relu=False, out_factor=None):
+        wq, sw = cal.quantize_weights(p[f"{name}.weight"], per_channel)
+        bias = cal.round_int(p[f"{name}.bias"] / (s_in * sw))      # in the accumulator's scale
+        factor = s_in * sw / s_out if out_factor is None else s_in * sw * out_factor
+        mult, shift = quantize_multipliers(factor)
+        lo = max(out[0], zp_out) if relu else out[0]               # ReLU: clamp at real 0
+        return FC(wq, bias, mult, shift, -zp_in, zp_out, lo, out[1])
+
+    def norm(name, s_in, s_out, zp_out, relu):
+        n = len(p[f"{name}.weight"])
+        # eps in the units of reference.layer_norm's integer variance V = sum d^2 / n
+        eps = max(1, int(cal.round_int(p["ln_eps"][name] * n * n / s_in ** 2)))
+        mult, shift = fine_vec(p[f"{name}.weight"] / s_out * 2.0 ** -NORM_BITS)
+        offset = cal.round_int(p[f"{name}.bias"] / s_out * (1 << FINE_BITS))
+        return LayerNorm(eps, mult, shift, offset, zp_out, max(-128, zp_out) if relu else -128, 127)
+
+    if scaler.kind == "minmax":
+        anchor = Anchor("constant", 0, int(soh_to_q(scaler.offset)), 0, 0)
+    else:
+        anchor = Anchor("mean", scaler.anchor_len, 0, *quantize_multiplier(1.0 / scaler.anchor_len))
+    enc_in = fc("enc_in", s["d"], 0, s["enc_in"], out=INT16)
+    enc_norm = norm("enc_norm", s["enc_in"], s["enc_norm"], zp["enc_norm"], relu=True)
+    enc_out = fc("enc_out", s["enc_norm"], zp["enc_norm"], s["enc_out"], out=INT16)
+    lat_norm = norm("lat_norm", s["enc_out"], s["lat_norm"], zp["lat_norm"], relu=False)
+    # tanh straight into the liquid state's scale: h0 needs no requantization of its own
+    lat_tanh = tanh_table(s["lat_norm"], zp["lat_norm"], s["h"], zp["h"])
+    cell = _cell(p, s, zp, per_channel, model.cfg.input_len)
+    # h + r h0: both terms are in h's scale, r (a scalar) folds into the second multiplier
+    residual = Residual(zp["res"], *fine(s["h"] / s["res"]), *fine(p["r"][0] * s["h"] / s["res"]))
+    dec_in = fc("dec_in", s["res"], zp["res"], s["dec_in"], out=INT16)
+    dec_norm = norm("dec_norm", s["dec_in"], s["dec_norm"], zp["dec_norm"], relu=True)
+    dec_mid = fc("dec_mid", s["dec_norm"], zp["dec_norm"], s["dec_mid"], zp["dec_mid"], relu=True)
+    # the output multiplier carries span and 2^14: the accumulator lands in Q1.14 SOH units
+    dec_out = fc("dec_out", s["dec_mid"], zp["dec_mid"], None, out=INT16,
+                 out_factor=scaler.span * 2.0 ** SOH_FRAC_BITS)
+    qm = QuantModel(anchor, enc_in, enc_norm, enc_out, lat_norm, lat_tanh, cell, residual,
+                    dec_in, dec_norm, dec_mid, dec_out,
+                    scales={"scale": s, "zero_point": zp, "weights": weights,
+                            "calibration": calibration, "headroom": headroom,
+                            "percentile": percentile if calibration == "percentile" else None})
+    check(qm)
+    return qm
+
+
+def tanh_table(s_in, zp_in, s_out, zp_out):
+    """table[q + 128] = the int8 (s_out, zp_out) nearest to tanh(s_in (q - zp_in)), saturated."""
+    q = np.arange(-128, 128)
+    return np.clip(cal.round_int(np.tanh(s_in * (q - zp_in)) / s_out) + zp_out, *INT8)
+
+
+def _cell(p, s, zp, per_channel, input_len):
+    """The liquid cell's integers. One scale s_h serves h0 and every step's h, so the Euler step
+    maps int8 h to int8 h with no rescale in between and the teacher's steps share parameters."""
+    coupling, dt = p["coupling"], p["dt"]
+    s_h, s_pre = s["h"], s["pre"]
+    c = {}
+    if coupling == "full":
+        wq, sw = cal.quantize_weights(p["cell.W.weight"], per_channel)
+        c.update(W=wq, bias_real=p["cell.W.bias"])
+        c["W_mult"], c["W_shift"] = fine_vec(s_h * sw / s_pre)
+    else:
+        # d h + U (V^T h): V^T h is an int8 layer of its own (rank values, calibrated), so U
+        # multiplies int8 by int8 like any Linear; the diagonal is a per-unit multiplier of h.
+        vq, sv = cal.quantize_weights(p["cell.V"].T, per_channel)             # (rank, W)
+        vm, vs = quantize_multipliers(s_h * sv / s["low"])
+        c["V"] = FC(vq, np.zeros(len(vq), np.int64), vm, vs, -zp["h"], zp["low"], *INT8)
+        uq, su = cal.quantize_weights(p["cell.U"], per_channel)                # (W, rank)
+        c.update(U=uq, U_input_offset=-zp["low"], bias_real=p["cell.b"])
+        c["U_mult"], c["U_shift"] = fine_vec(s["low"] * su / s_pre)
+        c["diag_mult"], c["diag_shift"] = fine_vec(p["cell.d"] * s_h / s_pre)
+    bias = cal.round_int(c.pop("bias_real") / s_pre * (1 << FINE_BITS))
+    # w_u u with u = s_d sum(d) / input_len: one multiplier of the int32 sum, no division
+    drive = fine_vec(p["cell.w_u"] * s["d"] / input_len / s_pre)
+    table = tanh_table(s_pre, zp["pre"], s["tanh"], 0)
+    # h <- (1 - dt alpha) h + dt beta tanh: dt, alpha, beta and the two scales fold into one
+    # multiplier per unit and term
+    keep = fine_vec(1.0 - dt * p["cell.alpha"])
+    gain = fine_vec(dt * p["cell.beta"] * s["tanh"] / s_h)
+    return Cell(coupling, p["steps"], zp["h"], zp["pre"], bias, *drive, table, *keep, *gain, **c)
+
+
+def check(qm):
+    """Raise ValueError unless every integer is in the range the C core accepts.
+
+    These are the same checks as dlnet_model_init in firmware/core/dlnet_core.c; together they
+    guarantee that no int32 accumulator and no int64 intermediate can overflow for any input.
+    """
+    d = qm.dims
+    for k in ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid"):
+        _need(1 <= d[k] <= MAX_DIM, f"{k} = {d[k]} is outside 1..{MAX_DIM}")
+    for k in ("enc_hidden", "width", "dec_hidden"):
+        _need(d[k] <= MAX_NORM_DIM, f"{k} = {d[k]} is above the LayerNorm limit {MAX_NORM_DIM}")
+    _need(1 <= d["steps"] <= MAX_STEPS, f"steps = {d['steps']} is outside 1..{MAX_STEPS}")
+    a = qm.anchor
+    _need(a.kind in ANCHORS, f"anchor kind {a.kind}")
+    if a.kind == "mean":
+        _need(1 <= a.length <= d["input_len"], f"anchor length {a.length}")
+    _in(a.constant, INT16, "anchor constant")
+    _mult("anchor", a.mult, a.shift)
+    cell = qm.cell
+    _need(cell.coupling in COUPLINGS, f"coupling {cell.coupling}")
+    for name, in_bounds, out_bounds in (("enc_in", INT16, INT16), ("enc_out", INT8, INT16),
+                                        ("dec_in", INT8, INT16), ("dec_mid", INT8, INT8),
+                                        ("dec_out", INT8, INT16)):
+        _fc(name, getattr(qm, name), in_bounds, out_bounds)
+    for name in ("enc_norm", "lat_norm", "dec_norm"):
+        ln = getattr(qm, name)
+        _need(1 <= ln.eps < (1 << 61), f"{name}: eps {ln.eps} outside 1..2^61")
+        _in(ln.offset, INT32, f"{name} offset")
+        _mults(name, ln.gain_mult, ln.gain_shift)
+        _act(name, ln.output_offset, ln.act_min, ln.act_max, INT8)
+    _in(qm.lat_tanh, INT8, "lat_tanh")
+    _in(cell.tanh, INT8, "cell tanh")
+    _in(cell.state_offset, INT8, "state zero point")
+    _in(cell.pre_offset, INT8, "pre zero point")
+    _in(cell.bias, INT32, "cell bias")
+    for name in ("drive", "keep", "gain") + (("W",) if cell.coupling == "full" else ("U", "diag")):
+        _mults(f"cell {name}", getattr(cell, f"{name}_mult"), getattr(cell, f"{name}_shift"))
+    if cell.coupling == "full":
+        _in(cell.W, INT8, "cell W")
+        _acc("cell W", cell.W, 0, _peak(INT8, -cell.state_offset))
+    else:
+        _fc("cell V", cell.V, INT8, INT8)
+        _in(cell.U, INT8, "cell U")
+        _in(cell.U_input_offset, INPUT_OFFSET, "cell U input offset")
+        _acc("cell U", cell.U, 0, _peak(INT8, cell.U_input_offset))
+    r = qm.residual
+    _in(r.output_offset, INT8, "residual zero point")
+    _mult("residual h", r.h_mult, r.h_shift)
+    _mult("residual h0", r.h0_mult, r.h0_shift)
+
+
+def _need(ok, message):
+    if not ok:
+        raise ValueError(message)
+
+
+def _in(v, bounds, what):
+    v = np.asarray(v)
+    _need(v.size == 0 or (v.min() >= bounds[0] and v.max() <= bounds[1]),
+          f"{what} has values outside [{bounds[0]}, {bounds[1]}]")
+
+
+def _mult(what, m, s):
+    _need(m == 0 or (1 << 30) <= abs(m) < (1 << 31), f"{what}: multiplier {m} is not normalized")
+    _need(-31 <= s <= 30, f"{what}: shift {s} outside -31..30")
+
+
+def _mults(what, m, s):
+    for mi, si in zip(np.ravel(m), np.ravel(s)):
+        _mult(what, int(mi), int(si))
+
+
+def _act(what, offset, lo, hi, bounds):
+    _in([offset, lo, hi], bounds, f"{what} output range")
+    _need(lo <= hi, f"{what}: act_min {lo} > act_max {hi}")
+
+
+def _peak(bounds, offset):
+    """max |x + offset| over the input type's range."""
+    return max(abs(bounds[0] + offset), abs(bounds[1] + offset))
+
+
+def _acc(what, w, bias, x_peak):
+    """sum_j |w_ij| * max|x_j + offset| + |b_i| must fit an int32 accumulator."""
+    peak = np.abs(np.asarray(w, np.int64)).sum(axis=1) * x_peak + np.abs(bias)
+    _need(peak.max(initial=0) <= INT32[1],
+          f"{what}: an accumulator can reach {peak.max()} > 2^31 - 1")
+
+
+def _fc(what, fc, in_bounds, out_bounds):
+    _in(fc.weight, INT8, f"{what} weights")
+    _in(fc.bias, INT32, f"{what} bias")
+    _mults(what, fc.mult, fc.shift)
+    _in(fc.input_offset, INPUT_OFFSET, f"{what} input offset")
+    _act(what, fc.output_offset, fc.act_min, fc.act_max, out_bounds)
+    _acc(what, fc.weight, fc.bias, _peak(in_bounds, fc.input_offset))

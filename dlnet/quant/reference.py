@@ -1,0 +1,123 @@
+"""The int8 model's arithmetic, the specification: firmware/core/dlnet_core.c agrees bit for bit.
+
+One function per op, each over a batch of windows (rows), in int64 NumPy. Values that the C core
+holds in int32 never leave the int32 range here either (qmodel.check bounds every accumulator),
+so int64 NumPy and the C core compute the same integers. See fixedpoint for requant,
+shift_round and the Q1.14 input/output.
+"""
+
+import numpy as np
+
+from dlnet.quant.fixedpoint import (INT8, INT16, finish, q_to_soh, requant, rsqrt_multiplier,
+                                    saturate, soh_to_q)
+
+
+def scale_input(anchor, x):
+    """Q1.14 windows -> (d = sat16(x - a), a, u_sum = sum_j d_j).
+
+    mean anchor: a = requant(sum of the last `length` inputs, 1/length), i.e. the mean rounded
+    half up (to within one 2^-31-relative multiplier error); constant anchor: the minmax offset.
+    d carries the Scaler's (x - a) exactly; the 1/span lives in the first Linear's scales.
+    """
+    x = np.asarray(x, np.int64)
+    if anchor.kind == "mean":
+        a = saturate(requant(x[:, -anchor.length:].sum(axis=1, keepdims=True),
+                             anchor.mult, anchor.shift), INT16)
+    else:
+        a = np.full((len(x), 1), anchor.constant, np.int64)
+    d = saturate(x - a, INT16)
+    return d, a, d.sum(axis=1, keepdims=True)
+
+
+def accumulate(fc, x):
+    """acc_i = bias_i + sum_j w_ij (x_j + input_offset): int32 by construction."""
+    return (np.asarray(x, np.int64) + fc.input_offset) @ fc.weight.T.astype(np.int64) + fc.bias
+
+
+def fully_connected(fc, x):
+    """clamp(zp_out + requant(acc_i, M_i, s_i), act_min, act_max): int8 (ReLU at the zero
+    point) or int16 (the input of a LayerNorm)."""
+    return np.clip(fc.output_offset + requant(accumulate(fc, x), fc.mult, fc.shift),
+                   fc.act_min, fc.act_max)
+
+
+def output_soh(fc, x, a):
+    """The last Linear straight to Q1.14 SOH: sat16(a + requant(acc_i, M_i, s_i))."""
+    return saturate(a + requant(accumulate(fc, x), fc.mult, fc.shift), INT16)
+
+
+def layer_norm(ln, x):
+    """int16 (n wide) -> int8, in integers only.
+
+    With S = sum x and d_i = n x_i - S (exact, no rounded mean), (x_i - mean) / sqrt(var + eps)
+    equals d_i / sqrt(V) with V = sum d^2 / n + eps n^2 / s_in^2; V is rounded down by the one
+    integer division. norm_i = d_i 2^16 / sqrt(V) comes from one requant with the integer
+    1/sqrt's multiplier; then gamma and beta as a fine sum: gain requant plus offset constant.
+    """
+    x = np.asarray(x, np.int64)
+    n = x.shape[1]
+    d = n * x - x.sum(axis=1, keepdims=True)
+    var = (d * d).sum(axis=1, keepdims=True) // n + ln.eps
+    mult, shift = rsqrt_multiplier(var)
+    norm = requant(d, mult, shift)
+    total = requant(norm, ln.gain_mult, ln.gain_shift) + ln.offset
+    return finish(total, ln.output_offset, ln.act_min, ln.act_max)
+
+
+def lookup(table, x):
+    """int8 -> int8 through a 256-entry table indexed by x + 128."""
+    return np.asarray(table, np.int64)[np.asarray(x, np.int64) + 128]
+
+
+def coupling(cell, h):
+    """The coupling term in fine units of the tanh input's scale."""
+    if cell.coupling == "full":
+        acc = (h - cell.state_offset) @ cell.W.T.astype(np.int64)
+        return requant(acc, cell.W_mult, cell.W_shift)
+    p = fully_connected(cell.V, h)                                   # V^T h, int8, rank wide
+    acc = (p + cell.U_input_offset) @ cell.U.T.astype(np.int64)
+    return (requant(acc, cell.U_mult, cell.U_shift)
+            + requant(h - cell.state_offset, cell.diag_mult, cell.diag_shift))
+
+
+def liquid_step(cell, h, u_sum):
+    """One Euler step h <- (1 - dt alpha) h + dt beta tanh(C(h) + w_u u), h int8 in its own scale.
+
+    pre = coupling + drive + bias as one fine sum rounded to int8; t = tanh table (1/128);
+    the update is a fine sum of the kept state and the tanh gain, rounded into h's scale.
+    """
+    total = coupling(cell, h) + requant(u_sum, cell.drive_mult, cell.drive_shift) + cell.bias
+    pre = finish(total, cell.pre_offset, *INT8)
+    t = lookup(cell.tanh, pre)
+    total = (requant(h - cell.state_offset, cell.keep_mult, cell.keep_shift)
+             + requant(t, cell.gain_mult, cell.gain_shift))
+    return finish(total, cell.state_offset, *INT8)
+
+
+def residual(res, h, h0, state_offset):
+    """h + r h0 into the residual's own int8 scale, one fine sum."""
+    total = (requant(h - state_offset, res.h_mult, res.h_shift)
+             + requant(h0 - state_offset, res.h0_mult, res.h0_shift))
+    return finish(total, res.output_offset, *INT8)
+
+
+def run(qm, x):
+    """Q1.14 SOH windows (n, input_len) -> Q1.14 SOH forecasts (n, output_len), int16."""
+    d, a, u_sum = scale_input(qm.anchor, x)
+    z = layer_norm(qm.enc_norm, fully_connected(qm.enc_in, d))
+    h0 = lookup(qm.lat_tanh, layer_norm(qm.lat_norm, fully_connected(qm.enc_out, z)))
+    h = h0
+    for _ in range(qm.cell.steps):
+        h = liquid_step(qm.cell, h, u_sum)
+    r = residual(qm.residual, h, h0, qm.cell.state_offset)
+    z = layer_norm(qm.dec_norm, fully_connected(qm.dec_in, r))
+    z = fully_connected(qm.dec_mid, z)
+    return output_soh(qm.dec_out, z, a).astype(np.int16)
+
+
+def predict(qm, soh, batch=4096):
+    """SOH windows (float) -> SOH forecasts (float) through the integer model."""
+    q = soh_to_q(soh)
+    if not len(q):
+        return np.zeros((0, qm.dims["output_len"]))
+    return np.concatenate([q_to_soh(run(qm, q[i:i + batch])) for i in range(0, len(q), batch)])

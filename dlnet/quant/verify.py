@@ -1,0 +1,74 @@
+"""Bit-exactness of the C core against the NumPy reference, and its rejection of bad models."""
+
+import numpy as np
+
+from dlnet.quant import blob as fmt
+from dlnet.quant import host, qmodel, reference
+from dlnet.quant.random_models import mixed_windows, random_model, soh_windows
+
+
+def compare(qm, x, exe, work, model="builtin"):
+    """Run windows x (Q1.14) through the host and the reference; count differing windows."""
+    x = np.asarray(x, np.int16)
+    c = host.run(exe, model, x, work, qm.dims["output_len"])
+    ref = reference.run(qm, x)
+    diff = np.abs(c.astype(np.int64) - ref)
+    return {"windows": int(len(x)), "values": int(diff.size),
+            "mismatched_windows": int((diff.max(axis=1) > 0).sum()) if len(x) else 0,
+            "max_abs_diff_lsb": int(diff.max(initial=0))}
+
+
+def random_models(exe, work, n_models, n_windows, seed, big=1):
+    """Quantize `n_models` random LiquidNets (alternating couplings, `big` of them teacher-sized)
+    and compare host and reference on `n_windows` windows each, a quarter of them hostile."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_models):
+        model, scaler = random_model(rng, ("full", "lowrank")[i % 2], big=i < big)
+        cfg = model.cfg
+        calib = soh_windows(rng, 64, cfg.input_len)
+        weights = ("per_channel", "per_tensor")[(i // 2) % 2]
+        calibration = ("minmax", "percentile")[(i // 4) % 2]
+        qm = qmodel.quantize(model, scaler, calib, weights=weights, calibration=calibration)
+        result = compare(qm, mixed_windows(rng, n_windows, cfg.input_len), exe, work,
+                         model=fmt.to_bytes(qm))
+        rows.append({**qm.dims, "coupling": cfg.coupling, "scaling": scaler.kind,
+                     "weights": weights, "calibration": calibration, **result})
+    return {"models": len(rows), "windows": sum(r["windows"] for r in rows),
+            "mismatched_windows": sum(r["mismatched_windows"] for r in rows),
+            "max_abs_diff_lsb": max((r["max_abs_diff_lsb"] for r in rows), default=0),
+            "seed": seed, "cases": rows}
+
+
+def _flip(data, i):
+    return data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:]
+
+
+def corruptions(data):
+    """Damaged copies of a model blob and the core's return code each must produce."""
+    data = bytes(data)
+    # a byte inside the first Linear's weights, past the 16-byte header and the dimensions
+    weight = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5 + 4 * 4
+    return {
+        "weight byte flipped": (_flip(data, weight), -5),
+        "last byte flipped": (_flip(data, len(data) - 1), -5),
+        "wrong magic": (_flip(data, 0), -2),
+        "wrong version": (data[:4] + (fmt.VERSION + 1).to_bytes(4, "little") + data[8:], -3),
+        "truncated": (data[:-1], -4),
+        "size field mismatch": (data[:8] + (len(data) + 1).to_bytes(4, "little") + data[12:], -4),
+    }
+
+
+def rejections(exe, data, work, input_len):
+    """Run every corruption through the host: the core must refuse each with its own code."""
+    x = np.zeros((1, input_len), np.int16)
+    out = {}
+    for name, (bad, want) in corruptions(data).items():
+        try:
+            host.run(exe, bad, x, work)
+            got = 0
+        except host.HostError as e:
+            got = e.code
+        out[name] = {"expected": host.ERRORS[want], "got": host.ERRORS.get(got, str(got)),
+                     "ok": got == want}
+    return out

@@ -1,0 +1,205 @@
+"""Rules quantize and verify_native: the selected model as an int8 C header, and its C core
+checked bit for bit against the NumPy reference."""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dlnet import model as net
+from dlnet import protocols
+from dlnet.cost import costs
+from dlnet.errors import InputError
+from dlnet.io import read_json, versions, write_json, write_text
+from dlnet.logs import Log
+from dlnet.metrics import all_splits
+from dlnet.quant import blob as fmt
+from dlnet.quant import calibrate, header, host, qmodel, reference, verify
+from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.run.train_common import load_data
+from dlnet.training import predict, set_determinism
+
+DEFAULTS = {"weights": "per_channel", "calibration": "minmax", "percentile": 99.99,
+            "headroom": 1.25, "calibration_windows": 2000,
+            "verify": {"random_models": 16, "random_windows": 250}}
+
+
+def settings(deploy):
+    """config['deploy'] over the defaults, checked (the schema does the same for config.yaml)."""
+    s = {**DEFAULTS, **(deploy or {})}
+    s["verify"] = {**DEFAULTS["verify"], **s.get("verify", {})}
+    if s["weights"] not in ("per_channel", "per_tensor"):
+        raise InputError("config.yaml", f"deploy.weights is '{s['weights']}'",
+                         "use per_channel or per_tensor", column="deploy.weights")
+    if s["calibration"] not in calibrate.METHODS:
+        raise InputError("config.yaml", f"deploy.calibration is '{s['calibration']}'",
+                         f"use one of {list(calibrate.METHODS)}", column="deploy.calibration")
+    if not 50 < float(s["percentile"]) <= 100:
+        raise InputError("config.yaml", f"deploy.percentile is {s['percentile']}",
+                         "use a percentile in (50, 100], e.g. 99.99", column="deploy.percentile")
+    if not float(s["headroom"]) >= 1:
+        raise InputError("config.yaml", f"deploy.headroom is {s['headroom']}",
+                         "use a factor of at least 1, e.g. 1.25", column="deploy.headroom")
+    return s
+
+
+def calibration_windows(train, n):
+    """n training windows spread evenly over the split (all of them when there are fewer)."""
+    if len(train) <= n:
+        return train.x
+    return train.x[np.linspace(0, len(train) - 1, n).round().astype(int)]
+
+
+def load_selected(selected_path, declared_model, info_path, splits, data_scaler):
+    """The selected checkpoint, checked against selected.json and the protocol's data."""
+    model_path = read_json(selected_path).get("model")
+    if not model_path:
+        raise InputError(selected_path, "has no 'model' entry", "rerun the pareto rule")
+    if declared_model and Path(declared_model).resolve() != Path(model_path).resolve():
+        raise InputError(selected_path, f"names {model_path}, but the rule was planned with "
+                         f"{declared_model}", "rerun snakemake so that it re-reads selected.json")
+    model, scaler, _ = net.load(model_path)
+    if scaler.to_dict() != data_scaler.to_dict():
+        raise InputError(model_path, f"was trained with scaling {scaler.to_dict()}, but "
+                         f"{info_path} has {data_scaler.to_dict()}",
+                         "quantize a model of this protocol (rerun its training rules)")
+    train = splits["train"]
+    if (model.cfg.input_len, model.cfg.output_len) != (train.x.shape[1], train.y.shape[1]):
+        raise InputError(model_path, f"maps {model.cfg.input_len} -> {model.cfg.output_len} values "
+                         f"but the windows are {train.x.shape[1]} -> {train.y.shape[1]}",
+                         "quantize a model trained on this protocol")
+    return model, scaler, model_path
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    set_determinism(params.seed, threads)
+    s = settings(params.deploy)
+    splits, data_scaler = load_data(input.dataset, input.info)
+    model, scaler, model_path = load_selected(input.selected, input.get("model"), input.info,
+                                              splits, data_scaler)
+    x_cal = calibration_windows(splits["train"], int(s["calibration_windows"]))
+    log(f"quantizing {model_path}: {s['weights']} weights, {s['calibration']} calibration on "
+        f"{len(x_cal)} training windows")
+    try:
+        draft = qmodel.quantize(model, scaler, x_cal, s["weights"], s["calibration"],
+                                float(s["percentile"]), float(s["headroom"]))
+    except ValueError as e:
+        raise InputError(model_path, f"cannot be quantized ({e})",
+                         "check the model for non-finite or extreme parameters") from None
+    data = fmt.to_bytes(draft)
+    qm = fmt.from_bytes(data, source="the generated model")      # the header's exact bytes
+    text = header.text(draft, source=model_path, comment_lines=[
+        f"Quantization: {s['weights']} int8 weights, activations calibrated by {s['calibration']}"
+        + (f" ({s['percentile']} percentile)" if s["calibration"] == "percentile" else "")
+        + f" on {len(x_cal)} training windows, ranges widened x{s['headroom']}."])
+
+    start = time.perf_counter()
+    float_m = all_splits(splits, lambda x: predict(model, scaler, x), skip=())
+    int8_m = all_splits(splits, lambda x: reference.predict(qm, x), skip=())
+    seconds = time.perf_counter() - start
+    agreement = {}
+    for name, w in splits.items():
+        if not len(w):
+            continue
+        gap = np.abs(predict(model, scaler, w.x) - reference.predict(qm, w.x))
+        change = 100.0 * (int8_m[name]["mae"] / float_m[name]["mae"] - 1.0)
+        agreement[name] = {"mean_abs_float_int8": float(gap.mean()),
+                           "max_abs_float_int8": float(gap.max()), "mae_change_percent": change}
+        log(f"{name}: MAE float {float_m[name]['mae']:.5f} int8 {int8_m[name]['mae']:.5f} "
+            f"({agreement[name]['mae_change_percent']:+.2f}%), mean |float - int8| "
+            f"{agreement[name]['mean_abs_float_int8']:.5f} over {len(w)} windows")
+    percentile = s["percentile"] if s["calibration"] == "percentile" else None
+    metrics = {
+        "model": model_path, "n_windows": {n: len(w) for n, w in splits.items()},
+        "quantization": {**quantization_scheme(), "weights": s["weights"],
+                         "calibration": s["calibration"], "percentile": percentile,
+                         "headroom": float(s["headroom"]), "calibration_windows": int(len(x_cal)),
+                         "calibration_split": "train", "activation_scales": qm_scales(draft)},
+        "float": float_m, "int8": int8_m, "agreement": agreement,
+        "eval_seconds": seconds, "seed": params.seed, "versions": versions(),
+    }
+    size = {
+        "model": model_path, **costs(model),
+        "weight_bytes": qmodel.weight_bytes(qm),
+        "model_bytes": len(data),
+        "header_file_bytes": len(text.encode()),
+        "scratch_bytes": qmodel.scratch_bytes(qm.dims),
+        "float32_bytes": 4 * net.n_params(model),
+        "dims": qm.dims, "coupling": qm.cell.coupling,
+        "notes": {"weight_bytes": "int8 matrices (Linear weights, coupling W or U and V)",
+                  "model_bytes": "the whole const blob in flash: weights, int32 biases and "
+                                 "multipliers, shifts, tables, header",
+                  "scratch_bytes": "peak activation RAM of dlnet_run (DLNET_SCRATCH_BYTES); "
+                                   "plus sizeof(dlnet_model_t) for the model handle"},
+    }
+    log(f"{size['weight_bytes']} weight bytes, {size['model_bytes']} model bytes, "
+        f"{size['scratch_bytes']} scratch bytes, {size['macs']} MACs")
+    write_text(output.header, text)
+    write_json(output.size, size)
+    write_json(output.metrics, metrics)
+
+
+def quantization_scheme():
+    return {"io": "int16 Q1.14 SOH in and out; the core computes the Scaler in integers",
+            "hidden": "int8 asymmetric (scale, zero point) per tensor",
+            "layer_norm_input": "int16 symmetric, calibrated peak at half range",
+            "accumulators": "int32 (LayerNorm sum of squares int64)",
+            "requantization": "x * M * 2^(s-31), one 64-bit product, round half up, saturate",
+            "tanh": "256-entry int8 tables", "liquid_state": "int8, one scale for all steps"}
+
+
+def qm_scales(qm):
+    sc = qm.scales
+    return {k: {"scale": float(v), "zero_point": int(sc["zero_point"].get(k, 0))}
+            for k, v in sc["scale"].items()}
+
+
+def run_verify(input, output, params, log, threads=1):
+    log = Log(log)
+    s = settings(params.deploy)["verify"]
+    qm = header.read(input.header)
+    data = header.read_bytes(input.header)
+    splits = protocols.load(input.dataset)
+    result = {"header": input.header, "builds": {}, "real": {}, "seed": params.seed}
+    with tempfile.TemporaryDirectory(prefix="dlnet_host_") as work:
+        exes = {}
+        for kind in ("sanitized", "optimized"):
+            exes[kind], _ = host.build(work, kind, header=input.header,
+                                       core=Path(input.core[0]).parent, host_source=input.host)
+            result["builds"][kind] = " ".join(host.WARNINGS + host.FLAGS[kind])
+            log(f"built {kind}: {result['builds'][kind]}")
+        for name, w in splits.items():
+            x = soh_to_q(w.x)
+            result["real"][name] = {"windows": len(x), **{kind: verify.compare(qm, x, exe, work)
+                                                           for kind, exe in exes.items()}}
+            log(f"{name}: {len(x)} windows, mismatched: " + ", ".join(
+                f"{kind} {result['real'][name][kind]['mismatched_windows']}" for kind in exes))
+        start = time.perf_counter()
+        result["random"] = verify.random_models(exes["sanitized"], work, s["random_models"],
+                                                s["random_windows"], params.seed)
+        log(f"random: {result['random']['models']} models, {result['random']['windows']} windows, "
+            f"mismatched {result['random']['mismatched_windows']} "
+            f"({time.perf_counter() - start:.1f}s)")
+        result["rejections"] = verify.rejections(exes["sanitized"], data, work,
+                                                 qm.dims["input_len"])
+    mismatched = sum(r[kind]["mismatched_windows"] for r in result["real"].values()
+                     for kind in exes)
+    result["summary"] = {
+        "real_windows": sum(r["windows"] for r in result["real"].values()),
+        "random_models": result["random"]["models"],
+        "random_windows": result["random"]["windows"],
+        "mismatched_windows": mismatched + result["random"]["mismatched_windows"],
+        "rejections_ok": all(r["ok"] for r in result["rejections"].values()),
+        "sanitizers": "address,undefined, no recovery: any finding fails the run",
+    }
+    result["summary"]["all_exact"] = result["summary"]["mismatched_windows"] == 0
+    result["versions"] = versions()
+    log(f"summary: {result['summary']}")
+    if not (result["summary"]["all_exact"] and result["summary"]["rejections_ok"]):
+        log(json.dumps(result, indent=1, default=str))
+        raise RuntimeError(f"the C core disagrees with the reference or accepts a bad model: "
+                           f"{result['summary']} (details in {log.path})")
+    write_json(output.verify, result)

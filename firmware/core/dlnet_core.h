@@ -1,0 +1,178 @@
+/* DLNet int8 inference core: portable C99, freestanding, no malloc, no global mutable state.
+ *
+ * The arithmetic is specified by dlnet/quant/reference.py (NumPy); this core agrees with it bit
+ * for bit. Only <stdint.h>, <stddef.h> and <string.h> are used, and no floating point.
+ *
+ * Use
+ *   #include "dlnet_core.h"
+ *   #include "dlnet_model.h"        generated: dlnet_model_data[], DLNET_SCRATCH_BYTES, ...
+ *
+ *   static dlnet_model_t model;
+ *   static int16_t scratch[(DLNET_SCRATCH_BYTES + 1) / 2];
+ *   int rc = dlnet_model_init(&model, dlnet_model_data, DLNET_MODEL_BYTES);
+ *   if (rc == DLNET_OK)
+ *       rc = dlnet_run(&model, soh_in, soh_out, scratch, sizeof scratch);
+ *
+ * Inputs and outputs: SOH values in Q1.14 (int16, SOH = q / 16384, range [-2, 2)): soh_in holds
+ * the last model.input_len values of one cell, oldest first; soh_out receives the next
+ * model.output_len values. The core applies the model's scaling itself.
+ *
+ * Model data: the blob written by dlnet/quant/blob.py (layout documented there), read byte by
+ * byte as little-endian, so it needs no alignment and works on any endianness.
+ */
+#ifndef DLNET_CORE_H
+#define DLNET_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DLNET_MAGIC 0x514E4C44u          /* "DLNQ" as little-endian bytes */
+#define DLNET_FORMAT_VERSION 1
+#define DLNET_MAX_DIM 1024               /* any vector */
+#define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
+#define DLNET_MAX_STEPS 64
+#define DLNET_FINE_BITS 8                /* extra fraction bits of multi-term sums */
+#define DLNET_NORM_BITS 16               /* fraction bits of LayerNorm's normalized values */
+
+/* Return codes: DLNET_OK or a negative error. */
+#define DLNET_OK 0
+#define DLNET_ERR_ARG (-1)       /* a NULL pointer */
+#define DLNET_ERR_MAGIC (-2)     /* not a DLNet model blob */
+#define DLNET_ERR_VERSION (-3)   /* blob format version is not DLNET_FORMAT_VERSION */
+#define DLNET_ERR_SIZE (-4)      /* size differs from the blob's own, truncated, or bad sizes */
+#define DLNET_ERR_CHECKSUM (-5)  /* CRC-32 of the parameters does not match: corrupt data */
+#define DLNET_ERR_PARAM (-6)     /* a parameter outside its valid range (see dlnet_model_init) */
+#define DLNET_ERR_SCRATCH (-7)   /* scratch smaller than model.scratch_bytes, or odd address */
+#define DLNET_ERR_MODEL (-8)     /* the model was not successfully initialized */
+
+/* Fully connected layer: acc_i = bias_i + sum_j w_ij (x_j + input_offset) in int32, then
+ * clamp(output_offset + requant(acc_i, mult_i, shift_i), act_min, act_max). */
+typedef struct {
+    int32_t in, out;
+    int32_t input_offset;      /* -zero_point of the input */
+    int32_t output_offset;     /* zero_point of the output */
+    int32_t act_min, act_max;  /* ReLU is act_min = output_offset */
+    const int8_t *weight;      /* out x in, row-major */
+    const uint8_t *bias;       /* out int32, little-endian */
+    const uint8_t *mult;       /* out int32, little-endian */
+    const int8_t *shift;       /* out */
+} dlnet_fc_t;
+
+/* LayerNorm over int16 inputs to int8 outputs (see dlnet_layer_norm). */
+typedef struct {
+    int32_t n;
+    int64_t eps;               /* eps * n^2 / s_in^2 */
+    int32_t output_offset, act_min, act_max;
+    const uint8_t *gain_mult;  /* n int32: gamma / s_out * 2^(FINE - NORM) as multipliers */
+    const int8_t *gain_shift;  /* n */
+    const uint8_t *offset;     /* n int32: beta / s_out * 2^FINE */
+} dlnet_ln_t;
+
+/* Liquid cell: coupling (full or diagonal + low rank), input drive, tanh table, Euler update. */
+typedef struct {
+    int32_t width, rank, steps;
+    int32_t coupling;          /* 0 full, 1 lowrank */
+    int32_t state_offset;      /* zero point of h */
+    int32_t pre_offset;        /* zero point of the tanh input */
+    const int8_t *W;           /* full: width x width */
+    const uint8_t *W_mult;
+    const int8_t *W_shift;
+    dlnet_fc_t V;              /* lowrank: p = V^T h, rank outputs */
+    const uint8_t *diag_mult;
+    const int8_t *diag_shift;
+    int32_t U_input_offset;
+    const int8_t *U;           /* lowrank: width x rank */
+    const uint8_t *U_mult;
+    const int8_t *U_shift;
+    const uint8_t *bias;       /* width int32 in fine units of the tanh input */
+    const uint8_t *drive_mult; /* w_u * u, applied to the sum of the scaled inputs */
+    const int8_t *drive_shift;
+    const int8_t *tanh;        /* 256 entries, indexed by pre + 128, output scale 1/128 */
+    const uint8_t *keep_mult;  /* 1 - dt alpha */
+    const int8_t *keep_shift;
+    const uint8_t *gain_mult;  /* dt beta, from the tanh scale to h's */
+    const int8_t *gain_shift;
+} dlnet_cell_t;
+
+/* h + r h0 into the residual's int8 scale. */
+typedef struct {
+    int32_t output_offset, h_mult, h_shift, h0_mult, h0_shift;
+} dlnet_residual_t;
+
+/* The Scaler's anchor: kind 0 = constant (minmax offset), 1 = mean of the last `length` inputs. */
+typedef struct {
+    int32_t kind, length, constant, mult, shift;
+} dlnet_anchor_t;
+
+typedef struct {
+    uint32_t ready;            /* DLNET_MAGIC once dlnet_model_init succeeded, else 0 */
+    int32_t input_len, output_len, enc_hidden, width, dec_hidden, dec_mid_size, rank, steps;
+    size_t scratch_bytes;      /* bytes dlnet_run needs; equals the header's DLNET_SCRATCH_BYTES */
+    dlnet_anchor_t anchor;
+    dlnet_fc_t enc_in;         /* int16 scaled input -> int16 */
+    dlnet_ln_t enc_norm;       /* -> int8, ReLU */
+    dlnet_fc_t enc_out;        /* int8 -> int16 */
+    dlnet_ln_t lat_norm;       /* -> int8 */
+    const int8_t *lat_tanh;    /* -> h0 in the state's scale */
+    dlnet_cell_t cell;
+    dlnet_residual_t residual;
+    dlnet_fc_t dec_in;         /* int8 -> int16 */
+    dlnet_ln_t dec_norm;       /* -> int8, ReLU */
+    dlnet_fc_t dec_mid;        /* int8 -> int8, ReLU */
+    dlnet_fc_t dec_out;        /* int8 -> Q1.14 SOH */
+} dlnet_model_t;
+
+/* Parse and validate a model blob of `size` bytes; fill `m` with pointers into `data`, which
+ * must stay valid while `m` is used. Checks, in order: size >= 16 (DLNET_ERR_SIZE), magic
+ * (DLNET_ERR_MAGIC), format version (DLNET_ERR_VERSION), the blob's own size field equals
+ * `size` (DLNET_ERR_SIZE), CRC-32 of the parameters (DLNET_ERR_CHECKSUM), dimensions and exact
+ * layout size (DLNET_ERR_SIZE), then every parameter (DLNET_ERR_PARAM): multipliers normalized,
+ * shifts in -31..30, zero points and clamps in range, and every int32 accumulator bounded for
+ * any input. A model that passes cannot overflow or read out of bounds for any input.
+ * Runs once at start-up (the CRC reads every byte). On failure m->ready is 0. */
+int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size);
+
+/* One forecast. soh_in: m->input_len values, soh_out: m->output_len values, both Q1.14.
+ * scratch: at least m->scratch_bytes (DLNET_SCRATCH_BYTES) bytes, 2-byte aligned (declare it as
+ * int16_t[]); it holds every activation, nothing survives between calls. Returns DLNET_OK, or
+ * DLNET_ERR_ARG / DLNET_ERR_MODEL / DLNET_ERR_SCRATCH without touching soh_out. */
+int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, void *scratch,
+              size_t scratch_bytes);
+
+/* Bytes of scratch a model of these sizes needs (rank 0 for full coupling). */
+size_t dlnet_scratch_bytes(int32_t input_len, int32_t enc_hidden, int32_t width,
+                           int32_t dec_hidden, int32_t dec_mid, int32_t rank);
+
+/* A short constant name for a return code, for logs ("DLNET_ERR_CHECKSUM"). */
+const char *dlnet_error_name(int code);
+
+/* ---- Ops, in the order dlnet_run calls them; public for tests and per-op profiling. ---- */
+
+/* x * M * 2^(shift - 31), rounded half up, saturated to int32 (TFLite single rounding). */
+int32_t dlnet_requant(int32_t x, int32_t mult, int32_t shift);
+
+/* (M, shift) such that dlnet_requant(d, M, shift) = d * 2^DLNET_NORM_BITS / sqrt(var), var >= 1. */
+void dlnet_rsqrt(int64_t var, int32_t *mult, int32_t *shift);
+
+/* d_j = sat16(x_j - a), *u_sum = sum_j d_j, *anchor = a. */
+void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int16_t *x, int16_t *d,
+                       int32_t *anchor, int32_t *u_sum);
+
+void dlnet_fc_s16_s16(const dlnet_fc_t *p, const int16_t *in, int16_t *out);
+void dlnet_fc_s8_s16(const dlnet_fc_t *p, const int8_t *in, int16_t *out);
+void dlnet_fc_s8_s8(const dlnet_fc_t *p, const int8_t *in, int8_t *out);
+/* Last layer: out_i = sat16(anchor + requant(acc_i, mult_i, shift_i)), Q1.14 SOH. */
+void dlnet_fc_s8_soh(const dlnet_fc_t *p, const int8_t *in, int32_t anchor, int16_t *out);
+
+void dlnet_layer_norm(const dlnet_ln_t *p, const int16_t *in, int8_t *out);
+
+/* out_i = table[in_i + 128]; in and out may be the same buffer. */
+void dlnet_lookup(const int8_t *table, int32_t n, const int8_t *in, int8_t *out);
+
+/* One Euler step, h updated in place; pre (width) and p (rank) are work buffers. */
+void dlnet_liquid_step(const dlnet_cell_t *c, int8_t *h, int8_t *pre, int8_t *p, int32_t u_sum);
+
+void dlnet_residual(const dlnet_residual_t *p, int32_t width, int32_t state_offset,
+                    const int8_t *h, const int8_t *h0, int8_t *out);
+
+#endif /* DLNET_CORE_H */

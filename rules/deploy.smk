@@ -1,0 +1,49 @@
+# int8 deployment: the Pareto-selected model as a full-integer C header (rule quantize), and the
+# portable C core checked bit for bit against the NumPy reference under sanitizers (verify_native).
+
+rule quantize:
+    input:
+        selected="results/{protocol}/pareto/selected.json",
+        model=selected_model,
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+    output:
+        header="results/{protocol}/deploy/dlnet_model.h",
+        metrics="results/{protocol}/deploy/int8_metrics.json",
+        size="results/{protocol}/deploy/int8_size.json",
+    params:
+        seed=config["seed"],
+        deploy=config["deploy"],
+    log:
+        "results/{protocol}/logs/quantize.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/deploy.yaml"
+    script:
+        "../scripts/quantize.py"
+
+
+rule verify_native:
+    input:
+        header="results/{protocol}/deploy/dlnet_model.h",
+        dataset="results/{protocol}/data/dataset.npz",
+        core=["firmware/core/dlnet_core.c", "firmware/core/dlnet_core.h"],
+        host="firmware/host/dlnet_host.c",
+    output:
+        verify="results/{protocol}/deploy/verify.json",
+    params:
+        seed=config["seed"],
+        deploy=config["deploy"],
+    log:
+        "results/{protocol}/logs/verify_native.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/deploy.yaml"
+    script:
+        "../scripts/verify_native.py"

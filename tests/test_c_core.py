@@ -1,0 +1,171 @@
+"""The C core (firmware/core) against the NumPy reference, bit for bit, under ASan and UBSan.
+
+Every test here builds the host program with gcc (or $CC) and skips, saying so, without one.
+"""
+
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from dlnet import model as net
+from dlnet import protocols
+from dlnet.data.sources import load_source
+from dlnet.quant import blob as fmt
+from dlnet.quant import header, host, qmodel, verify
+from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant.random_models import mixed_windows, random_model, randomized, soh_windows
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASET = {"cells": "severson2019", "paper": "dlnet_soh"}
+
+pytestmark = pytest.mark.skipif(host.compiler() is None,
+                                reason="no C compiler (gcc or $CC) to build firmware/core")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("c_core")
+
+
+@pytest.fixture(scope="module")
+def sanitized(work):
+    return host.build(work, "sanitized")[0]
+
+
+def real_splits(protocol):
+    """The protocol's windows from the data shipped in data/, as config.yaml defines them."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    here = os.getcwd()
+    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
+    try:
+        source = load_source(cfg["datasets"][DATASET[protocol]], cfg["cleaning"])
+        splits, scaler, _ = protocols.build(protocol, cfg["protocols"][protocol], source)
+    finally:
+        os.chdir(here)
+    return splits, scaler
+
+
+SHAPES = {"student": net.student_config(4, 16, 16, 16),
+          "teacher": net.teacher_config(enc_hidden=32, width=16, dec_hidden=32, dec_mid=16, steps=3,
+                                        dt=1 / 3)}
+
+
+@pytest.mark.parametrize("protocol,shape", [("cells", "student"), ("paper", "teacher")])
+def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
+    """A random model of a deployed shape (100 -> 100; lowrank student, 3-step full-coupling
+    teacher), calibrated on the protocol's training windows, run on all of its windows (train
+    included): C and NumPy agree on every output value."""
+    splits, scaler = real_splits(protocol)
+    model = randomized(net.LiquidNet(SHAPES[shape]), np.random.default_rng(5))
+    qm = qmodel.quantize(model, scaler, splits["train"].x[::4])
+    x = soh_to_q(np.concatenate([w.x for w in splits.values()]))
+    result = verify.compare(qm, x, sanitized, work, model=fmt.to_bytes(qm))
+    assert result["windows"] == len(x) > 1000
+    assert result["mismatched_windows"] == 0 and result["max_abs_diff_lsb"] == 0
+
+
+def test_bit_exact_on_4000_random_windows_of_16_random_models(sanitized, work):
+    """Both couplings, both scalings, per-channel and per-tensor weights, min/max and percentile
+    calibration, one teacher-sized model; a quarter of the windows hostile (any int16, flat)."""
+    result = verify.random_models(sanitized, work, n_models=16, n_windows=250, seed=123)
+    assert result["windows"] == 4000
+    assert {c["coupling"] for c in result["cases"]} == {"full", "lowrank"}
+    assert {c["scaling"] for c in result["cases"]} == {"minmax", "anchored"}
+    bad = [c for c in result["cases"] if c["mismatched_windows"]]
+    assert result["mismatched_windows"] == 0, bad
+
+
+def test_generated_header_compiles_in_and_matches(work):
+    rng = np.random.default_rng(6)
+    model, scaler = random_model(rng, "full")
+    qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+    path = work / "dlnet_model.h"
+    path.write_text(header.text(qm, source="random"))
+    exe, _ = host.build(work, "optimized", header=path)
+    result = verify.compare(qm, mixed_windows(rng, 300, model.cfg.input_len), exe, work)
+    assert result["mismatched_windows"] == 0
+
+
+@pytest.fixture(scope="module")
+def model_bytes():
+    rng = np.random.default_rng(7)
+    model, scaler = random_model(rng, "lowrank")
+    qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+    return fmt.to_bytes(qm), qm.dims["input_len"]
+
+
+def test_core_refuses_corrupt_or_mismatched_models(sanitized, work, model_bytes):
+    """Flipped weight byte -> DLNET_ERR_CHECKSUM, wrong magic -> MAGIC, wrong version ->
+    VERSION, truncated or wrong size field -> SIZE; the Python loader refuses each as well."""
+    data, input_len = model_bytes
+    results = verify.rejections(sanitized, data, work, input_len)
+    assert all(r["ok"] for r in results.values()), results
+    for bad, _ in verify.corruptions(data).values():
+        with pytest.raises(Exception):
+            fmt.from_bytes(bad)
+
+
+def test_core_refuses_an_out_of_range_parameter_even_with_a_valid_checksum(sanitized, work,
+                                                                          model_bytes):
+    data, input_len = model_bytes
+    shift_at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5 + 4    # enc_in output_offset
+    body = bytearray(data[fmt.HEADER_BYTES:])
+    body[shift_at - fmt.HEADER_BYTES:shift_at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 40000)
+    bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, bad, np.zeros((1, input_len), np.int16), work)
+    assert e.value.code == -6                                       # DLNET_ERR_PARAM
+    with pytest.raises(Exception, match="parameter the core rejects"):
+        fmt.from_bytes(bad)
+
+
+def test_scratch_size_is_exact(sanitized, work, model_bytes):
+    """The exact DLNET_SCRATCH_BYTES runs clean under ASan; one byte less is refused."""
+    data, input_len = model_bytes
+    need = qmodel.scratch_bytes(fmt.from_bytes(data).dims)
+    x = np.full((2, input_len), 16000, np.int16)
+    host.run(sanitized, data, x, work, scratch_bytes=need)
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, data, x, work, scratch_bytes=need - 1)
+    assert e.value.code == -7                                       # DLNET_ERR_SCRATCH
+
+
+def test_core_is_freestanding_and_free_of_floating_point(work):
+    """Compiled freestanding with integer registers only (any float would fail the build), and
+    the object needs nothing from a C library but memset/memcpy."""
+    obj = work / "dlnet_core.o"
+    cmd = [host.compiler(), *host.WARNINGS, "-O2", "-ffreestanding", "-mgeneral-regs-only",
+           "-c", str(host.CORE / "dlnet_core.c"), "-o", str(obj)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if "unrecognized command-line option" in proc.stderr:
+        pytest.skip("this compiler has no -mgeneral-regs-only")
+    assert proc.returncode == 0, proc.stderr
+    nm = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True)
+    undefined = {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
+    assert undefined <= {"memset", "memcpy"}, undefined
+
+
+ARM_GCC = "arm-none-eabi-gcc"
+
+
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None,
+                    reason=f"no {ARM_GCC} to cross-compile for the Cortex-M4")
+def test_core_cross_compiles_for_cortex_m4_without_float(work):
+    """-mfloat-abi=soft turns any float operation into an __aeabi_f*/d* call: none may appear;
+    the only run-time helper allowed is the 64-bit division of LayerNorm's variance."""
+    obj = work / "dlnet_core_m4.o"
+    cmd = [ARM_GCC, "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-ffreestanding",
+           *host.WARNINGS, "-Wconversion", "-Wsign-conversion", "-Os", "-c",
+           str(host.CORE / "dlnet_core.c"), "-o", str(obj)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    nm = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True)
+    undefined = {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
+    assert undefined <= {"memset", "memcpy", "__aeabi_ldivmod", "__aeabi_uldivmod"}, undefined
