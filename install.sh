@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 what=${1:-run}
-debs=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm graphviz)
+debs=(gcc g++ make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm graphviz)
 extras=tflite
 if [ "$what" = test ]; then
   debs+=(slurm-wlm munge)

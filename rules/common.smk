@@ -92,12 +92,14 @@ def selected_histories(wildcards):
 
 
 def all_targets():
+    arduino = ["results/{protocol}/firmware/arduino_size.json"] if config["firmware"]["arduino"] else []
     return expand(
-        [
+        arduino + [
             "results/{protocol}/summary.md",
             "results/{protocol}/report/predictions.png",
             "results/{protocol}/pareto/pareto.png",
             "results/{protocol}/deploy/verify.json",
+            "results/{protocol}/firmware/m4_report.json",
         ],
         protocol=PROTOCOLS,
     )

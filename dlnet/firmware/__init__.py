@@ -1,0 +1,14 @@
+"""Firmware for the Nano 33 BLE Sense: a Cortex-M4 build run in QEMU, and the Arduino sketch.
+
+    tools       the external programs (arm-none-eabi-*, qemu-system-arm, arduino-cli, g++) and
+                what to install when one is missing
+    windows     the real test windows a firmware runs, and their C headers
+    m4build     compile and link the C core into a bare-metal Cortex-M4F image (nRF52840 map)
+    qemu        run that image in QEMU and read what it prints
+    elfsize     flash and RAM of an image and its parts, from the ELF
+    stack       worst-case stack of a function from GCC's call-graph files
+    latency     instructions to a latency estimate at 64 MHz
+    m4          the whole check: build, run, compare with the NumPy reference, report
+    arduino     stage the sketch and compile it with arduino-cli
+    sketchhost  build and run the sketch on the host against the Arduino stand-in
+"""

@@ -1,0 +1,35 @@
+"""Flash and RAM of the Cortex-M4 image and of its parts, read from the ELF and the objects."""
+
+import subprocess
+
+
+def _out(cmd):
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def symbol_sizes(nm, elf, names):
+    """{name: bytes} of the named symbols (nm -S); KeyError names any that is missing."""
+    sizes = {}
+    for line in _out([nm, "-S", "--defined-only", str(elf)]).splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] in names:
+            sizes[parts[3]] = int(parts[1], 16)
+    missing = set(names) - set(sizes)
+    if missing:
+        raise KeyError(f"{elf} has no symbol {', '.join(sorted(missing))}")
+    return sizes
+
+
+def berkeley(size, path):
+    """{'text', 'data', 'bss'} bytes of an object or image (text includes read-only data)."""
+    fields = _out([size, "-B", str(path)]).splitlines()[1].split()
+    return {"text": int(fields[0]), "data": int(fields[1]), "bss": int(fields[2])}
+
+
+def image(size, elf):
+    """Flash (text + initialized data) and static RAM (data + bss) of the whole image."""
+    b = berkeley(size, elf)
+    return {**b, "flash": b["text"] + b["data"], "static_ram": b["data"] + b["bss"]}

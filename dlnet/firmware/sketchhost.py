@@ -1,0 +1,55 @@
+"""The sketch built and run on the host against the Arduino stand-in (firmware/arduino_stub), so
+that the sketch is compiled (g++ -Wall -Wextra -Werror) and its serial protocol tested where
+arduino-cli cannot run. Serial reads stdin and writes stdout.
+"""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from dlnet.firmware import tools
+from dlnet.quant.fixedpoint import SOH_FRAC_BITS
+
+STUB_DIR = Path(__file__).resolve().parents[2] / "firmware" / "arduino_stub"
+INSTALL = "install the Debian packages gcc and g++"
+CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
+CXXFLAGS = ["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
+
+
+def build(sketch, out, stub_dir=STUB_DIR):
+    """Compile a staged sketch folder (arduino.stage) into the executable `out`."""
+    sketch, out = Path(sketch), Path(out)
+    cc, cxx = tools.require("gcc", INSTALL), tools.require("g++", INSTALL)
+    core = out.with_name(out.name + "_dlnet_core.o")
+    for cmd in ([cc, *CFLAGS, "-c", str(sketch / "dlnet_core.c"), "-o", str(core)],
+                [cxx, *CXXFLAGS, f"-I{stub_dir}", f"-I{sketch}", "-x", "c++",
+                 str(sketch / f"{sketch.name}.ino"), "-x", "none", str(Path(stub_dir) / "arduino_stub.cpp"),
+                 str(core), "-o", str(out)]):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"host build of the sketch failed:\n{' '.join(cmd)}\n{proc.stderr}")
+    return out
+
+
+def request(soh):
+    """'W v1 ... vN' lines for SOH windows (rows), each value with 6 decimals."""
+    return "".join("W " + " ".join(f"{v:.6f}" for v in row) + "\n" for row in np.atleast_2d(soh))
+
+
+def answers(text):
+    """Q1.14 forecasts (rows) from the sketch's 'P v1 ... vM us=T' lines."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("P "):
+            values = [v for v in line.split()[1:] if not v.startswith("us=")]
+            rows.append(np.rint(np.array(values, np.float64) * (1 << SOH_FRAC_BITS)).astype(np.int64))
+    return np.array(rows)
+
+
+def run(exe, stdin, timeout=60):
+    """The sketch's output for `stdin` (its serial input)."""
+    proc = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{exe} exited {proc.returncode}: {proc.stderr.strip()}")
+    return proc.stdout

@@ -1,0 +1,45 @@
+"""Rule firmware_m4: the deployed model on a Cortex-M4 build in QEMU, checked bit for bit against
+the NumPy int8 reference on real held-out windows, with its instruction count, flash, RAM and
+stack."""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from dlnet.firmware import m4, windows
+from dlnet.io import atomic_path, read_json, write_json
+from dlnet.logs import Log
+
+DEFAULTS = {"windows": 32, "optimize": "Os", "cpi": {"low": 1.0, "high": 2.0}, "qemu_timeout": 600}
+
+
+def settings(firmware):
+    s = {**DEFAULTS, **(firmware or {})}
+    s["cpi"] = {**DEFAULTS["cpi"], **s["cpi"]}
+    return s
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    s = settings(params.firmware)
+    input_len, _ = m4.model_dims(input.header)
+    selection = windows.pick(input.dataset, int(s["windows"]), input_len)
+    selected = read_json(input.selected)
+    log(f"model {selected.get('name')} ({input.header}) on {len(selection.q)} held-out windows")
+    with tempfile.TemporaryDirectory(prefix="dlnet_m4_") as work:
+        report = m4.verify(input.header, selection, work, s["optimize"], s["cpi"],
+                           s["qemu_timeout"], core_dir=Path(input.core[0]).parent,
+                           m4_dir=Path(input.m4[0]).parent, log=log)
+        report = {"model": selected.get("name"), "model_path": selected.get("model"), **report}
+        log(f"{report['windows_compared']} windows, all bit-exact: {report['all_bit_exact']}; "
+            f"instructions {report['instructions_per_inference']}; latency estimate "
+            f"{report['latency_ms_estimate']['low']:.2f}-{report['latency_ms_estimate']['high']:.2f}"
+            f" ms; flash {report['flash_bytes']} B, RAM {report['ram_bytes']} B, stack "
+            f"{report['stack_bytes']} B")
+        if not report["all_bit_exact"]:
+            log(json.dumps(report, indent=1))
+            m4.check(report)
+        with atomic_path(output.elf) as tmp:
+            shutil.copyfile(Path(work) / "app.elf", tmp)
+    write_json(output.report, report)

@@ -1,0 +1,269 @@
+/* DLNet battery state-of-health forecaster for the Arduino Nano 33 BLE Sense
+ * (arduino:mbed_nano:nano33ble), on the portable int8 core in dlnet_core.c.
+ *
+ * At start-up it validates the model (CRC-32 and every parameter), forecasts one stored real
+ * test window (dlnet_sample.h) and compares the result with the NumPy int8 reference's, then
+ * prints the forecast, the inference time and the memory the model uses. After that it answers
+ * requests on Serial (115200 baud), one per line:
+ *
+ *   request  W v1 v2 ... vN        N = DLNET_INPUT_LEN past SOH values, oldest first, as plain
+ *                                  decimals (0.91234), separated by spaces, tabs or commas
+ *   answer   P v1 v2 ... vM us=T   M = DLNET_OUTPUT_LEN forecast SOH values with 6 decimals,
+ *                                  and the time of dlnet_run in microseconds (micros())
+ *   request  S                     repeat the self-test (its line, then its P answer)
+ *   error    E <reason>
+ *
+ * Each value is rounded to the model's Q1.14 input (steps of 1/16384), halves up, and values
+ * outside [-2, 2) saturate, as dlnet.quant.fixedpoint.soh_to_q does; the decimal is read
+ * exactly, in integers, so the board, a host build and the reference agree bit for bit. An
+ * answer's value v is the Q1.14 output q rounded to 6 decimals: round(v * 16384) gives q back.
+ */
+#include <Arduino.h>
+#include <stdio.h>
+
+extern "C" {
+#include "dlnet_core.h"
+}
+#include "dlnet_model.h"
+#include "dlnet_sample.h"
+
+#if DLNET_SAMPLE_INPUT_LEN != DLNET_INPUT_LEN || DLNET_SAMPLE_OUTPUT_LEN != DLNET_OUTPUT_LEN
+#error "dlnet_sample.h belongs to another model: regenerate it with dlnet_model.h"
+#endif
+
+#define BAUD 115200
+#define SERIAL_WAIT_MS 3000
+/* "W", then up to 24 characters per value: a sign, a digit, 15 decimals, a separator, spare */
+#define REQUEST_MAX (2 + 24 * DLNET_INPUT_LEN)
+#define FRACTION_DIGITS 15
+
+static dlnet_model_t model;
+static int16_t scratch[(DLNET_SCRATCH_BYTES + 1) / 2];
+static int16_t soh_in[DLNET_INPUT_LEN];
+static int16_t soh_out[DLNET_OUTPUT_LEN];
+static char line[REQUEST_MAX + 1];
+static size_t line_len;
+static bool line_too_long;
+
+static void print_line(const char *text)
+{
+    Serial.print(text);
+    Serial.print("\n");
+}
+
+static bool is_separator(char c)
+{
+    return c == ' ' || c == '\t' || c == ',';
+}
+
+static const char *skip_separators(const char *s)
+{
+    while (is_separator(*s)) {
+        s++;
+    }
+    return s;
+}
+
+/* The decimal at *s as Q1.14, q = round half up of v * 2^14, saturated to int16; advances *s.
+ * 15 fraction digits hold every tie (k / 32768) exactly, so later digits only say whether a
+ * value lies beyond a tie (`sticky`), which matters for negative values, whose ties round up
+ * toward zero. With f / scale the kept fraction times 2^14, r / scale is what decides. */
+static bool parse_q14(const char **s, int16_t *q)
+{
+    const char *p = *s;
+    const bool negative = *p == '-';
+    uint64_t whole = 0, frac = 0, scale = 1, f, r;
+    int digits = 0, kept = 0;
+    bool sticky = false, up;
+    int32_t mag;
+    if (*p == '-' || *p == '+') {
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        whole = whole < 2u ? whole * 10u + (uint64_t)(*p - '0') : 2u;
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+            if (kept < FRACTION_DIGITS) {
+                frac = frac * 10u + (uint64_t)(*p - '0');
+                scale *= 10u;
+                kept++;
+            } else if (*p != '0') {
+                sticky = true;
+            }
+        }
+    }
+    if (digits == 0 || (*p != '\0' && !is_separator(*p))) {
+        return false;
+    }
+    f = frac << 14;                              /* below 10^15 * 2^14 < 2^64 */
+    r = f % scale;
+    up = negative ? (2u * r > scale || (2u * r == scale && sticky)) : 2u * r >= scale;
+    /* |v| >= 2 saturates either way */
+    mag = whole >= 2u ? 32768 : (int32_t)(whole * 16384u + f / scale) + (up ? 1 : 0);
+    *q = (int16_t)(negative ? -mag : (mag > 32767 ? 32767 : mag));
+    *s = p;
+    return true;
+}
+
+/* q / 2^14 with 6 decimals, the magnitude rounded half up. */
+static void format_q14(int16_t q, char *buf, size_t size)
+{
+    const uint64_t mag = (uint64_t)(q < 0 ? -(int32_t)q : q);
+    const uint64_t micro = (mag * 1000000u + 8192u) >> 14;
+    snprintf(buf, size, "%s%lu.%06lu", q < 0 ? "-" : "", (unsigned long)(micro / 1000000u),
+             (unsigned long)(micro % 1000000u));
+}
+
+/* Forecast soh_in into soh_out; returns dlnet_run's code and the time it took. */
+static int forecast(unsigned long *us)
+{
+    const unsigned long start = micros();
+    const int rc = dlnet_run(&model, soh_in, soh_out, scratch, sizeof scratch);
+    *us = micros() - start;
+    return rc;
+}
+
+static void print_error(const char *what, int rc)
+{
+    char buf[96];
+    snprintf(buf, sizeof buf, "E %s: %s (%d)", what, dlnet_error_name(rc), rc);
+    print_line(buf);
+}
+
+static void print_forecast(unsigned long us)
+{
+    char buf[32];
+    int32_t i;
+    Serial.print("P");
+    for (i = 0; i < DLNET_OUTPUT_LEN; i++) {
+        buf[0] = ' ';
+        format_q14(soh_out[i], buf + 1, sizeof buf - 1);
+        Serial.print(buf);
+    }
+    snprintf(buf, sizeof buf, " us=%lu", us);
+    print_line(buf);
+}
+
+static void self_test(void)
+{
+    char buf[160];
+    unsigned long us;
+    int32_t i, differ = 0;
+    int rc;
+    for (i = 0; i < DLNET_INPUT_LEN; i++) {
+        soh_in[i] = dlnet_sample_in[i];
+    }
+    rc = forecast(&us);
+    if (rc != DLNET_OK) {
+        print_error("dlnet_run", rc);
+        return;
+    }
+    for (i = 0; i < DLNET_OUTPUT_LEN; i++) {
+        differ += soh_out[i] != dlnet_sample_expected[i];
+    }
+    if (differ == 0) {
+        snprintf(buf, sizeof buf, "self-test ok: %d values match the NumPy int8 reference (%s)",
+                 DLNET_OUTPUT_LEN, DLNET_SAMPLE_SOURCE);
+    } else {
+        snprintf(buf, sizeof buf, "self-test FAILED: %ld of %d values differ from the reference",
+                 (long)differ, DLNET_OUTPUT_LEN);
+    }
+    print_line(buf);
+    print_forecast(us);
+}
+
+static void answer(const char *s)
+{
+    char buf[64];
+    unsigned long us;
+    int32_t i;
+    int rc;
+    s = skip_separators(s);
+    if (*s == '\0') {
+        return;
+    }
+    if (s[0] == 'S' && *skip_separators(s + 1) == '\0') {
+        self_test();
+        return;
+    }
+    if (s[0] != 'W' || !is_separator(s[1])) {
+        print_line("E a request is a line 'W v1 v2 ...' of past SOH values, or 'S'");
+        return;
+    }
+    s++;
+    for (i = 0; i < DLNET_INPUT_LEN; i++) {
+        s = skip_separators(s);
+        if (*s == '\0') {
+            snprintf(buf, sizeof buf, "E expected %d values, got %ld", DLNET_INPUT_LEN, (long)i);
+            print_line(buf);
+            return;
+        }
+        if (!parse_q14(&s, &soh_in[i])) {
+            snprintf(buf, sizeof buf, "E value %ld is not a plain decimal number", (long)i + 1);
+            print_line(buf);
+            return;
+        }
+    }
+    if (*skip_separators(s) != '\0') {
+        snprintf(buf, sizeof buf, "E more than %d values", DLNET_INPUT_LEN);
+        print_line(buf);
+        return;
+    }
+    rc = forecast(&us);
+    if (rc != DLNET_OK) {
+        print_error("dlnet_run", rc);
+        return;
+    }
+    print_forecast(us);
+}
+
+void setup()
+{
+    char buf[160];
+    const unsigned long start = millis();
+    int rc;
+    Serial.begin(BAUD);
+    /* USB serial: wait for a monitor a little, so the start-up report is seen, but run without */
+    while (!Serial && millis() - start < SERIAL_WAIT_MS) {
+    }
+    snprintf(buf, sizeof buf, "DLNet: model %d bytes in flash; RAM %lu bytes static "
+             "(model handle %lu, scratch %lu, input and output %lu), plus the stack",
+             DLNET_MODEL_BYTES,
+             (unsigned long)(sizeof model + sizeof scratch + sizeof soh_in + sizeof soh_out),
+             (unsigned long)sizeof model, (unsigned long)sizeof scratch,
+             (unsigned long)(sizeof soh_in + sizeof soh_out));
+    print_line(buf);
+    rc = dlnet_model_init(&model, dlnet_model_data, DLNET_MODEL_BYTES);
+    if (rc != DLNET_OK) {
+        print_error("dlnet_model_init", rc);
+        return;
+    }
+    self_test();
+    snprintf(buf, sizeof buf, "ready: send 'W v1 ... v%d' (past SOH values, oldest first) or 'S'",
+             DLNET_INPUT_LEN);
+    print_line(buf);
+}
+
+void loop()
+{
+    while (Serial.available() > 0) {
+        const int c = Serial.read();
+        if (c == '\n') {
+            line[line_len] = '\0';
+            if (line_too_long) {
+                print_line("E line too long");
+            } else {
+                answer(line);
+            }
+            line_len = 0;
+            line_too_long = false;
+        } else if (c != '\r' && c >= 0) {
+            if (line_len < REQUEST_MAX) {
+                line[line_len++] = (char)c;
+            } else {
+                line_too_long = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+# Firmware for the Nano 33 BLE Sense (nRF52840, Cortex-M4F, 64 MHz). firmware_m4 builds the int8
+# core with the deployed model for a Cortex-M4 (Debian's arm-none-eabi-gcc), runs real held-out
+# windows in QEMU and checks every output against the NumPy reference bit for bit; it needs no
+# board and no network. firmware_arduino compiles the sketch with arduino-cli, only when
+# config enables it: arduino-cli downloads its board core and is not a Debian package.
+
+FIRMWARE = config["firmware"]
+# Each rule sees only its own settings, so that changing one reruns only that rule.
+FIRMWARE_M4 = {k: FIRMWARE[k] for k in ("windows", "optimize", "cpi", "qemu_timeout")}
+FIRMWARE_ARDUINO = {"timeout": FIRMWARE["arduino_timeout"]}
+
+if FIRMWARE["arduino"]:
+    from dlnet.firmware.arduino import require_cli
+
+    # Fail before any job runs, with how to install arduino-cli and the board core.
+    require_cli()
+
+
+rule firmware_m4:
+    input:
+        header="results/{protocol}/deploy/dlnet_model.h",
+        dataset="results/{protocol}/data/dataset.npz",
+        selected="results/{protocol}/pareto/selected.json",
+        core=["firmware/core/dlnet_core.c", "firmware/core/dlnet_core.h"],
+        m4=["firmware/m4/main.c", "firmware/m4/startup.c", "firmware/m4/nrf52840.ld"],
+    output:
+        report="results/{protocol}/firmware/m4_report.json",
+        elf="results/{protocol}/firmware/m4/app.elf",
+    params:
+        firmware=FIRMWARE_M4,
+    log:
+        "results/{protocol}/logs/firmware_m4.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    conda:
+        "../envs/firmware.yaml"
+    script:
+        "../scripts/firmware_m4.py"
+
+
+rule firmware_arduino:
+    input:
+        header="results/{protocol}/deploy/dlnet_model.h",
+        dataset="results/{protocol}/data/dataset.npz",
+        selected="results/{protocol}/pareto/selected.json",
+        core=["firmware/core/dlnet_core.c", "firmware/core/dlnet_core.h"],
+        sketch="firmware/nano33ble/nano33ble.ino",
+    output:
+        sketch=directory("results/{protocol}/firmware/nano33ble"),
+        size="results/{protocol}/firmware/arduino_size.json",
+    params:
+        arduino=FIRMWARE_ARDUINO,
+    log:
+        "results/{protocol}/logs/firmware_arduino.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=40,
+    conda:
+        "../envs/firmware.yaml"
+    script:
+        "../scripts/firmware_arduino.py"

@@ -1,0 +1,198 @@
+"""The Arduino sketch: compiled and run on the host against the Arduino stand-in (answers equal
+the NumPy int8 reference), the firmware_arduino rule with a stand-in arduino-cli, and its
+message when arduino-cli is missing. arduino-cli itself cannot run here (it downloads its
+board core), so the board build is left to a connected machine.
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, snakemake
+from dlnet.firmware import arduino, sketchhost, tools, windows
+from dlnet.io import read_json
+from dlnet.quant import header, reference
+from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.run import firmware_arduino
+from test_firmware_m4 import real_dataset, tiny_model_header
+
+needs_host = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("g++") is None,
+                                reason="gcc and g++ not on PATH: apt-get install gcc g++")
+FAKE_CLI = ROOT / "tests" / "data" / "fake_arduino_cli" / "arduino-cli"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny_sketch")
+    splits, scaler = real_dataset(d / "dataset.npz")
+    qm = tiny_model_header(d / "dlnet_model.h", splits, scaler)
+    (d / "selected.json").write_text('{"name": "tiny", "model": "tiny/model.pt"}')
+    return SimpleNamespace(dir=d, dataset=d / "dataset.npz", header=d / "dlnet_model.h",
+                           selected=d / "selected.json", qm=qm, splits=splits)
+
+
+def rule_io(tiny, out):
+    inputs = SimpleNamespace(header=str(tiny.header), dataset=str(tiny.dataset),
+                             selected=str(tiny.selected),
+                             core=[str(ROOT / "firmware/core/dlnet_core.c"),
+                                   str(ROOT / "firmware/core/dlnet_core.h")],
+                             sketch=str(ROOT / "firmware/nano33ble/nano33ble.ino"))
+    outputs = SimpleNamespace(sketch=str(out / "firmware/nano33ble"),
+                              size=str(out / "firmware/arduino_size.json"))
+    return inputs, outputs
+
+
+def path_with(tmp_path, cli=False):
+    """PATH without any arduino-cli, then with the stand-in one first if `cli`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if cli:
+        shutil.copy(FAKE_CLI, bin_dir / "arduino-cli")
+        (bin_dir / "arduino-cli").chmod(stat.S_IRWXU)
+    dirs = [d for d in os.environ["PATH"].split(os.pathsep) if d and not (Path(d) / "arduino-cli").exists()]
+    return os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), *dirs])
+
+
+def test_missing_arduino_cli_fails_at_once_and_writes_nothing(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", path_with(tmp_path))
+    inputs, outputs = rule_io(tiny, tmp_path / "results")
+    log = tmp_path / "results/logs/firmware_arduino.log"
+    with pytest.raises(tools.ToolMissing) as e:
+        firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={}), str(log))
+    message = str(e.value)
+    assert "arduino-cli is not on PATH" in message
+    assert "arduino-cli core install arduino:mbed_nano" in message
+    assert "firmware: {arduino: false}" in message
+    assert not (tmp_path / "results").exists()
+
+
+def test_enabled_arduino_build_without_arduino_cli_stops_the_workflow_before_any_job(tmp_path):
+    wd = tmp_path / "wf"
+    for name in ("rules", "scripts", "envs", "firmware"):
+        shutil.copytree(ROOT / name, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (wd / "Snakefile").write_text('include: "rules/firmware.smk"\n')
+    (wd / "config.yaml").write_text("firmware: {windows: 5, optimize: Os, cpi: {low: 1.0, high: 2.0}, "
+                                    "qemu_timeout: 600, arduino: true, arduino_timeout: 60}\n")
+    env_path = os.environ["PATH"]
+    try:
+        os.environ["PATH"] = path_with(tmp_path)
+        proc = snakemake(wd, "-n", "results/t/firmware/arduino_size.json", "--configfile",
+                         "config.yaml", check=False)
+    finally:
+        os.environ["PATH"] = env_path
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "arduino-cli is not on PATH" in out and "arduino:mbed_nano" in out
+    assert not (wd / "results").exists()
+
+
+def test_rule_stages_the_sketch_and_reads_the_size_report(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", path_with(tmp_path, cli=True))
+    inputs, outputs = rule_io(tiny, tmp_path / "results")
+    firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={}), str(tmp_path / "log"))
+    size = read_json(outputs.size)
+    assert size["flash_bytes"] == 123456 and size["ram_bytes"] == 45678
+    assert size["ram_left_bytes"] == 262144 - 45678
+    assert size["fqbn"] == "arduino:mbed_nano:nano33ble" and size["model"] == "tiny"
+    assert size["platform"] == {"id": "arduino:mbed_nano", "version": "0.0.0-test"}
+    assert size["model_bytes"] == len(header.read_bytes(tiny.header))
+    sketch = Path(outputs.sketch)
+    assert sorted(p.name for p in sketch.iterdir()) == [
+        "build", "dlnet_core.c", "dlnet_core.h", "dlnet_model.h", "dlnet_sample.h", "nano33ble.ino"]
+    assert (sketch / "dlnet_model.h").read_text() == tiny.header.read_text()
+    assert not [p for p in sketch.parent.iterdir() if p.name.startswith(".")]   # no staging left
+
+
+def test_a_missing_board_core_is_named_with_its_install_command(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", path_with(tmp_path, cli=True))
+    monkeypatch.setenv("FAKE_ARDUINO_CLI", "no-core")
+    inputs, outputs = rule_io(tiny, tmp_path / "results")
+    with pytest.raises(arduino.CompileError, match="core install arduino:mbed_nano"):
+        firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={}), str(tmp_path / "log"))
+    assert not Path(outputs.sketch).exists() and not Path(outputs.size).exists()
+
+
+def test_size_report_from_text_when_there_is_no_json():
+    text = ("Sketch uses 181234 bytes (18%) of program storage space. Maximum is 983040 bytes.\n"
+            "Global variables use 46080 bytes (17%) of dynamic memory, leaving 216064 bytes for "
+            "local variables. Maximum is 262144 bytes.\n")
+    s = arduino.sizes({"report": None, "text": text})
+    assert (s["flash_bytes"], s["flash_max_bytes"], s["ram_bytes"], s["ram_max_bytes"]) == \
+        (181234, 983040, 46080, 262144)
+    with pytest.raises(arduino.CompileError, match="no size report"):
+        arduino.sizes({"report": None, "text": "done\n"})
+
+
+@needs_host
+def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_path):
+    held_out = windows.pick(tiny.dataset, 3, 100)
+    expected_sample = reference.run(tiny.qm, held_out.q[:1])[0]
+    sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
+                           windows.sample_header(held_out.q[0], expected_sample, held_out.source(0)))
+    exe = sketchhost.build(sketch, tmp_path / "sketch")
+    soh = tiny.splits["test"].x[:3]
+    lines = sketchhost.request(soh)
+    # the sketch's rounding of decimals is soh_to_q's, applied to the decimals it was sent
+    sent = np.array([[float(v) for v in line.split()[1:]] for line in lines.splitlines()])
+    out = sketchhost.run(exe, lines + "W 0.9 0.8\nhello\nW " + "x " * 100 + "\nS\n")
+    assert out.count("self-test ok: 100 values match the NumPy int8 reference") == 2
+    got = sketchhost.answers(out)
+    assert np.array_equal(got[0], expected_sample)                     # the start-up forecast
+    assert np.array_equal(got[1:4], reference.run(tiny.qm, soh_to_q(sent)))
+    assert np.array_equal(got[4], expected_sample)                     # S: the self-test again
+    assert "E expected 100 values, got 2" in out
+    assert "E a request is a line 'W v1 v2 ...' of past SOH values, or 'S'" in out
+    assert "E value 1 is not a plain decimal number" in out
+    assert all(line.split()[-1].startswith("us=") for line in out.splitlines() if line.startswith("P "))
+
+
+@needs_host
+def test_sketch_rounds_decimals_like_the_reference(tiny, tmp_path):
+    """Halves up (ties k/32768 included), signs, saturation and long fractions as soh_to_q."""
+    sample = windows.pick(tiny.dataset, 1, 100)
+    sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
+                           windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
+    exe = sketchhost.build(sketch, tmp_path / "sketch")
+    values = ["0.000030517578125", "-0.000030517578125", "-0.0000305175781250001", "1.5", "-2.5",
+              "7", "+0.25", "0.999969482421875", "-1.99993896484375", "-2", "0.91234567891234",
+              ".5", "3."] + ["0.9"] * 87
+    x = soh_to_q(np.array([float(v) for v in values]))
+    assert x[:3].tolist() == [1, 0, -1] and x[9] == -32768
+    out = sketchhost.run(exe, "W " + ",".join(values) + "\n")
+    assert np.array_equal(sketchhost.answers(out)[1], reference.run(tiny.qm, x[None, :])[0])
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None,
+                    reason="arm-none-eabi-g++ not on PATH: apt-get install gcc-arm-none-eabi")
+def test_sketch_compiles_for_the_cortex_m4_with_the_mbed_cores_flags(tiny, tmp_path):
+    """The Arduino core's own headers are not here; its code-generation flags are."""
+    from dlnet.firmware import m4build
+
+    sample = windows.pick(tiny.dataset, 1, 100)
+    sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
+                           windows.sample_header(sample.q[0], sample.q[0], "x"))
+    cmd = ["arm-none-eabi-g++", *m4build.CPU, "-Os", *m4build.CODEGEN, "-std=gnu++14", "-Wall",
+           "-Wextra", "-Werror", f"-I{sketchhost.STUB_DIR}", f"-I{sketch}", "-x", "c++", "-c",
+           str(sketch / "nano33ble.ino"), "-o", str(tmp_path / "sketch.o")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@needs_host
+def test_a_corrupt_model_is_reported_by_the_sketch(tiny, tmp_path):
+    from test_firmware_m4 import corrupt
+
+    sample = windows.pick(tiny.dataset, 1, 100)
+    bad = corrupt(tiny.header, tmp_path / "bad_model.h")
+    sketch = arduino.stage(tmp_path / "nano33ble", bad,
+                           windows.sample_header(sample.q[0], sample.q[0], "x"))
+    out = sketchhost.run(sketchhost.build(sketch, tmp_path / "sketch"), "W " + "0.9 " * 100 + "\n")
+    assert "E dlnet_model_init: DLNET_ERR_CHECKSUM (-5)" in out
+    assert "E dlnet_run: DLNET_ERR_MODEL (-8)" in out and "self-test" not in out

@@ -1,0 +1,214 @@
+"""The Cortex-M4 build in QEMU: bit for bit the NumPy int8 reference on real windows, a corrupt
+model caught by the firmware itself, and the measurements it reports.
+
+Needs Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm (install.sh
+installs them); without them the QEMU tests skip and say so.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT, snakemake
+from dlnet import protocols
+from dlnet.data.sources import load_source
+from dlnet.firmware import latency, m4, qemu, stack, windows
+from dlnet.model import LiquidNet, student_config
+from dlnet.quant import header, qmodel, reference
+from dlnet.run import firmware_m4
+
+M4_TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "qemu-system-arm")
+MISSING = [t for t in M4_TOOLS if shutil.which(t) is None]
+needs_m4 = pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not on PATH: apt-get "
+                              "install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
+CELLS = ["b2c0", "b2c41", "b2c2", "b2c3", "b3c28"]
+
+
+def real_dataset(path):
+    """The cells protocol on five shipped cells: real windows, train and held-out."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    dataset = {**cfg["datasets"]["severson2019"]}
+    for key in ("summary", "cells"):
+        dataset[key] = str(ROOT / dataset[key])
+    pcfg = {**cfg["protocols"]["cells"], "include_cells": CELLS, "exclude_cells": [],
+            "train_step": 20, "eval_step": 25, "split": {"source": "study", "val_fraction": 0.3, "seed": 42}}
+    splits, scaler, _ = protocols.build("cells", pcfg, load_source(dataset, cfg["cleaning"]))
+    protocols.save(path, splits)
+    return splits, scaler
+
+
+def tiny_model_header(path, splits, scaler, epochs=30):
+    """A width-4 student with hidden sizes 16, trained briefly, quantized, as dlnet_model.h."""
+    torch.manual_seed(0)
+    model = LiquidNet(student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16, dropout=0.0))
+    train = splits["train"]
+    x = torch.as_tensor(scaler.transform(train.x, train.x), dtype=torch.float32)
+    y = torch.as_tensor(scaler.transform(train.x, train.y), dtype=torch.float32)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+    qm = qmodel.quantize(model.eval(), scaler, train.x)
+    Path(path).write_text(header.text(qm, source="tests/test_firmware_m4.py"))
+    return qm
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny_firmware")
+    splits, scaler = real_dataset(d / "dataset.npz")
+    qm = tiny_model_header(d / "dlnet_model.h", splits, scaler)
+    (d / "selected.json").write_text(json.dumps({"name": "tiny", "model": "tiny/model.pt"}))
+    return SimpleNamespace(dir=d, dataset=d / "dataset.npz", header=d / "dlnet_model.h",
+                           selected=d / "selected.json", qm=qm)
+
+
+def corrupt(src, dst):
+    """A copy of a model header with one byte of the model data changed."""
+    text = Path(src).read_text()
+    at = text.index("dlnet_model_data[DLNET_MODEL_BYTES] = {")
+    match = re.compile(r"0x([0-9a-f]{2})").search(text, at + 400)
+    flipped = f"0x{int(match.group(1), 16) ^ 0x10:02x}"
+    Path(dst).write_text(text[:match.start()] + flipped + text[match.end():])
+    return dst
+
+
+def test_windows_are_held_out_spread_and_repeatable(tiny):
+    a = windows.pick(tiny.dataset, 8, 100)
+    b = windows.pick(tiny.dataset, 8, 100)
+    assert np.array_equal(a.q, b.q) and a.q.dtype == np.int16 and a.q.shape == (8, 100)
+    assert set(a.split) <= set(windows.HELD_OUT) and len(set(a.cell)) >= 2
+    every = windows.pick(tiny.dataset, 10_000, 100)
+    held_out = protocols.load(tiny.dataset)
+    assert len(every.q) == sum(len(held_out[s]) for s in windows.HELD_OUT if s in held_out)
+    with pytest.raises(Exception, match="model reads 50"):
+        windows.pick(tiny.dataset, 8, 50)
+
+
+@needs_m4
+def test_qemu_matches_the_numpy_reference_on_real_windows(tiny, tmp_path):
+    selection = windows.pick(tiny.dataset, 16, 100)
+    r = m4.verify(tiny.header, selection, tmp_path, log=lambda _: None)
+    assert r["all_bit_exact"] and r["windows_compared"] == 16 and r["values_compared"] == 1600
+    assert r["mismatched_windows"] == 0 and all(w["bit_exact"] for w in r["windows"])
+    ins = r["instructions_per_inference"]
+    assert 10_000 < ins["min"] <= ins["mean"] <= ins["max"] < 1_000_000
+    assert r["latency_ms_estimate"]["low"] == pytest.approx(ins["max"] / 64e3)
+    assert r["latency_ms_estimate"]["high"] == pytest.approx(2 * ins["max"] / 64e3)
+    b = r["breakdown"]
+    assert b["model_data_bytes"] == len(header.read_bytes(tiny.header))
+    assert r["flash_bytes"] == b["model_data_bytes"] + b["core_code_bytes"]
+    assert b["scratch_bytes"] >= qmodel.scratch_bytes(tiny.qm.dims)
+    assert r["ram_bytes"] == b["model_handle_bytes"] + b["scratch_bytes"] + b["output_buffer_bytes"]
+    assert b["core_static_ram_bytes"] == 0                       # the core keeps no globals
+    assert 0 < r["stack_bytes"] <= 1024
+    assert b["instructions_per_systick"] > 0 and b["init_instructions"] > ins["max"]
+    assert "arm-none-eabi-gcc" in r["toolchain"]["arm-none-eabi-gcc"]
+    assert "QEMU" in r["toolchain"]["qemu"]
+    assert (tmp_path / "app.elf").exists()
+
+
+@needs_m4
+def test_painted_stack_is_within_the_static_bound(tiny, tmp_path):
+    r = m4.verify(tiny.header, windows.pick(tiny.dataset, 2, 100), tmp_path, log=lambda _: None)
+    b = r["breakdown"]
+    # the bound counts tail calls as nested frames, so it may exceed what runs; it leaves out
+    # memcpy and libgcc's 64-bit division, small leaves that the painted stack includes
+    assert b["stack_static_path"][0] == "dlnet_run"
+    assert b["stack_static_bound_bytes"] // 2 < r["stack_bytes"] <= b["stack_static_bound_bytes"] + 128
+
+
+@needs_m4
+def test_a_corrupted_model_header_is_rejected_by_the_firmware(tiny, tmp_path):
+    bad = corrupt(tiny.header, tmp_path / "dlnet_model.h")
+    with pytest.raises(qemu.FirmwareError, match="DLNET_ERR_CHECKSUM") as e:
+        m4.verify(bad, windows.pick(tiny.dataset, 2, 100), tmp_path / "build", log=lambda _: None)
+    assert e.value.code == -5
+
+
+@needs_m4
+def test_a_mismatch_fails_the_rule_and_writes_no_report(tiny, tmp_path, monkeypatch):
+    real = reference.run
+    monkeypatch.setattr(m4.reference, "run", lambda qm, x: real(qm, x) + (np.arange(len(x)) == 1)[:, None])
+    out = SimpleNamespace(report=str(tmp_path / "m4_report.json"), elf=str(tmp_path / "m4/app.elf"))
+    inputs = SimpleNamespace(header=str(tiny.header), dataset=str(tiny.dataset),
+                             selected=str(tiny.selected), core=[str(ROOT / "firmware/core/dlnet_core.c")],
+                             m4=[str(ROOT / "firmware/m4/main.c")])
+    with pytest.raises(m4.Mismatch, match="1 of 4 windows"):
+        firmware_m4.run(inputs, out, SimpleNamespace(firmware={"windows": 4}), str(tmp_path / "log"))
+    assert not Path(out.report).exists() and not Path(out.elf).exists()
+    assert '"all_bit_exact": false' in (tmp_path / "log").read_text()
+
+
+@needs_m4
+def test_the_image_is_reproducible(tiny, tmp_path):
+    from dlnet.firmware import m4build, tools
+
+    gcc = tools.m4_tools()["gcc"]
+    text = windows.m4_header(windows.pick(tiny.dataset, 2, 100).q)
+    a = m4build.build(gcc, tmp_path / "a", tiny.header, text).elf.read_bytes()
+    b = m4build.build(gcc, tmp_path / "b", tiny.header, text).elf.read_bytes()
+    assert a == b
+
+
+@needs_m4
+def test_rule_firmware_m4_in_snakemake(tiny, tmp_path):
+    wd = tmp_path / "wf"
+    for name in ("rules", "scripts", "envs", "firmware"):
+        shutil.copytree(ROOT / name, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (wd / "Snakefile").write_text('include: "rules/firmware.smk"\n')
+    (wd / "config.yaml").write_text("firmware: {windows: 5, optimize: O2, cpi: {low: 1.0, high: 2.0}, "
+                                    "qemu_timeout: 600, arduino: false, arduino_timeout: 60}\n")
+    for src, dst in ((tiny.header, "deploy/dlnet_model.h"), (tiny.dataset, "data/dataset.npz"),
+                     (tiny.selected, "pareto/selected.json")):
+        (wd / "results/t" / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, wd / "results/t" / dst)
+    snakemake(wd, "results/t/firmware/m4_report.json", "--cores", "1", "--configfile", "config.yaml")
+    r = json.loads((wd / "results/t/firmware/m4_report.json").read_text())
+    assert r["all_bit_exact"] and r["windows_compared"] == 5 and r["model"] == "tiny"
+    assert r["build"]["optimize"] == "O2" and "-O2" in r["build"]["flags"]
+    assert (wd / "results/t/firmware/m4/app.elf").exists()
+    assert "all bit-exact: True" in (wd / "results/t/logs/firmware_m4.log").read_text()
+
+
+def test_transcript_parsing_names_the_cores_error():
+    ok = ("calib ticks=5000 instructions=200000\noverhead ticks=0\ninit rc=0 ticks=100 DLNET_OK\n"
+          "window 0 rc=0 ticks=10 stack=96 y=1,2,3\nwindow 1 rc=0 ticks=11 stack=96 y=4,5,-6\n")
+    run = qemu.parse(0, ok, 3)
+    assert run["y"].tolist() == [[1, 2, 3], [4, 5, -6]] and run["ticks"].tolist() == [10, 11]
+    with pytest.raises(qemu.FirmwareError, match="DLNET_ERR_VERSION") as e:
+        qemu.parse(3, "calib ticks=1 instructions=2\noverhead ticks=0\ninit rc=-3 ticks=5 "
+                   "DLNET_ERR_VERSION\n", 3)
+    assert e.value.code == -3
+    with pytest.raises(qemu.FirmwareError, match="faulted"):
+        qemu.parse(5, "calib ticks=1 instructions=2\n", 3)
+
+
+def test_static_stack_bound_follows_the_deepest_call(tmp_path):
+    (tmp_path / "a.ci").write_text(
+        'node: { title: "f" label: "f\\na.c:1:5\\n40 bytes (static)" }\n'
+        'node: { title: "a.c:g" label: "g\\na.c:9:5\\n16 bytes (static)" }\n'
+        'node: { title: "h" label: "h\\na.c:19:5\\n8 bytes (static)" }\n'
+        'edge: { sourcename: "f" targetname: "a.c:g" }\n'
+        'edge: { sourcename: "f" targetname: "h" }\n'
+        'edge: { sourcename: "a.c:g" targetname: "memcpy" }\n')
+    r = stack.worst_case([tmp_path / "a.ci"], "f")
+    assert r == {"bytes": 56, "path": ["f", "g"], "external": ["memcpy"]}
+    (tmp_path / "b.ci").write_text('edge: { sourcename: "h" targetname: "f" }\n')
+    with pytest.raises(stack.StackError, match="recursive"):
+        stack.worst_case([tmp_path / "a.ci", tmp_path / "b.ci"], "f")
+
+
+def test_latency_estimate_brackets_cycles_per_instruction():
+    assert latency.estimate(64_000) == {"low": 1.0, "high": 2.0}
+    assert latency.estimate(64_000, {"high": 3.0})["high"] == 3.0
+    with pytest.raises(ValueError):
+        latency.estimate(1, {"low": 2.0, "high": 1.0})
