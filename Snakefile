@@ -32,6 +32,7 @@ include: "rules/prune.smk"
 include: "rules/recover.smk"
 include: "rules/pareto.smk"
 include: "rules/deploy.smk"
+include: "rules/export.smk"
 include: "rules/firmware.smk"
 include: "rules/report.smk"
 

@@ -1,0 +1,35 @@
+"""Rule export_onnx: the selected model as float ONNX, checked against PyTorch with onnxruntime."""
+
+from importlib.metadata import version
+from pathlib import Path
+
+from dlnet.export.onnx_model import export, max_abs_diff
+from dlnet.io import read_json, versions, write_json
+from dlnet.logs import Log
+from dlnet.run.quantize import load_selected
+from dlnet.run.train_common import load_data
+from dlnet.training import set_determinism
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    set_determinism(params.seed, threads)
+    splits, data_scaler = load_data(input.dataset, input.info)
+    model, scaler, model_path = load_selected(input.selected, input.model, input.info, splits,
+                                              data_scaler)
+    export(model, output.onnx, model.cfg.input_len, params.opset)
+    windows = {s: scaler.transform(w.x, w.x) for s, w in splits.items() if len(w)}
+    diff = max_abs_diff(output.onnx, model, windows, threads)
+    worst = max(diff.values())
+    log(f"{model_path}: {Path(output.onnx).stat().st_size} bytes; max |onnxruntime - PyTorch| "
+        f"{worst:.2e} (scaled) over {sum(len(x) for x in windows.values())} windows")
+    if worst > params.tolerance:
+        raise RuntimeError(f"{output.onnx} differs from PyTorch by {worst:.2e} > tolerance "
+                           f"{params.tolerance:.1e} (scaled units)")
+    write_json(output.check, {
+        "name": read_json(input.selected)["name"], "model": model_path,
+        "onnx_bytes": Path(output.onnx).stat().st_size,
+        "opset": params.opset, "tolerance": params.tolerance,
+        "max_abs_diff": diff, "max_abs_diff_soh": {s: d * scaler.span for s, d in diff.items()},
+        "windows": {s: len(x) for s, x in windows.items()},
+        "versions": {**versions(), "onnx": version("onnx"), "onnxruntime": version("onnxruntime")}})

@@ -1,0 +1,73 @@
+# Deployment exports of the model the Pareto selection chose: float ONNX, and the int8 TFLite
+# flatbuffer (what the paper deployed) with its C array header and its check in TFLite Micro.
+# selected_model (rules/common.smk) reads the model's path from the pareto checkpoint's
+# selected.json; selected.json is an input too, so a new selection reruns the exports.
+
+EXPORT = config["export"]
+
+
+rule export_onnx:
+    input:
+        selected="results/{protocol}/pareto/selected.json",
+        model=selected_model,
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+    output:
+        onnx="results/{protocol}/deploy/model.onnx",
+        check="results/{protocol}/deploy/onnx_check.json",
+    params:
+        seed=config["seed"],
+        opset=EXPORT["onnx_opset"],
+        tolerance=EXPORT["onnx_tolerance"],
+    log:
+        "results/{protocol}/logs/export_onnx.log",
+    threads: 1
+    conda:
+        "../envs/onnx.yaml"
+    script:
+        "../scripts/export_onnx.py"
+
+
+rule export_tflite:
+    input:
+        selected="results/{protocol}/pareto/selected.json",
+        model=selected_model,
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+    output:
+        tflite="results/{protocol}/deploy/model_int8.tflite",
+        header="results/{protocol}/deploy/model_tflite.h",
+    params:
+        seed=config["seed"],
+        calibration_windows=EXPORT["calibration_windows"],
+    log:
+        "results/{protocol}/logs/export_tflite.log",
+    benchmark:
+        "results/{protocol}/deploy/export_tflite_benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/tflite.yaml"
+    script:
+        "../scripts/export_tflite.py"
+
+
+rule check_tflite:
+    input:
+        tflite="results/{protocol}/deploy/model_int8.tflite",
+        selected="results/{protocol}/pareto/selected.json",
+        model=selected_model,
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+    output:
+        metrics="results/{protocol}/deploy/tflite_metrics.json",
+    params:
+        seed=config["seed"],
+    log:
+        "results/{protocol}/logs/check_tflite.log",
+    threads: 1
+    conda:
+        "../envs/tflite.yaml"
+    script:
+        "../scripts/check_tflite.py"

@@ -1,0 +1,3 @@
+from dlnet.run.export_tflite import run
+
+run(snakemake.input, snakemake.output, snakemake.params, snakemake.log[0], snakemake.threads)

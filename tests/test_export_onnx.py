@@ -1,0 +1,50 @@
+"""Float ONNX export: onnxruntime reproduces PyTorch on real windows, for any batch size."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from dlnet import model as net
+from dlnet import protocols
+from dlnet.data.sources import load_source
+from dlnet.export.onnx_model import export, max_abs_diff
+
+ROOT = Path(__file__).resolve().parents[1]
+TOLERANCE = 1e-5  # scaled units; float32 rounding differences measured at 3e-8 to 2e-7
+
+
+def cells_windows():
+    """Scaled windows of every split of the cells protocol, from the data shipped in data/."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    here = os.getcwd()
+    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
+    try:
+        source = load_source(cfg["datasets"]["severson2019"], cfg["cleaning"])
+        splits, scaler, _ = protocols.build("cells", cfg["protocols"]["cells"], source)
+    finally:
+        os.chdir(here)
+    return {s: scaler.transform(w.x, w.x) for s, w in splits.items()}
+
+
+@pytest.mark.parametrize("cfg", [
+    net.student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16),
+    net.teacher_config(enc_hidden=32, width=8, dec_hidden=32, dec_mid=16, steps=3, dt=1 / 3),
+], ids=["student", "teacher"])
+def test_onnx_matches_pytorch_on_real_windows(cfg, tmp_path):
+    torch.manual_seed(0)
+    model = net.LiquidNet(cfg).eval()
+    with torch.no_grad():                # move every parameter off its initial value
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    path = tmp_path / "model.onnx"
+    export(model, path, cfg.input_len, opset=17)
+    windows = cells_windows()
+    windows["one"] = windows["test"][:1]  # the batch dimension is free
+    diff = max_abs_diff(path, model, windows)
+    assert set(diff) == set(windows)
+    assert max(diff.values()) < TOLERANCE, diff
+    assert np.isfinite(list(diff.values())).all()
