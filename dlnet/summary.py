@@ -39,7 +39,7 @@ def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=Non
                    "params": selected.get("params"), "macs": selected.get("macs"),
                    **_split_maes(d[kind])}
             if kind == "int8":
-                row["int8_bytes"] = size.get("weight_bytes")
+                row["int8_bytes"] = size.get("native_model_bytes")
                 row["flash_bytes"] = m4.get("flash_bytes")
                 est = m4.get("latency_ms_estimate") or {}
                 if est:
@@ -81,3 +81,25 @@ def to_markdown(frame):
     body = ["| " + " | ".join(_cell(v) for v in row) + " |"
             for row in frame.astype(object).itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def firmware_table(m4_report, size_json):
+    """The deployed model on a Cortex-M4 beside the paper's board figures."""
+    m4, size = read_json(m4_report), read_json(size_json)
+    est = m4["latency_ms_estimate"]
+    ours = {"model": f"{m4['model']} (native int8 core, QEMU Cortex-M4)",
+            "instructions": m4["instructions_per_inference"]["max"],
+            "latency_ms": f"{est['low']:.3f}-{est['high']:.3f} (estimate)",
+            "flash_bytes": m4["flash_bytes"], "model_bytes": size["native_model_bytes"],
+            "ram_bytes": m4["ram_bytes"], "stack_bytes": m4["stack_bytes"],
+            "bit_exact": f"{m4['windows_compared']} windows, all: {m4['all_bit_exact']}"}
+    tflite = {"model": f"{m4['model']} (int8 TFLite, TFLite Micro interpreter on the host)",
+              "model_bytes": size["tflite_flatbuffer_bytes"], "ram_bytes": size["tflite_arena_bytes"]}
+    theirs = {"model": paper.DEPLOYED["name"] + " [published]",
+              "latency_ms": f"{paper.DEPLOYED['latency_ms']:.0f} (board)",
+              "model_bytes": paper.DEPLOYED["flatbuffer_bytes"],
+              "ram_bytes": paper.DEPLOYED["arena_bytes"]}
+    frame = pd.DataFrame([ours, tflite, theirs])
+    for c in ("instructions", "flash_bytes", "model_bytes", "ram_bytes", "stack_bytes"):
+        frame[c] = pd.to_numeric(frame[c]).astype("Int64")
+    return frame

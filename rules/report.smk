@@ -2,6 +2,9 @@ rule summary:
     input:
         candidates="results/{protocol}/pareto/candidates.csv",
         selected="results/{protocol}/pareto/selected.json",
+        deploy_metrics="results/{protocol}/deploy/metrics.json",
+        sizes="results/{protocol}/deploy/size.json",
+        m4_report="results/{protocol}/firmware/m4_report.json",
     output:
         markdown="results/{protocol}/summary.md",
         table=report(
@@ -10,6 +13,13 @@ rule summary:
             category="Metrics",
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "main table"},
+        ),
+        firmware=report(
+            "results/{protocol}/report/firmware.csv",
+            caption="../report/firmware.rst",
+            category="Firmware",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "firmware figures"},
         ),
     params:
         protocol=lambda w: w.protocol,

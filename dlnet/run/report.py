@@ -13,16 +13,24 @@ from dlnet.training import predict
 
 def run_summary(input, output, params, log, threads=1):
     log = Log(log)
-    table = summary.main_table(input.candidates, input.selected,
-                               *(getattr(input, k, None) for k in ("deploy_metrics", "size", "m4_report")))
+    table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
+                               input.m4_report)
+    firmware = summary.firmware_table(input.m4_report, input.sizes)
     selected = read_json(input.selected)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
              f"Selected model: **{selected['name']}** ({selected['reason']}).", "",
              summary.to_markdown(table), "",
              "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
-             "protocol (16 segments), shown for reference, not recomputed here."]
+             "protocol (16 segments), shown for reference, not recomputed here.", "",
+             "## On the microcontroller", "",
+             summary.to_markdown(firmware), "",
+             "Instructions are counted in QEMU (Cortex-M4, -icount); latency is that count at "
+             "64 MHz times an assumed 1-2 cycles per instruction, an estimate until a board "
+             "measures it. Flash is model data plus the core's code; RAM is static data, "
+             "scratch and buffers; the paper's RAM figure is its TFLite Micro arena."]
     write_csv(output.table, table)
+    write_csv(output.firmware, firmware)
     write_text(output.markdown, "\n".join(lines) + "\n")
     log(f"main table: {len(table)} rows")
 
