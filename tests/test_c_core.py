@@ -1,8 +1,11 @@
 """The C core (firmware/core) against the NumPy reference, bit for bit, under ASan and UBSan.
 
 Every test here builds the host program with gcc (or $CC) and skips, saying so, without one.
+On the host the core takes its portable C dot products (the Cortex-M4 DSP path is checked in
+QEMU by test_firmware_m4.py); -DDLNET_PORTABLE also turns off its little-endian blob reads.
 """
 
+import ctypes
 import os
 import shutil
 import struct
@@ -19,7 +22,7 @@ from dlnet import protocols
 from dlnet.data.sources import load_source
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, host, qmodel, verify
-from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
 from dlnet.quant.random_models import mixed_windows, random_model, randomized, soh_windows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +85,63 @@ def test_bit_exact_on_4000_random_windows_of_16_random_models(sanitized, work):
     assert result["mismatched_windows"] == 0, bad
 
 
+def test_portable_build_is_bit_exact_on_random_models(work):
+    """-DDLNET_PORTABLE (byte-wise blob reads, plain C only) under ASan and UBSan: both
+    couplings, odd sizes (dot product tails, odd numbers of rows), hostile windows."""
+    exe, _ = host.build(work, "portable")
+    result = verify.random_models(exe, work, n_models=6, n_windows=120, seed=77)
+    assert {c["coupling"] for c in result["cases"]} == {"full", "lowrank"}
+    assert result["mismatched_windows"] == 0, [c for c in result["cases"]
+                                                if c["mismatched_windows"]]
+
+
+@pytest.fixture(scope="module")
+def core_libs(work):
+    """The core as shared libraries, default and -DDLNET_PORTABLE, for calling single ops."""
+    libs = {}
+    for name, flags in (("default", []), ("portable", ["-DDLNET_PORTABLE"])):
+        out = work / f"libdlnet_{name}.so"
+        subprocess.run([host.compiler(), *host.WARNINGS, "-O2", "-shared", "-fPIC", *flags,
+                        str(host.CORE / "dlnet_core.c"), "-o", str(out)], check=True)
+        lib = ctypes.CDLL(str(out))
+        lib.dlnet_requant.restype = ctypes.c_int32
+        lib.dlnet_requant.argtypes = [ctypes.c_int32] * 3
+        lib.dlnet_rsqrt.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_int32),
+                                    ctypes.POINTER(ctypes.c_int32)]
+        libs[name] = lib
+    return libs
+
+
+@pytest.mark.parametrize("build", ["default", "portable"])
+def test_requant_equals_the_reference_on_both_of_its_paths(core_libs, build):
+    """Shifts -31..30 cover the 32-bit path (shift < 0) and the 64-bit one, with extreme inputs
+    and multipliers, saturation included."""
+    rng = np.random.default_rng(3)
+    n = 20000
+    x = np.concatenate([rng.integers(-2 ** 31, 2 ** 31, n // 2), rng.integers(-300, 300, n // 2)])
+    x[:64] = [-2 ** 31, 2 ** 31 - 1, 0, 1, -1, 2 ** 30, -2 ** 30, 3] * 8
+    m = rng.integers(2 ** 30, 2 ** 31, n) * rng.choice([-1, 1], n)
+    m[:64] = np.repeat([2 ** 30, 2 ** 31 - 1, -(2 ** 31 - 1), -(2 ** 30), 0, 2 ** 30 + 1,
+                        -(2 ** 30 + 1), 2 ** 31 - 2], 8)
+    s = rng.integers(-31, 31, n)
+    lib = core_libs[build]
+    got = np.array([lib.dlnet_requant(int(a), int(b), int(c)) for a, b, c in zip(x, m, s)])
+    assert np.array_equal(got, requant(x, m, s))
+
+
+@pytest.mark.parametrize("build", ["default", "portable"])
+def test_rsqrt_equals_the_reference(core_libs, build):
+    rng = np.random.default_rng(4)
+    v = np.concatenate([np.arange(1, 2000), rng.integers(1, 2 ** 62, 20000),
+                        2 ** np.arange(62), 2 ** np.arange(1, 63) - 1, 3 * 2 ** np.arange(60)])
+    want_m, want_s = rsqrt_multiplier(v)
+    m, s = ctypes.c_int32(), ctypes.c_int32()
+    lib = core_libs[build]
+    for i, vi in enumerate(v):
+        lib.dlnet_rsqrt(int(vi), ctypes.byref(m), ctypes.byref(s))
+        assert (m.value, s.value) == (want_m[i], want_s[i]), vi
+
+
 def test_generated_header_compiles_in_and_matches(work):
     rng = np.random.default_rng(6)
     model, scaler = random_model(rng, "full")
@@ -115,7 +175,7 @@ def test_core_refuses_corrupt_or_mismatched_models(sanitized, work, model_bytes)
 def test_core_refuses_an_out_of_range_parameter_even_with_a_valid_checksum(sanitized, work,
                                                                           model_bytes):
     data, input_len = model_bytes
-    shift_at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5 + 4    # enc_in output_offset
+    shift_at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5        # enc_in output_offset
     body = bytearray(data[fmt.HEADER_BYTES:])
     body[shift_at - fmt.HEADER_BYTES:shift_at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 40000)
     bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from dlnet.quant import calibrate as cal
-from dlnet.quant.fixedpoint import (INT32, q_to_soh, quantize_multiplier, requant,
+from dlnet.quant.fixedpoint import (INT16, INT32, q_to_soh, quantize_multiplier, requant,
                                     rsqrt_multiplier, shift_round, soh_to_q)
+from dlnet.quant.qmodel import fold_zero_point
 
 
 def test_quantize_multiplier_is_normalized_and_within_2_pow_minus_31():
@@ -98,3 +99,27 @@ def test_percentile_calibration_clips_outliers():
     assert cal.value_range(v, "minmax") == (-1.0, 50.0)
     lo, hi = cal.value_range(v, "percentile", 99.9)
     assert -1 < lo < -0.99 and 0.99 < hi < 1
+
+
+def test_folding_the_zero_point_into_the_bias_is_exact():
+    """sum_j w_ij (x_j - zp) + b_i == sum_j w_ij x_j + fold_zero_point(w, b, zp)_i."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rows, cols = rng.integers(1, 40, 2)
+        w = rng.integers(-127, 128, (rows, cols))
+        b = rng.integers(-2 ** 20, 2 ** 20, rows)
+        zp = int(rng.integers(-128, 128))
+        x = rng.integers(-128, 128, (7, cols))
+        assert np.array_equal((x - zp) @ w.T + b, x @ w.T + fold_zero_point(w, b, zp))
+
+
+def test_layer_norm_variance_needs_no_division():
+    """sum_i (n x_i - S)^2 is a multiple of n, and the quotient is n sum x^2 - S^2."""
+    rng = np.random.default_rng(1)
+    for n in (1, 2, 3, 16, 255, 512):
+        x = np.concatenate([rng.integers(*INT16, (50, n), endpoint=True),
+                            np.full((2, n), INT16[0]), np.full((2, n), INT16[1])])
+        s = x.sum(axis=1)
+        squares = ((n * x - s[:, None]) ** 2).sum(axis=1)
+        assert (squares % n == 0).all()
+        assert np.array_equal(squares // n, n * (x * x).sum(axis=1) - s * s)

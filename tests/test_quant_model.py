@@ -97,7 +97,8 @@ def recrc(data):
 @pytest.mark.parametrize("damage,message", [
     (lambda b: b[:100] + bytes([b[100] ^ 1]) + b[101:], "fails its checksum"),
     (lambda b: b"XLNQ" + b[4:], "not a DLNet int8 model"),
-    (lambda b: b[:4] + struct.pack("<I", 2) + b[8:], "format version 2"),
+    (lambda b: b[:4] + struct.pack("<I", fmt.VERSION + 1) + b[8:],
+     f"format version {fmt.VERSION + 1}"),
     (lambda b: b[:-3], "says it holds"),
     (lambda b: b[:8], "fewer than the 16-byte header"),
     (lambda b: recrc(b[:-3]), "ends inside field"),
@@ -109,6 +110,34 @@ def test_python_loader_names_the_damage(small_blob, damage, message):
     with pytest.raises(InputError, match=message) as e:
         fmt.from_bytes(damage(small_blob), source="results/x/deploy/dlnet_model.h")
     assert "results/x/deploy/dlnet_model.h" in str(e.value) and "Fix:" in str(e.value)
+
+
+def test_every_blob_field_starts_at_a_multiple_of_4():
+    """Format 2: each field at a 4-byte boundary, holding the model's value, zero padding after
+    it; so the core's 32-bit loads of an aligned blob are aligned."""
+    rng = np.random.default_rng(2)
+    for coupling in ("full", "lowrank"):
+        model, scaler = random_model(rng, coupling)
+        qm = qmodel.quantize(model, scaler, soh_windows(rng, 32, model.cfg.input_len))
+        data = fmt.to_bytes(qm)
+        assert len(data) == fmt.size_of({**qm.dims, "coupling": coupling})
+
+        def walk(obj, fields, pos):
+            for name, kind, shape in fields:
+                if isinstance(kind, type):
+                    pos = walk(getattr(obj, name), shape, pos)
+                    continue
+                assert pos % 4 == 0, name
+                raw = np.asarray(getattr(obj, name) if name != "kind" else
+                                 qmodel.ANCHORS.index(obj.kind)).astype(fmt._DTYPES[kind])
+                end = pos + raw.nbytes
+                assert data[pos:end] == raw.tobytes(), name
+                assert data[end:fmt.padded(end)] == bytes(fmt.padded(end) - end), name
+                pos = fmt.padded(end)
+            return pos
+
+        d = {**qm.dims, "coupling": qmodel.COUPLINGS.index(coupling)}
+        assert walk(qm, fmt.layout(d), fmt.HEADER_BYTES + 4 * len(fmt.DIMS)) == len(data)
 
 
 def test_python_loader_rejects_a_parameter_the_core_would_reject(small_blob):

@@ -38,14 +38,15 @@ def model_dims(path):
 
 
 def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
-           core_dir=m4build.CORE_DIR, m4_dir=m4build.M4_DIR, log=print):
+           core_dir=m4build.CORE_DIR, m4_dir=m4build.M4_DIR, log=print, defines=()):
     """Build in `work` (app.elf stays there), run `selection` (windows.Selection) in QEMU and
     return the report (the m4_report.json keys). qemu.FirmwareError if the firmware rejects the
-    model or stops early. A mismatch is reported (all_bit_exact false), not raised: see check."""
+    model or stops early. A mismatch is reported (all_bit_exact false), not raised: see check.
+    `defines`: -D flags of the build (m4build.build)."""
     t = tools.m4_tools()
     _, output_len = model_dims(model_header)
     b = m4build.build(t["gcc"], work, model_header, windows.m4_header(selection.q), optimize,
-                      core_dir, m4_dir)
+                      core_dir, m4_dir, defines)
     log(f"built {b.elf} ({optimize}): " + " ".join(b.flags))
     start = time.perf_counter()
     status, text = qemu.run(t["qemu"], b.elf, timeout)

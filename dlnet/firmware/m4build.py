@@ -18,6 +18,8 @@ Flags, and why:
         startup.c does crt0's work; newlib-nano with stdio through semihosting; unused
         sections dropped, as the Arduino link does.
 No -g: the image holds no build paths, so the same sources give the same bytes.
+`defines` adds -D flags to every compile, e.g. DLNET_PORTABLE to build the core's portable C
+path instead of its Cortex-M4 DSP path (firmware/core/dlnet_core.h).
 """
 
 import shutil
@@ -66,7 +68,8 @@ def _run(cmd, cwd):
                          f"{proc.stderr.strip()}")
 
 
-def build(gcc, work, model_header, windows_header, optimize="Os", core_dir=CORE_DIR, m4_dir=M4_DIR):
+def build(gcc, work, model_header, windows_header, optimize="Os", core_dir=CORE_DIR, m4_dir=M4_DIR,
+          defines=()):
     """app.elf in `work` from the core, firmware/m4 and the two generated headers
     (`model_header` a path, `windows_header` the text of dlnet_windows.h)."""
     work = Path(work)
@@ -74,7 +77,7 @@ def build(gcc, work, model_header, windows_header, optimize="Os", core_dir=CORE_
     shutil.copyfile(model_header, work / "dlnet_model.h")
     (work / "dlnet_windows.h").write_text(windows_header)
     core_dir, m4_dir = Path(core_dir).resolve(), Path(m4_dir).resolve()
-    cflags = flags(optimize)
+    cflags = flags(optimize) + [f"-D{d}" for d in defines]
     result = Build(elf=work / "app.elf", core_object=work / "dlnet_core.o", work=work, flags=cflags)
     objects = []
     for src in (core_dir / "dlnet_core.c", m4_dir / "startup.c", m4_dir / "main.c"):

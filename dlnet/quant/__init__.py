@@ -7,7 +7,7 @@
     reference    the integer forward pass: the specification firmware/core/dlnet_core.c follows
     blob         the byte format the C core reads (magic, version, CRC-32, layout)
     header       dlnet_model.h, the blob as a C array, and back
-    host         build and run firmware/host/dlnet_host.c (optimized and ASan/UBSan)
+    host         build and run firmware/host/dlnet_host.c (optimized, ASan/UBSan, portable C)
     verify       C against NumPy on real and random models, and rejection of bad models
     random_models  random LiquidNets and windows for that verification
 """

@@ -1,11 +1,19 @@
 """The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
 
-Layout (format version 1), every integer little-endian, arrays row-major, no padding:
+Layout (format version 2), every integer little-endian, arrays row-major:
 
     offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
     offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
     then the sections of LAYOUT, in order; scalars are i32 (the LayerNorm eps i64), arrays i8 or
-    i32 with lengths that follow from the dimensions at the start.
+    i32 with lengths that follow from the dimensions at the start. Every field starts at a
+    multiple of ALIGN (4) bytes: a field whose size is not a multiple of 4 is followed by zero
+    bytes up to the next multiple. Readers skip that padding. It lets a core on a little-endian
+    target read each int32 and each 4 weights of a row with one aligned load when the blob sits
+    at a 4-byte-aligned address (header.py aligns its array); the core is correct at any address.
+
+Version 2 changed, from version 1: the padding; the Linear layers' input_offset is gone, folded
+into their bias (qmodel.fold_zero_point), and the cell's W and U gained a bias (W_bias, U_bias)
+that carries the zero point of their input the same way (U_input_offset is gone).
 
 The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
 here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
@@ -22,15 +30,16 @@ from dlnet.quant import qmodel as qmod
 from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual
 
 MAGIC = 0x514E4C44
-VERSION = 1
+VERSION = 2
 HEADER_BYTES = 16
+ALIGN = 4
 DIMS = ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid", "coupling",
         "rank", "steps", "scratch_bytes")
 _DTYPES = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8")}
 
 
 def _fc(n_in, n_out):
-    return [("input_offset", "i32", None), ("output_offset", "i32", None),
+    return [("output_offset", "i32", None),
             ("act_min", "i32", None), ("act_max", "i32", None), ("weight", "i8", (n_out, n_in)),
             ("bias", "i32", (n_out,)), ("mult", "i32", (n_out,)), ("shift", "i8", (n_out,))]
 
@@ -44,10 +53,11 @@ def _ln(n):
 def _cell(w, coupling, rank):
     head = [("state_offset", "i32", None), ("pre_offset", "i32", None)]
     if coupling == "full":
-        middle = [("W", "i8", (w, w)), ("W_mult", "i32", (w,)), ("W_shift", "i8", (w,))]
+        middle = [("W", "i8", (w, w)), ("W_bias", "i32", (w,)), ("W_mult", "i32", (w,)),
+                  ("W_shift", "i8", (w,))]
     else:
         middle = [("V", FC, _fc(w, rank)), ("diag_mult", "i32", (w,)), ("diag_shift", "i8", (w,)),
-                  ("U_input_offset", "i32", None), ("U", "i8", (w, rank)),
+                  ("U", "i8", (w, rank)), ("U_bias", "i32", (w,)),
                   ("U_mult", "i32", (w,)), ("U_shift", "i8", (w,))]
     tail = [("bias", "i32", (w,)), ("drive_mult", "i32", (w,)), ("drive_shift", "i8", (w,)),
             ("tanh", "i8", (256,)), ("keep_mult", "i32", (w,)), ("keep_shift", "i8", (w,)),
@@ -78,13 +88,18 @@ def layout(d):
     ]
 
 
+def padded(n):
+    """n bytes rounded up to the next multiple of ALIGN: a field's room in the blob."""
+    return -(-n // ALIGN) * ALIGN
+
+
 def size_of(dims):
     """Bytes of the blob of a model with these dims (coupling as a name), without building it."""
     d = {**dims, "coupling": qmod.COUPLINGS.index(dims["coupling"])}
 
     def size(fields):
         return sum(size(shape) if isinstance(kind, type) else
-                   _DTYPES[kind].itemsize * int(np.prod(shape or (1,)))
+                   padded(_DTYPES[kind].itemsize * int(np.prod(shape or (1,))))
                    for _, kind, shape in fields)
 
     return HEADER_BYTES + 4 * len(DIMS) + size(layout(d))
@@ -117,7 +132,8 @@ def to_bytes(qm):
             info = np.iinfo(_DTYPES[kind])
             if a.size and (a.min() < info.min or a.max() > info.max):
                 raise ValueError(f"{name} does not fit {kind}")
-            out.append(a.astype(_DTYPES[kind]).tobytes())
+            raw = a.astype(_DTYPES[kind]).tobytes()
+            out.append(raw + bytes(padded(len(raw)) - len(raw)))
 
     put(qm, layout(d))
     body = b"".join(out)
@@ -170,11 +186,11 @@ def from_bytes(data, source="<model blob>"):
                 continue
             dt = _DTYPES[kind]
             count = int(np.prod(shape)) if shape is not None else 1
-            if pos + count * dt.itemsize > len(data):
+            if pos + padded(count * dt.itemsize) > len(data):
                 raise InputError(source, f"ends inside field '{name}': shorter than its layout",
                                  fix)
             a = np.frombuffer(data, dt, count, pos).astype(np.int64)
-            pos += count * dt.itemsize
+            pos += padded(count * dt.itemsize)
             values[name] = a.reshape(shape) if shape is not None else int(a[0])
         if cls is Anchor:
             if not 0 <= values["kind"] < len(qmod.ANCHORS):

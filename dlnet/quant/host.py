@@ -1,7 +1,9 @@
 """Build and run the host program firmware/host/dlnet_host.c around the C core.
 
-Two builds: `optimized` (-O2) and `sanitized` (-fsanitize=address,undefined, no recovery, so any
-out-of-bounds access, signed overflow, misaligned access or bad shift aborts the run). Both use
+Three builds: `optimized` (-O2), `sanitized` (-fsanitize=address,undefined, no recovery, so any
+out-of-bounds access, signed overflow, misaligned access or bad shift aborts the run), and
+`portable`, sanitized with -DDLNET_PORTABLE: the core's portable C only, without the
+little-endian fast path the other two take on x86 (see firmware/core/dlnet_core.h). All use
 -std=c99 -Wall -Wextra -Werror -pedantic, so a warning fails the build too.
 """
 
@@ -16,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "firmware" / "core"
 HOST = ROOT / "firmware" / "host"
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-FLAGS = {"optimized": ["-O2"],
-         "sanitized": ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                       "-fno-sanitize-recover=all"]}
+SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all"]
+FLAGS = {"optimized": ["-O2"], "sanitized": SANITIZE, "portable": SANITIZE + ["-DDLNET_PORTABLE"]}
 ERRORS = {0: "DLNET_OK", -1: "DLNET_ERR_ARG", -2: "DLNET_ERR_MAGIC", -3: "DLNET_ERR_VERSION",
           -4: "DLNET_ERR_SIZE", -5: "DLNET_ERR_CHECKSUM", -6: "DLNET_ERR_PARAM",
           -7: "DLNET_ERR_SCRATCH", -8: "DLNET_ERR_MODEL"}

@@ -7,8 +7,11 @@ blob module serializes it for the C core, the reference module runs it. Activati
 Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
   input   d = sat16(x - a): x, a in Q1.14, so d has scale 2^-14 / span: the Scaler's 1/span is
           folded into the first Linear's multiplier and costs nothing at run time.
-  Linear  acc = bias + sum_j w_ij (x_j - zp_in)  (int32); out = clamp(zp_out + requant(acc, M_i,
-          s_i)) with M_i 2^(s_i-31) = s_in s_w,i / s_out; ReLU is the clamp at zp_out.
+  Linear  acc = bias + sum_j w_ij x_j  (int32); out = clamp(zp_out + requant(acc, M_i, s_i))
+          with M_i 2^(s_i-31) = s_in s_w,i / s_out; ReLU is the clamp at zp_out. The input's
+          zero point is folded into the bias here, offline: sum_j w_ij (x_j - zp_in) + b_i
+          = sum_j w_ij x_j + (b_i - zp_in sum_j w_ij), an exact integer identity, so the
+          core's inner loop is a bare multiply-accumulate (CMSIS-NN does the same).
   LayerNorm  see reference.layer_norm; gain and offset become a fine multiplier and constant.
   tanh    a 256-entry table from the input's int8 to the output's int8.
   cell    pre_k = [coupling_k + w_u,k u + b_k] as a fine sum, then the tanh table (scale 1/128),
@@ -31,17 +34,16 @@ ANCHORS = ("constant", "mean")
 MAX_DIM = 1024          # any vector; keeps every int32 accumulator bound checkable
 MAX_NORM_DIM = 512      # LayerNorm width: n * (2 n 2^15)^2 must stay below 2^62
 MAX_STEPS = 64
-INPUT_OFFSET = (-127, 128)   # -zero_point of an int8 input
 
 
 @dataclass
 class FC:
     """Fully connected layer: int8 weights (out, in), int32 bias, per-row requantization."""
     weight: np.ndarray
+    # b_i / (s_in s_w,i) - zp_in sum_j w_ij: the input's zero point folded in (fold_zero_point)
     bias: np.ndarray
     mult: np.ndarray
     shift: np.ndarray
-    input_offset: int          # -zero_point of the input
     output_offset: int         # zero_point of the output
     act_min: int
     act_max: int
@@ -72,17 +74,19 @@ class Cell:
     keep_shift: np.ndarray
     gain_mult: np.ndarray      # dt beta_k / 128 / s_h, applied to the tanh value
     gain_shift: np.ndarray
-    # full: coupling_k = requant(sum_j W_kj (h_j - zp_h), W_mult_k, W_shift_k)
+    # full: coupling_k = requant(W_bias_k + sum_j W_kj h_j, W_mult_k, W_shift_k), where
+    # W_bias_k = -zp_h sum_j W_kj makes the sum that of W_kj (h_j - zp_h)
     W: np.ndarray = None
+    W_bias: np.ndarray = None
     W_mult: np.ndarray = None
     W_shift: np.ndarray = None
-    # lowrank: coupling_k = diag term + requant(sum_j U_kj (p_j - zp_p), U_mult_k, U_shift_k),
-    # p = V^T h as an int8 FC layer
+    # lowrank: coupling_k = diag term + requant(U_bias_k + sum_j U_kj p_j, U_mult_k, U_shift_k),
+    # p = V^T h as an int8 FC layer, U_bias_k = -zp_p sum_j U_kj
     V: FC = None
     diag_mult: np.ndarray = None
     diag_shift: np.ndarray = None
     U: np.ndarray = None
-    U_input_offset: int = 0
+    U_bias: np.ndarray = None
     U_mult: np.ndarray = None
     U_shift: np.ndarray = None
 
@@ -155,6 +159,13 @@ def weight_bytes(qm):
     return int(sum(m.size for m in mats))
 
 
+def fold_zero_point(weight, bias, zero_point):
+    """The accumulator's constant when the input's zero point is folded into it:
+    sum_j w_ij (x_j - zp) + b_i = sum_j w_ij x_j + (b_i - zp sum_j w_ij), exactly."""
+    w = np.asarray(weight, np.int64)
+    return np.asarray(bias, np.int64) - int(zero_point) * w.sum(axis=1)
+
+
 def quantize(model, scaler, x_calibration, weights="per_channel", calibration="minmax",
              percentile=99.99, headroom=1.25):
     """A QuantModel of `model` (a LiquidNet) for raw SOH windows, calibrated on `x_calibration`;
@@ -184,7 +195,7 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
         factor = s_in * sw / s_out if out_factor is None else s_in * sw * out_factor
         mult, shift = quantize_multipliers(factor)
         lo = max(out[0], zp_out) if relu else out[0]               # ReLU: clamp at real 0
-        return FC(wq, bias, mult, shift, -zp_in, zp_out, lo, out[1])
+        return FC(wq, fold_zero_point(wq, bias, zp_in), mult, shift, zp_out, lo, out[1])
 
     def norm(name, s_in, s_out, zp_out, relu):
         n = len(p[f"{name}.weight"])
@@ -236,16 +247,18 @@ def _cell(p, s, zp, per_channel, input_len):
     c = {}
     if coupling == "full":
         wq, sw = cal.quantize_weights(p["cell.W.weight"], per_channel)
-        c.update(W=wq, bias_real=p["cell.W.bias"])
+        c.update(W=wq, W_bias=fold_zero_point(wq, np.zeros(len(wq)), zp["h"]),
+                 bias_real=p["cell.W.bias"])
         c["W_mult"], c["W_shift"] = fine_vec(s_h * sw / s_pre)
     else:
         # d h + U (V^T h): V^T h is an int8 layer of its own (rank values, calibrated), so U
         # multiplies int8 by int8 like any Linear; the diagonal is a per-unit multiplier of h.
         vq, sv = cal.quantize_weights(p["cell.V"].T, per_channel)             # (rank, W)
         vm, vs = quantize_multipliers(s_h * sv / s["low"])
-        c["V"] = FC(vq, np.zeros(len(vq), np.int64), vm, vs, -zp["h"], zp["low"], *INT8)
+        c["V"] = FC(vq, fold_zero_point(vq, np.zeros(len(vq)), zp["h"]), vm, vs, zp["low"], *INT8)
         uq, su = cal.quantize_weights(p["cell.U"], per_channel)                # (W, rank)
-        c.update(U=uq, U_input_offset=-zp["low"], bias_real=p["cell.b"])
+        c.update(U=uq, U_bias=fold_zero_point(uq, np.zeros(len(uq)), zp["low"]),
+                 bias_real=p["cell.b"])
         c["U_mult"], c["U_shift"] = fine_vec(s["low"] * su / s_pre)
         c["diag_mult"], c["diag_shift"] = fine_vec(p["cell.d"] * s_h / s_pre)
     bias = cal.round_int(c.pop("bias_real") / s_pre * (1 << FINE_BITS))
@@ -263,7 +276,8 @@ def check(qm):
     """Raise ValueError unless every integer is in the range the C core accepts.
 
     These are the same checks as dlnet_model_init in firmware/core/dlnet_core.c; together they
-    guarantee that no int32 accumulator and no int64 intermediate can overflow for any input.
+    guarantee that no int32 accumulator and no int64 intermediate can overflow for any input,
+    whatever the order in which the core adds a row's products.
     """
     d = qm.dims
     for k in ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid"):
@@ -298,12 +312,13 @@ def check(qm):
         _mults(f"cell {name}", getattr(cell, f"{name}_mult"), getattr(cell, f"{name}_shift"))
     if cell.coupling == "full":
         _in(cell.W, INT8, "cell W")
-        _acc("cell W", cell.W, 0, _peak(INT8, -cell.state_offset))
+        _in(cell.W_bias, INT32, "cell W bias")
+        _acc("cell W", cell.W, cell.W_bias, INT8)
     else:
         _fc("cell V", cell.V, INT8, INT8)
         _in(cell.U, INT8, "cell U")
-        _in(cell.U_input_offset, INPUT_OFFSET, "cell U input offset")
-        _acc("cell U", cell.U, 0, _peak(INT8, cell.U_input_offset))
+        _in(cell.U_bias, INT32, "cell U bias")
+        _acc("cell U", cell.U, cell.U_bias, INT8)
     r = qm.residual
     _in(r.output_offset, INT8, "residual zero point")
     _mult("residual h", r.h_mult, r.h_shift)
@@ -336,14 +351,11 @@ def _act(what, offset, lo, hi, bounds):
     _need(lo <= hi, f"{what}: act_min {lo} > act_max {hi}")
 
 
-def _peak(bounds, offset):
-    """max |x + offset| over the input type's range."""
-    return max(abs(bounds[0] + offset), abs(bounds[1] + offset))
-
-
-def _acc(what, w, bias, x_peak):
-    """sum_j |w_ij| * max|x_j + offset| + |b_i| must fit an int32 accumulator."""
-    peak = np.abs(np.asarray(w, np.int64)).sum(axis=1) * x_peak + np.abs(bias)
+def _acc(what, w, bias, in_bounds):
+    """|b_i| + sum_j |w_ij| max|x_j| must fit an int32 accumulator: then so does every partial
+    sum, in whatever order the core adds the products (its DSP path adds two per SMLAD)."""
+    x_peak = max(abs(in_bounds[0]), abs(in_bounds[1]))
+    peak = np.abs(np.asarray(w, np.int64)).sum(axis=1) * x_peak + np.abs(np.asarray(bias, np.int64))
     _need(peak.max(initial=0) <= INT32[1],
           f"{what}: an accumulator can reach {peak.max()} > 2^31 - 1")
 
@@ -352,6 +364,5 @@ def _fc(what, fc, in_bounds, out_bounds):
     _in(fc.weight, INT8, f"{what} weights")
     _in(fc.bias, INT32, f"{what} bias")
     _mults(what, fc.mult, fc.shift)
-    _in(fc.input_offset, INPUT_OFFSET, f"{what} input offset")
     _act(what, fc.output_offset, fc.act_min, fc.act_max, out_bounds)
-    _acc(what, fc.weight, fc.bias, _peak(in_bounds, fc.input_offset))
+    _acc(what, fc.weight, fc.bias, in_bounds)

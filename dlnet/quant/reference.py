@@ -30,8 +30,9 @@ def scale_input(anchor, x):
 
 
 def accumulate(fc, x):
-    """acc_i = bias_i + sum_j w_ij (x_j + input_offset): int32 by construction."""
-    return (np.asarray(x, np.int64) + fc.input_offset) @ fc.weight.T.astype(np.int64) + fc.bias
+    """acc_i = bias_i + sum_j w_ij x_j, the input's zero point folded into the bias
+    (qmodel.fold_zero_point): int32 by construction."""
+    return np.asarray(x, np.int64) @ fc.weight.T.astype(np.int64) + fc.bias
 
 
 def fully_connected(fc, x):
@@ -50,14 +51,16 @@ def layer_norm(ln, x):
     """int16 (n wide) -> int8, in integers only.
 
     With S = sum x and d_i = n x_i - S (exact, no rounded mean), (x_i - mean) / sqrt(var + eps)
-    equals d_i / sqrt(V) with V = sum d^2 / n + eps n^2 / s_in^2; V is rounded down by the one
-    integer division. norm_i = d_i 2^16 / sqrt(V) comes from one requant with the integer
-    1/sqrt's multiplier; then gamma and beta as a fine sum: gain requant plus offset constant.
+    equals d_i / sqrt(V) with V = sum d^2 / n + eps n^2 / s_in^2. sum d^2 / n is an integer,
+    n sum x^2 - S^2 (expand sum (n x_i - S)^2 = n^2 sum x^2 - n S^2), so V needs no division.
+    norm_i = d_i 2^16 / sqrt(V) comes from one requant with the integer 1/sqrt's multiplier;
+    then gamma and beta as a fine sum: gain requant plus offset constant.
     """
     x = np.asarray(x, np.int64)
     n = x.shape[1]
-    d = n * x - x.sum(axis=1, keepdims=True)
-    var = (d * d).sum(axis=1, keepdims=True) // n + ln.eps
+    s = x.sum(axis=1, keepdims=True)
+    d = n * x - s
+    var = n * (x * x).sum(axis=1, keepdims=True) - s * s + ln.eps
     mult, shift = rsqrt_multiplier(var)
     norm = requant(d, mult, shift)
     total = requant(norm, ln.gain_mult, ln.gain_shift) + ln.offset
@@ -72,10 +75,10 @@ def lookup(table, x):
 def coupling(cell, h):
     """The coupling term in fine units of the tanh input's scale."""
     if cell.coupling == "full":
-        acc = (h - cell.state_offset) @ cell.W.T.astype(np.int64)
+        acc = h @ cell.W.T.astype(np.int64) + cell.W_bias          # sum_j W_kj (h_j - zp_h)
         return requant(acc, cell.W_mult, cell.W_shift)
     p = fully_connected(cell.V, h)                                   # V^T h, int8, rank wide
-    acc = (p + cell.U_input_offset) @ cell.U.T.astype(np.int64)
+    acc = p @ cell.U.T.astype(np.int64) + cell.U_bias               # sum_j U_kj (p_j - zp_p)
     return (requant(acc, cell.U_mult, cell.U_shift)
             + requant(h - cell.state_offset, cell.diag_mult, cell.diag_shift))
 

@@ -47,8 +47,9 @@ def _flip(data, i):
 def corruptions(data):
     """Damaged copies of a model blob and the core's return code each must produce."""
     data = bytes(data)
-    # a byte inside the first Linear's weights, past the 16-byte header and the dimensions
-    weight = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5 + 4 * 4
+    # a byte inside the first Linear's weights, past the 16-byte header, the dimensions, the
+    # anchor (5 i32) and the Linear's 3 i32 scalars
+    weight = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5 + 4 * 3
     return {
         "weight byte flipped": (_flip(data, weight), -5),
         "last byte flipped": (_flip(data, len(data) - 1), -5),

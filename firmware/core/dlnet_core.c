@@ -1,8 +1,43 @@
 /* DLNet int8 inference core. The specification is dlnet/quant/reference.py and
- * dlnet/quant/fixedpoint.py; each function here names the reference function it mirrors. */
+ * dlnet/quant/fixedpoint.py; each function here names the reference function it mirrors.
+ *
+ * Where the time goes, and what keeps it low (instruction counts: benchmarks/core_speed.py):
+ *   dot products  every input zero point is folded into the biases offline (blob.py), so the
+ *                 inner loop is a bare multiply-accumulate; two rows share each load of the
+ *                 input; with the DSP extension 4 int8 weights are one load, two SXTB16 and
+ *                 two SMLAD (about 1.9 instructions per multiply-accumulate).
+ *   requant       inlined; for factors below 1/2 (most of them) one SMULL and 32-bit
+ *                 arithmetic, no 64-bit shift and no saturation.
+ *   LayerNorm     one pass of sums; the variance needs no division (reference.layer_norm).
+ * The int32 accumulator checks of dlnet_model_init bound every partial sum, so the order in
+ * which products are added cannot change a result: every path gives the same integers. */
 #include "dlnet_core.h"
 
 #include <string.h>
+
+/* The fast paths (dlnet_core.h): a little-endian target reads the blob's int32 with one load;
+ * a little-endian Arm core with the DSP extension, compiled by GCC or Clang (GNU inline asm),
+ * takes the dot products with SXTB16/SMLAD. -DDLNET_PORTABLE turns both off. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && !defined(DLNET_PORTABLE)
+#define DLNET_LITTLE_ENDIAN (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#else
+#define DLNET_LITTLE_ENDIAN 0
+#endif
+
+#if DLNET_LITTLE_ENDIAN && defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+#include <arm_acle.h>
+#define DLNET_DSP 1
+#else
+#define DLNET_DSP 0
+#endif
+
+/* The helpers on the per-row and per-element paths are always inlined: at -Os (the Arduino
+ * build) GCC would call them, and the call would cost as much as their work. */
+#if defined(__GNUC__)
+#define DLNET_INLINE static inline __attribute__((always_inline))
+#else
+#define DLNET_INLINE static inline
+#endif
 
 #define INT16_LO (-32768)
 #define INT16_HI 32767
@@ -11,79 +46,280 @@
 
 /* ---- Fixed-point primitives (fixedpoint.py) ---- */
 
-/* Little-endian int32 from bytes; written without implementation-defined conversions. */
-static int32_t rd32(const uint8_t *p)
+/* Little-endian int32 from 4 bytes at any address. */
+DLNET_INLINE int32_t rd32(const uint8_t *p)
 {
+#if DLNET_LITTLE_ENDIAN
+    int32_t v;
+    memcpy(&v, p, sizeof v);   /* one load: the blob's byte order is the target's */
+    return v;
+#else
+    /* written without implementation-defined conversions */
     const uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
                        ((uint32_t)p[3] << 24);
     return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+#endif
 }
 
-/* floor(v / 2^n + 1/2) for n in [1, 62] and |v| < 2^62 (shift_round). A right shift of a
- * negative value is implementation-defined in C99, so negatives take the mirrored path. */
-static int64_t shift_round(int64_t v, int32_t n)
+/* floor(v / 2^n) for n in [0, 31] / [0, 63]. C99 leaves >> of a negative value
+ * implementation-defined; this form is defined for every v, and GCC and Clang compile it to
+ * one arithmetic shift. */
+DLNET_INLINE int32_t asr32(int32_t v, int32_t n)
 {
-    const int64_t t = v + ((int64_t)1 << (n - 1));
-    if (t >= 0) {
-        return t >> n;
+    return v < 0 ? ~(~v >> n) : v >> n;
+}
+
+DLNET_INLINE int64_t asr64(int64_t v, int32_t n)
+{
+    return v < 0 ? ~(~v >> n) : v >> n;
+}
+
+DLNET_INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* requant for n = 31 - shift in [1, 31]: factors of 2^-1 and more, where the result can
+ * exceed the int32 range. */
+static int32_t requant_wide(int64_t prod, int32_t n)
+{
+    const int64_t r = asr64(prod + ((int64_t)1 << (n - 1)), n);
+    return r < INT32_MIN ? INT32_MIN : (r > INT32_MAX ? INT32_MAX : (int32_t)r);
+}
+
+/* x * M * 2^(shift - 31) = floor((p + 2^(n - 1)) / 2^n) with p = x M and n = 31 - shift in
+ * [1, 62], saturated to int32 (requant). |p| < 2^62, so nothing here can overflow. */
+DLNET_INLINE int32_t requant(int32_t x, int32_t mult, int32_t shift)
+{
+    const int64_t prod = (int64_t)x * mult;
+    const int32_t n = 31 - shift;
+    if (shift < 0) {           /* n >= 32 */
+        /* The usual case (factors below 2^-1), in 32-bit arithmetic after one SMULL:
+         * floor((p + 2^(n-1)) / 2^n) = floor((q + 1) / 2) with q = floor(p / 2^(n-1)), and
+         * q = floor(floor(p / 2^31) / 2^(n-32)), where floor(p / 2^31) fits an int32 and is the
+         * product's high word with one more bit. The result is at most 2^30: no saturation. */
+        const int32_t q = asr32((int32_t)asr64(prod, 31), n - 32);
+        return asr32(q, 1) + (q & 1);
     }
-    return -(int64_t)((uint64_t)(-(t + 1)) >> n) - 1;
-}
-
-static int32_t clamp64(int64_t v, int32_t lo, int32_t hi)
-{
-    return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+    return requant_wide(prod, n);
 }
 
 int32_t dlnet_requant(int32_t x, int32_t mult, int32_t shift)
 {
-    /* |x * mult| < 2^62, so the product and the rounding add cannot overflow. */
-    return clamp64(shift_round((int64_t)x * mult, 31 - shift), INT32_MIN, INT32_MAX);
+    return requant(x, mult, shift);
 }
 
 /* Channel i's requantization from little-endian multiplier and shift arrays. */
-static int32_t requant_ch(int32_t x, const uint8_t *mult, const int8_t *shift, int32_t i)
+DLNET_INLINE int32_t requant_ch(int32_t x, const uint8_t *mult, const int8_t *shift, int32_t i)
 {
-    return dlnet_requant(x, rd32(mult + 4 * i), shift[i]);
+    return requant(x, rd32(mult + 4 * i), shift[i]);
 }
 
-/* A fine sum back to the output's integers (finish). */
-static int32_t finish(int64_t total, int32_t offset, int32_t lo, int32_t hi)
+/* A fine sum back to the output's integers: clamp(offset + shift_round(total, FINE), lo, hi)
+ * (finish). total holds at most four int32 terms, so the rounded value fits an int32. */
+DLNET_INLINE int32_t finish(int64_t total, int32_t offset, int32_t lo, int32_t hi)
 {
-    return clamp64(offset + shift_round(total, DLNET_FINE_BITS), lo, hi);
+    const int32_t v = (int32_t)asr64(total + (1 << (DLNET_FINE_BITS - 1)), DLNET_FINE_BITS);
+    return clamp32(offset + v, lo, hi);
 }
 
-#define Q29 ((int64_t)1 << 29)
-#define RSQRT_Y0_A 1252698795    /* round(7/3 * 2^29) */
-#define RSQRT_Y0_B 715827883     /* round(4/3 * 2^29) */
+#define Q29 (1u << 29)
+#define RSQRT_Y0_A 1252698795u   /* round(7/3 * 2^29) */
+#define RSQRT_Y0_B 715827883u    /* round(4/3 * 2^29) */
 #define RSQRT_ITERATIONS 4
 
 void dlnet_rsqrt(int64_t var, int32_t *mult, int32_t *shift)
 {
-    /* var = m / 4^j with m in [2^60, 2^62); y = 1/sqrt(m / 2^62) in Q29 by Newton's iteration
-     * from the chord 7/3 - 4/3 mm, which overestimates the convex 1/sqrt so the iteration
-     * descends monotonically. All operands are non-negative: plain shifts are floors. */
-    int64_t m = var, mm, y;
-    int32_t j = 0, i;
-    while (m < ((int64_t)1 << 60)) {
-        m <<= 2;
-        j++;
+    /* var = m / 4^j with m in [2^60, 2^62) (var < 2^62 by the eps check); y = 1/sqrt(m / 2^62)
+     * in Q29 by Newton's iteration from the chord 7/3 - 4/3 mm, which overestimates the convex
+     * 1/sqrt. j, the largest count of double shifts that keeps m below 2^62 (at most 30), is
+     * found by trying 32, 16, 8, 4 and 2 bits.
+     * The reference computes in int64; here every value is non-negative and fits 32 bits, so
+     * unsigned 32 x 32 -> 64-bit products give the same integers: mm < 2^31; y <= 2^30 + 1
+     * (the chord's peak at mm = 1/4, and a Newton step y (3 - mm y^2) / 2 never exceeds
+     * 1/sqrt(mm) <= 2); so y2 = y^2 / 2^29 < 2^32, and e = mm y^2 <= 1.42 in Q29 (the chord
+     * is at most 19% high), which keeps 3 - e positive. */
+    uint64_t m = (uint64_t)var;
+    uint32_t mm, y;
+    int32_t j = 0, step, i;
+    for (step = 16; step > 0; step /= 2) {
+        if (m < ((uint64_t)1 << (62 - 2 * step))) {
+            m <<= 2 * step;
+            j += step;
+        }
     }
-    mm = m >> 31;
-    y = RSQRT_Y0_A - ((RSQRT_Y0_B * mm) >> 31);
+    mm = (uint32_t)(m >> 31);
+    y = RSQRT_Y0_A - (uint32_t)(((uint64_t)RSQRT_Y0_B * mm) >> 31);
     for (i = 0; i < RSQRT_ITERATIONS; i++) {
-        const int64_t y2 = (y * y) >> 29;
-        const int64_t e = (mm * y2) >> 31;
-        y = (y * (3 * Q29 - e)) >> 30;
+        const uint32_t y2 = (uint32_t)(((uint64_t)y * y) >> 29);
+        const uint32_t e = (uint32_t)(((uint64_t)mm * y2) >> 31);
+        y = (uint32_t)(((uint64_t)y * (3u * Q29 - e)) >> 30);
     }
-    if (y < Q29) {
-        y = Q29;
-    }
-    if (y > 2 * Q29 - 1) {
-        y = 2 * Q29 - 1;
-    }
-    *mult = (int32_t)(2 * y);
+    y = y < Q29 ? Q29 : (y > 2u * Q29 - 1u ? 2u * Q29 - 1u : y);
+    *mult = (int32_t)(2u * y);
     *shift = j - 30 + DLNET_NORM_BITS;
+}
+
+/* ---- Dot products: acc_r = bias_r + sum_j w_rj x_j over the rows of an int8 matrix ---- */
+
+#if DLNET_DSP
+/* 4 bytes from any address as one word (ARMv7-M allows an unaligned LDR). */
+DLNET_INLINE int32_t load4(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Bytes 1 and 3 of v sign-extended into two int16 lanes: SXTB16 with its rotation, which
+ * GCC's <arm_acle.h> does not offer (__sxtb16 takes bytes 0 and 2). */
+DLNET_INLINE int32_t sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* acc + the 4 products of the int8 weights in w with x, given as int16 lanes x02 = (x0, x2)
+ * and x13 = (x1, x3): each SMLAD adds both of its lane products to acc. */
+DLNET_INLINE int32_t mac4(int32_t w, int32_t x02, int32_t x13, int32_t acc)
+{
+    return __smlad(sxtb16_ror8(w), x13, __smlad(__sxtb16(w), x02, acc));
+}
+
+/* Lanes (x0, x2) and (x1, x3) of 4 int16 at x (PKHBT, PKHTB). */
+DLNET_INLINE int32_t even16(const int16_t *x)
+{
+    return (int32_t)(((uint32_t)load4(x) & 0xFFFFu) | ((uint32_t)load4(x + 2) << 16));
+}
+
+DLNET_INLINE int32_t odd16(const int16_t *x)
+{
+    return (int32_t)(((uint32_t)load4(x) >> 16) | ((uint32_t)load4(x + 2) & 0xFFFF0000u));
+}
+
+/* The two-row loops below do what mac4 does, twice per step, as one asm loop: in C, GCC -Os
+ * (the Arduino build) recomputes the four pointers from a shared index on every iteration and
+ * spills, about 2.6 instructions per multiply-accumulate instead of 1.9. The loop uses 10
+ * registers, so it also builds without optimization, where r7 is the frame pointer. */
+#define DLNET_ROW_STEP(w, a)                                                                   \
+    "ldr    %[t], [%[" w "]], #4\n\t"       /* 4 weights */                                   \
+    "sxtb16 %[u], %[t], ror #8\n\t"         /* (w1, w3) */                                    \
+    "sxtb16 %[t], %[t]\n\t"                 /* (w0, w2) */                                    \
+    "smlad  %[" a "], %[t], %[x02], %[" a "]\n\t"                                              \
+    "smlad  %[" a "], %[u], %[x13], %[" a "]\n\t"
+#endif
+
+/* One row: acc + sum_j w_j x_j. */
+static int32_t row_s8(const int8_t *w, int32_t n, const int8_t *x, int32_t acc)
+{
+    int32_t j = 0;
+#if DLNET_DSP
+    for (; j + 4 <= n; j += 4) {
+        const int32_t xv = load4(x + j);
+        acc = mac4(load4(w + j), __sxtb16(xv), sxtb16_ror8(xv), acc);
+    }
+#endif
+    for (; j < n; j++) {
+        acc += w[j] * x[j];
+    }
+    return acc;
+}
+
+static int32_t row_s16(const int8_t *w, int32_t n, const int16_t *x, int32_t acc)
+{
+    int32_t j = 0;
+#if DLNET_DSP
+    for (; j + 4 <= n; j += 4) {
+        acc = mac4(load4(w + j), even16(x + j), odd16(x + j), acc);
+    }
+#endif
+    for (; j < n; j++) {
+        acc += w[j] * x[j];
+    }
+    return acc;
+}
+
+/* Two consecutive rows of length n at w, sharing each load of x: acc[r] += sum_j w_rj x_j. */
+DLNET_INLINE void rows2_s8(const int8_t *w, int32_t n, const int8_t *x, int32_t acc[2])
+{
+    const int8_t *w0 = w, *w1 = w + n;
+    int32_t a0 = acc[0], a1 = acc[1], j;
+#if DLNET_DSP
+    int32_t groups = n >> 2, x02, x13, t, u;
+    if (groups > 0) {
+        __asm__("1:\n\t"
+                "ldr    %[x13], [%[x]], #4\n\t"     /* 4 inputs */
+                "sxtb16 %[x02], %[x13]\n\t"         /* (x0, x2) */
+                "sxtb16 %[x13], %[x13], ror #8\n\t" /* (x1, x3) */
+                DLNET_ROW_STEP("w0", "a0")
+                DLNET_ROW_STEP("w1", "a1")
+                "subs   %[groups], %[groups], #1\n\t"
+                "bne    1b"
+                : [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [groups] "+r"(groups),
+                  [a0] "+r"(a0), [a1] "+r"(a1), [x02] "=&r"(x02), [x13] "=&r"(x13),
+                  [t] "=&r"(t), [u] "=&r"(u)
+                :
+                : "cc", "memory");
+    }
+    n &= 3;                    /* the pointers now stand at the last n % 4 columns */
+#endif
+    for (j = 0; j < n; j++) {
+        const int32_t xj = x[j];
+        a0 += w0[j] * xj;
+        a1 += w1[j] * xj;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+DLNET_INLINE void rows2_s16(const int8_t *w, int32_t n, const int16_t *x, int32_t acc[2])
+{
+    const int8_t *w0 = w, *w1 = w + n;
+    int32_t a0 = acc[0], a1 = acc[1], j;
+#if DLNET_DSP
+    int32_t groups = n >> 2, x02, x13, t, u;
+    if (groups > 0) {
+        __asm__("1:\n\t"
+                "ldr    %[t], [%[x]], #4\n\t"               /* (x0, x1) */
+                "ldr    %[u], [%[x]], #4\n\t"               /* (x2, x3) */
+                "pkhbt  %[x02], %[t], %[u], lsl #16\n\t"    /* (x0, x2) */
+                "pkhtb  %[x13], %[u], %[t], asr #16\n\t"    /* (x1, x3) */
+                DLNET_ROW_STEP("w0", "a0")
+                DLNET_ROW_STEP("w1", "a1")
+                "subs   %[groups], %[groups], #1\n\t"
+                "bne    1b"
+                : [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [groups] "+r"(groups),
+                  [a0] "+r"(a0), [a1] "+r"(a1), [x02] "=&r"(x02), [x13] "=&r"(x13),
+                  [t] "=&r"(t), [u] "=&r"(u)
+                :
+                : "cc", "memory");
+    }
+    n &= 3;
+#endif
+    for (j = 0; j < n; j++) {
+        const int32_t xj = x[j];
+        a0 += w0[j] * xj;
+        a1 += w1[j] * xj;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* The accumulators of the next rows of a matrix (w and bias at the first of them, `left` rows
+ * remain): 2 rows while 2 remain, then 1. Returns how many rows it put in acc. For the cell,
+ * whose rows feed a fine sum rather than one output each. */
+DLNET_INLINE int32_t rows_s8(const int8_t *w, const uint8_t *bias, int32_t n, int32_t left,
+                             const int8_t *x, int32_t acc[2])
+{
+    if (left < 2) {
+        acc[0] = row_s8(w, n, x, rd32(bias));
+        return 1;
+    }
+    acc[0] = rd32(bias);
+    acc[1] = rd32(bias + 4);
+    rows2_s8(w, n, x, acc);
+    return 2;
 }
 
 /* ---- Ops (reference.py) ---- */
@@ -91,108 +327,139 @@ void dlnet_rsqrt(int64_t var, int32_t *mult, int32_t *shift)
 void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int16_t *x, int16_t *d,
                        int32_t *anchor, int32_t *u_sum)
 {
-    int32_t a = p->constant, sum = 0, j;
+    int32_t a = p->constant, sum = 0, j = 0;
     if (p->kind == 1) {
         int32_t s = 0;
         for (j = n - p->length; j < n; j++) {
             s += x[j];
         }
-        a = clamp64(dlnet_requant(s, p->mult, p->shift), INT16_LO, INT16_HI);
+        a = clamp32(requant(s, p->mult, p->shift), INT16_LO, INT16_HI);
     }
-    for (j = 0; j < n; j++) {
-        d[j] = (int16_t)clamp64((int32_t)x[j] - a, INT16_LO, INT16_HI);
+    j = 0;
+#if DLNET_DSP
+    {
+        /* 2 values per step: QSUB16 is sat16(x - a) in both lanes, SMLAD by (1, 1) adds both */
+        const int32_t aa = (int32_t)(((uint32_t)a & 0xFFFFu) * 0x00010001u);
+        for (; j + 2 <= n; j += 2) {
+            const int32_t dd = __qsub16(load4(x + j), aa);
+            memcpy(d + j, &dd, sizeof dd);
+            sum = __smlad(dd, 0x00010001, sum);
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        d[j] = (int16_t)clamp32((int32_t)x[j] - a, INT16_LO, INT16_HI);
         sum += d[j];
     }
     *anchor = a;
     *u_sum = sum;
 }
 
-static int32_t dot_s8(const int8_t *w, const int8_t *x, int32_t n, int32_t x_offset, int32_t acc)
+/* Row i's output: offset + requant(acc, mult_i, shift_i) clamped to [lo, hi], stored to out8
+ * (int8) or, if that is NULL, out16 (int16) (fully_connected, output_soh). The caller passes
+ * lo and hi less the offset: clamping requant's int32 to [lo - offset, hi - offset] before
+ * adding the offset gives the same value and cannot overflow when requant saturates. */
+DLNET_INLINE void fc_store(int32_t i, int32_t acc, const uint8_t *mult, const int8_t *shift,
+                           int32_t offset, int32_t lo, int32_t hi, int8_t *out8, int16_t *out16)
 {
-    int32_t j;
-    for (j = 0; j < n; j++) {
-        acc += (int32_t)w[j] * ((int32_t)x[j] + x_offset);
+    const int32_t v = offset + clamp32(requant_ch(acc, mult, shift, i), lo, hi);
+    if (out8 != NULL) {
+        out8[i] = (int8_t)v;
+    } else {
+        out16[i] = (int16_t)v;
     }
-    return acc;
 }
 
-static int32_t dot_s16(const int8_t *w, const int16_t *x, int32_t n, int32_t x_offset, int32_t acc)
+/* A fully connected layer, two rows at a time (the last one alone when their number is odd),
+ * int8 inputs. The layer's fields are copied to locals first: the int8 stores could alias
+ * them, and the compiler would reload every one of them for every row. */
+static void fc_rows_s8(const dlnet_fc_t *p, const int8_t *in, int32_t offset, int32_t lo,
+                       int32_t hi, int8_t *out8, int16_t *out16)
 {
-    int32_t j;
-    for (j = 0; j < n; j++) {
-        acc += (int32_t)w[j] * ((int32_t)x[j] + x_offset);
+    const int32_t n = p->in, rows = p->out;
+    const int8_t *const weight = p->weight, *const shift = p->shift;
+    const uint8_t *const bias = p->bias, *const mult = p->mult;
+    int32_t i;
+    lo -= offset;
+    hi -= offset;
+    for (i = 0; i + 2 <= rows; i += 2) {
+        int32_t acc[2];
+        acc[0] = rd32(bias + 4 * i);
+        acc[1] = rd32(bias + 4 * i + 4);
+        rows2_s8(weight + i * n, n, in, acc);
+        fc_store(i, acc[0], mult, shift, offset, lo, hi, out8, out16);
+        fc_store(i + 1, acc[1], mult, shift, offset, lo, hi, out8, out16);
     }
-    return acc;
+    if (i < rows) {
+        fc_store(i, row_s8(weight + i * n, n, in, rd32(bias + 4 * i)), mult, shift, offset, lo,
+                 hi, out8, out16);
+    }
 }
 
-/* clamp(output_offset + requant(acc_i)) of one output row (fully_connected). */
-static int32_t fc_out(const dlnet_fc_t *p, int32_t i, int32_t acc)
+/* The same for int16 inputs and int16 outputs (the first layer). */
+static void fc_rows_s16(const dlnet_fc_t *p, const int16_t *in, int16_t *out)
 {
-    return clamp64((int64_t)p->output_offset + requant_ch(acc, p->mult, p->shift, i), p->act_min,
-                   p->act_max);
+    const int32_t n = p->in, rows = p->out, offset = p->output_offset;
+    const int32_t lo = p->act_min - offset, hi = p->act_max - offset;
+    const int8_t *const weight = p->weight, *const shift = p->shift;
+    const uint8_t *const bias = p->bias, *const mult = p->mult;
+    int32_t i;
+    for (i = 0; i + 2 <= rows; i += 2) {
+        int32_t acc[2];
+        acc[0] = rd32(bias + 4 * i);
+        acc[1] = rd32(bias + 4 * i + 4);
+        rows2_s16(weight + i * n, n, in, acc);
+        fc_store(i, acc[0], mult, shift, offset, lo, hi, NULL, out);
+        fc_store(i + 1, acc[1], mult, shift, offset, lo, hi, NULL, out);
+    }
+    if (i < rows) {
+        fc_store(i, row_s16(weight + i * n, n, in, rd32(bias + 4 * i)), mult, shift, offset, lo,
+                 hi, NULL, out);
+    }
 }
 
 void dlnet_fc_s16_s16(const dlnet_fc_t *p, const int16_t *in, int16_t *out)
 {
-    int32_t i;
-    for (i = 0; i < p->out; i++) {
-        const int32_t acc = dot_s16(p->weight + i * p->in, in, p->in, p->input_offset,
-                                    rd32(p->bias + 4 * i));
-        out[i] = (int16_t)fc_out(p, i, acc);
-    }
+    fc_rows_s16(p, in, out);
 }
 
 void dlnet_fc_s8_s16(const dlnet_fc_t *p, const int8_t *in, int16_t *out)
 {
-    int32_t i;
-    for (i = 0; i < p->out; i++) {
-        const int32_t acc = dot_s8(p->weight + i * p->in, in, p->in, p->input_offset,
-                                   rd32(p->bias + 4 * i));
-        out[i] = (int16_t)fc_out(p, i, acc);
-    }
+    fc_rows_s8(p, in, p->output_offset, p->act_min, p->act_max, NULL, out);
 }
 
 void dlnet_fc_s8_s8(const dlnet_fc_t *p, const int8_t *in, int8_t *out)
 {
-    int32_t i;
-    for (i = 0; i < p->out; i++) {
-        const int32_t acc = dot_s8(p->weight + i * p->in, in, p->in, p->input_offset,
-                                   rd32(p->bias + 4 * i));
-        out[i] = (int8_t)fc_out(p, i, acc);
-    }
+    fc_rows_s8(p, in, p->output_offset, p->act_min, p->act_max, out, NULL);
 }
 
 void dlnet_fc_s8_soh(const dlnet_fc_t *p, const int8_t *in, int32_t anchor, int16_t *out)
 {
-    int32_t i;
-    for (i = 0; i < p->out; i++) {
-        const int32_t acc = dot_s8(p->weight + i * p->in, in, p->in, p->input_offset,
-                                   rd32(p->bias + 4 * i));
-        out[i] = (int16_t)clamp64((int64_t)anchor + requant_ch(acc, p->mult, p->shift, i), INT16_LO,
-                                  INT16_HI);
-    }
+    fc_rows_s8(p, in, anchor, INT16_LO, INT16_HI, NULL, out);
 }
 
 void dlnet_layer_norm(const dlnet_ln_t *p, const int16_t *in, int8_t *out)
 {
-    /* d_i = n x_i - sum x keeps the mean exact (no rounded mean); |d_i| < 2^25 for n <= 512,
-     * so sum d_i^2 < 2^59 in int64. */
-    const int32_t n = p->n;
-    int32_t sum = 0, i, mult, shift;
-    int64_t sumsq = 0;
+    /* With S = sum x and d_i = n x_i - S (exact, no rounded mean), the variance term
+     * sum d_i^2 / n is n sum x^2 - S^2 exactly (reference.layer_norm): one pass of sums, no
+     * division. For n <= 512: |S| < 2^24, sum x^2 < 2^39, |d_i| < 2^25.
+     * Fields in locals: the int8 stores could alias them (see fc_rows_s8). */
+    const int32_t n = p->n, offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const uint8_t *const gain_mult = p->gain_mult, *const beta = p->offset;
+    const int8_t *const gain_shift = p->gain_shift;
+    int32_t s = 0, i, mult, shift;
+    int64_t sq = 0;
     for (i = 0; i < n; i++) {
-        sum += in[i];
+        const int32_t x = in[i];
+        s += x;
+        sq += x * x;
     }
+    dlnet_rsqrt(n * sq - (int64_t)s * s + p->eps, &mult, &shift);
     for (i = 0; i < n; i++) {
-        const int32_t d = n * in[i] - sum;
-        sumsq += (int64_t)d * d;
-    }
-    dlnet_rsqrt(sumsq / n + p->eps, &mult, &shift);
-    for (i = 0; i < n; i++) {
-        const int32_t norm = dlnet_requant(n * in[i] - sum, mult, shift);
-        const int64_t total = (int64_t)requant_ch(norm, p->gain_mult, p->gain_shift, i) +
-                              rd32(p->offset + 4 * i);
-        out[i] = (int8_t)finish(total, p->output_offset, p->act_min, p->act_max);
+        const int32_t norm = requant(n * in[i] - s, mult, shift);
+        const int64_t total =
+            (int64_t)requant_ch(norm, gain_mult, gain_shift, i) + rd32(beta + 4 * i);
+        out[i] = (int8_t)finish(total, offset, lo, hi);
     }
 }
 
@@ -204,26 +471,37 @@ void dlnet_lookup(const int8_t *table, int32_t n, const int8_t *in, int8_t *out)
     }
 }
 
+/* Unit k's tanh input from its coupling accumulator: coupling + drive + bias as one fine sum
+ * (liquid_step). */
+static int32_t pre_activation(const dlnet_cell_t *c, int32_t k, int32_t acc, const int8_t *h,
+                              int32_t u_sum)
+{
+    int64_t total = (int64_t)rd32(c->bias + 4 * k) +
+                    requant_ch(u_sum, c->drive_mult, c->drive_shift, k);
+    if (c->coupling == 0) {
+        total += requant_ch(acc, c->W_mult, c->W_shift, k);
+    } else {
+        total += requant_ch(acc, c->U_mult, c->U_shift, k);
+        total += requant_ch((int32_t)h[k] - c->state_offset, c->diag_mult, c->diag_shift, k);
+    }
+    return finish(total, c->pre_offset, INT8_LO, INT8_HI);
+}
+
 void dlnet_liquid_step(const dlnet_cell_t *c, int8_t *h, int8_t *pre, int8_t *p, int32_t u_sum)
 {
     const int32_t w = c->width;
-    int32_t k;
+    int32_t acc[2], k, r, rows;
     if (c->coupling == 1) {
         dlnet_fc_s8_s8(&c->V, h, p);
     }
     /* Every pre-activation reads the whole old h, so all of them come before the update. */
-    for (k = 0; k < w; k++) {
-        int64_t total = (int64_t)rd32(c->bias + 4 * k) +
-                        requant_ch(u_sum, c->drive_mult, c->drive_shift, k);
-        if (c->coupling == 0) {
-            const int32_t acc = dot_s8(c->W + k * w, h, w, -c->state_offset, 0);
-            total += requant_ch(acc, c->W_mult, c->W_shift, k);
-        } else {
-            const int32_t acc = dot_s8(c->U + k * c->rank, p, c->rank, c->U_input_offset, 0);
-            total += requant_ch(acc, c->U_mult, c->U_shift, k);
-            total += requant_ch((int32_t)h[k] - c->state_offset, c->diag_mult, c->diag_shift, k);
+    for (k = 0; k < w; k += rows) {
+        rows = c->coupling == 0
+                   ? rows_s8(c->W + k * w, c->W_bias + 4 * k, w, w - k, h, acc)
+                   : rows_s8(c->U + k * c->rank, c->U_bias + 4 * k, c->rank, w - k, p, acc);
+        for (r = 0; r < rows; r++) {
+            pre[k + r] = (int8_t)pre_activation(c, k + r, acc[r], h, u_sum);
         }
-        pre[k] = (int8_t)finish(total, c->pre_offset, INT8_LO, INT8_HI);
     }
     dlnet_lookup(c->tanh, w, pre, pre);
     for (k = 0; k < w; k++) {
@@ -240,8 +518,8 @@ void dlnet_residual(const dlnet_residual_t *p, int32_t width, int32_t state_offs
     int32_t k;
     for (k = 0; k < width; k++) {
         const int64_t total =
-            (int64_t)dlnet_requant((int32_t)h[k] - state_offset, p->h_mult, p->h_shift) +
-            dlnet_requant((int32_t)h0[k] - state_offset, p->h0_mult, p->h0_shift);
+            (int64_t)requant((int32_t)h[k] - state_offset, p->h_mult, p->h_shift) +
+            requant((int32_t)h0[k] - state_offset, p->h0_mult, p->h0_shift);
         out[k] = (int8_t)finish(total, p->output_offset, INT8_LO, INT8_HI);
     }
 }
@@ -327,14 +605,18 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
 
 static uint32_t crc32(const uint8_t *p, size_t n)
 {
-    /* zlib's CRC-32 (reflected, polynomial 0xEDB88320), bitwise: no 1 KB table in flash. */
+    /* zlib's CRC-32 (reflected, polynomial 0xEDB88320), a nibble at a time: a 64-byte table
+     * instead of a 1 KB one, and a quarter of the bitwise loop's work at start-up.
+     * table[i] is the CRC register after shifting the nibble i through 4 steps. */
+    static const uint32_t table[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
     uint32_t c = 0xFFFFFFFFu;
     while (n--) {
-        int k;
         c ^= *p++;
-        for (k = 0; k < 8; k++) {
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-        }
+        c = (c >> 4) ^ table[c & 15u];
+        c = (c >> 4) ^ table[c & 15u];
     }
     return ~c;
 }
@@ -345,9 +627,11 @@ typedef struct {
     int err;                   /* first error met, DLNET_OK while all is well */
 } reader_t;
 
+/* The next field of n bytes; every field fills a multiple of 4 bytes, the rest padding. */
 static const uint8_t *take(reader_t *r, size_t n)
 {
     const uint8_t *q = r->p;
+    n = round4(n);
     if (r->err != DLNET_OK || n > r->left) {
         if (r->err == DLNET_OK) {
             r->err = DLNET_ERR_SIZE;
@@ -392,25 +676,21 @@ static void check_mults(reader_t *r, const uint8_t *mult, const int8_t *shift, i
     }
 }
 
-/* sum_j |w_ij| max|x_j + offset| + |b_i| <= INT32_MAX for every row: no accumulator overflows. */
+/* |b_i| + sum_j |w_ij| max|x_j| <= INT32_MAX for every row: then no partial sum of a row can
+ * overflow an int32 accumulator, in whatever order its products are added. */
 static void check_acc(reader_t *r, const int8_t *w, const uint8_t *bias, int32_t rows, int32_t cols,
                       int64_t x_peak)
 {
     int32_t i, j;
-    for (i = 0; w != NULL && i < rows; i++) {
-        int64_t s = 0, b = bias ? rd32(bias + 4 * i) : 0;
+    for (i = 0; w != NULL && bias != NULL && i < rows; i++) {
+        const int8_t *row = w + i * cols;
+        const int64_t b = rd32(bias + 4 * i);
+        int32_t s = 0;         /* at most 1024 * 128 */
         for (j = 0; j < cols; j++) {
-            s += w[i * cols + j] < 0 ? -(int64_t)w[i * cols + j] : w[i * cols + j];
+            s += row[j] < 0 ? -row[j] : row[j];
         }
         need(r, s * x_peak + (b < 0 ? -b : b) <= INT32_MAX);
     }
-}
-
-static int64_t peak(int64_t lo, int64_t hi, int64_t offset)
-{
-    const int64_t a = lo + offset < 0 ? -(lo + offset) : lo + offset;
-    const int64_t b = hi + offset < 0 ? -(hi + offset) : hi + offset;
-    return a > b ? a : b;
 }
 
 /* in16/out16: the layer's input and output are int16 (else int8). */
@@ -419,7 +699,6 @@ static void read_fc(reader_t *r, dlnet_fc_t *f, int32_t in, int32_t out, int in1
     const int32_t lo = out16 ? INT16_LO : INT8_LO, hi = out16 ? INT16_HI : INT8_HI;
     f->in = in;
     f->out = out;
-    f->input_offset = take_i32(r);
     f->output_offset = take_i32(r);
     f->act_min = take_i32(r);
     f->act_max = take_i32(r);
@@ -427,13 +706,10 @@ static void read_fc(reader_t *r, dlnet_fc_t *f, int32_t in, int32_t out, int in1
     f->bias = take(r, 4u * (size_t)out);
     f->mult = take(r, 4u * (size_t)out);
     f->shift = (const int8_t *)take(r, (size_t)out);
-    need(r, in_range(f->input_offset, -127, 128));
     need(r, in_range(f->output_offset, lo, hi) && in_range(f->act_min, lo, hi) &&
                 in_range(f->act_max, f->act_min, hi));
     check_mults(r, f->mult, f->shift, out);
-    check_acc(r, f->weight, f->bias, out, in,
-              in16 ? peak(INT16_LO, INT16_HI, f->input_offset)
-                   : peak(INT8_LO, INT8_HI, f->input_offset));
+    check_acc(r, f->weight, f->bias, out, in, in16 ? -INT16_LO : -INT8_LO);
 }
 
 static void read_ln(reader_t *r, dlnet_ln_t *l, int32_t n)
@@ -469,22 +745,22 @@ static void read_cell(reader_t *r, dlnet_cell_t *c)
                 in_range(c->pre_offset, INT8_LO, INT8_HI));
     if (c->coupling == 0) {
         c->W = (const int8_t *)take(r, w * w);
+        c->W_bias = take(r, 4u * w);
         c->W_mult = take(r, 4u * w);
         c->W_shift = (const int8_t *)take(r, w);
         check_mults(r, c->W_mult, c->W_shift, c->width);
-        check_acc(r, c->W, NULL, c->width, c->width, peak(INT8_LO, INT8_HI, -c->state_offset));
+        check_acc(r, c->W, c->W_bias, c->width, c->width, -INT8_LO);
     } else {
         read_fc(r, &c->V, c->width, c->rank, 0, 0);
         c->diag_mult = take(r, 4u * w);
         c->diag_shift = (const int8_t *)take(r, w);
-        c->U_input_offset = take_i32(r);
         c->U = (const int8_t *)take(r, w * (size_t)c->rank);
+        c->U_bias = take(r, 4u * w);
         c->U_mult = take(r, 4u * w);
         c->U_shift = (const int8_t *)take(r, w);
-        need(r, in_range(c->U_input_offset, -127, 128));
         check_mults(r, c->diag_mult, c->diag_shift, c->width);
         check_mults(r, c->U_mult, c->U_shift, c->width);
-        check_acc(r, c->U, NULL, c->width, c->rank, peak(INT8_LO, INT8_HI, c->U_input_offset));
+        check_acc(r, c->U, c->U_bias, c->width, c->rank, -INT8_LO);
     }
     c->bias = take(r, 4u * w);
     c->drive_mult = take(r, 4u * w);
