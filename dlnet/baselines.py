@@ -10,22 +10,14 @@ kept in the metrics file, so a reader sees how sensitive each baseline is to it.
 import numpy as np
 
 from dlnet.metrics import all_splits, errors
-
-
-def extrapolation_matrix(fit_len, degree, horizon):
-    """P (horizon, fit_len) with y_future = x[-fit_len:] @ P.T for a least-squares polynomial."""
-    t_past = np.arange(-fit_len + 1, 1, dtype=np.float64)
-    t_future = np.arange(1, horizon + 1, dtype=np.float64)
-    past = np.vander(t_past, degree + 1, increasing=True)        # (fit_len, degree+1)
-    future = np.vander(t_future, degree + 1, increasing=True)    # (horizon, degree+1)
-    return future @ np.linalg.pinv(past)
+from dlnet.scaling import trend_matrix
 
 
 def polynomial_forecast(x, fit_len, degree, horizon):
     x = np.asarray(x, dtype=np.float64)
     if degree == 0 and fit_len == 1:
         return np.repeat(x[:, -1:], horizon, axis=1)
-    return x[:, -fit_len:] @ extrapolation_matrix(fit_len, degree, horizon).T
+    return x[:, -fit_len:] @ trend_matrix(fit_len, horizon, degree).T
 
 
 BASELINES = {"persistence": 0, "linear": 1, "quadratic": 2}

@@ -75,7 +75,8 @@ def build(name, pcfg, source):
         raise InputError("config.yaml", f"unknown protocol kind '{kind}'", "use paper or cells",
                          column=f"protocols.{name}.kind")
     train = splits["train"]
-    scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg.get("anchor_len", 10))
+    scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg.get("anchor_len", 10),
+                        pcfg.get("trend_len", n_in))
     series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
                            index=series.groupby("cell_id").cumcount())
     return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh"]]

@@ -1,52 +1,84 @@
 """Input/output scaling, fitted on training windows only.
 
-Both kinds are `z = (soh - a(x)) / span`, applied to inputs and targets with the same a and span:
-  minmax   (the paper): a is the training minimum, span the training range; z lies in [0, 1].
-  anchored (ours):      a(x) is the mean of the last `anchor_len` inputs of each window and span
-                        the largest |soh - a| seen in training, so z lies in [-1, 1] around the
-                        present level. The model then learns the shape of the next 100 cycles,
-                        not the absolute level of a cell it has never seen, and int8 steps are
-                        spent on the change rather than on the level.
-The inverse, a(x) + span * z, brings predictions back to SOH units for every metric.
+Inputs are `(x - a(x)) / span`; forecasts come back as `b(x) + span * z`, where
+  minmax    (the paper): a = b = the training minimum, span the training range; z in [0, 1].
+  anchored  (ours):      a = b = the mean of the last `anchor_len` inputs of each window, span the
+                         largest |soh - a| seen in training. The model learns the shape of the
+                         next cycles, not the absolute level of a cell it has never seen, and int8
+                         steps are spent on the change rather than on the level.
+  quadratic (ours):      a as in anchored; b(x) is the least-squares parabola through the last
+                         `trend_len` inputs, extrapolated over the forecast horizon (the quadratic
+                         baseline itself). The model learns only the correction to that baseline:
+                         where the fade accelerates (the knee) or levels off. A model that outputs
+                         zero is the baseline, so training starts from it instead of from scratch.
+Each anchor uses only the window's own inputs, never its targets.
 """
 
 import numpy as np
 
+KINDS = ("minmax", "anchored", "quadratic")
+
+
+def trend_matrix(fit_len, horizon, degree=2):
+    """P (horizon, fit_len): the least-squares polynomial through the last fit_len values,
+    evaluated at the next `horizon` steps, is x[-fit_len:] @ P.T."""
+    t_past = np.arange(-fit_len + 1, 1, dtype=np.float64)
+    t_future = np.arange(1, horizon + 1, dtype=np.float64)
+    past = np.vander(t_past, degree + 1, increasing=True)        # (fit_len, degree+1)
+    future = np.vander(t_future, degree + 1, increasing=True)    # (horizon, degree+1)
+    return future @ np.linalg.pinv(past)
+
 
 class Scaler:
-    def __init__(self, kind, span, offset=0.0, anchor_len=0):
-        if kind not in ("minmax", "anchored"):
-            raise ValueError(f"unknown scaling '{kind}'; use minmax or anchored")
-        self.kind, self.span, self.offset, self.anchor_len = kind, float(span), float(offset), int(anchor_len)
+    def __init__(self, kind, span, offset=0.0, anchor_len=0, trend_len=0):
+        if kind not in KINDS:
+            raise ValueError(f"unknown scaling '{kind}'; use one of {KINDS}")
+        self.kind, self.span, self.offset = kind, float(span), float(offset)
+        self.anchor_len, self.trend_len = int(anchor_len), int(trend_len)
 
     @classmethod
-    def fit(cls, kind, x, y, anchor_len=10):
+    def fit(cls, kind, x, y, anchor_len=10, trend_len=100):
         if kind == "minmax":
             lo = min(x.min(), y.min())
             hi = max(x.max(), y.max())
             return cls("minmax", span=hi - lo, offset=lo)
-        a = x[:, -anchor_len:].mean(axis=1, keepdims=True)
-        span = max(np.abs(x - a).max(), np.abs(y - a).max())
-        return cls("anchored", span=span, anchor_len=anchor_len)
+        scaler = cls(kind, 1.0, anchor_len=anchor_len,
+                     trend_len=trend_len if kind == "quadratic" else 0)
+        scaler.span = max(np.abs(scaler.transform(x, x)).max(),
+                          np.abs(scaler.scale_targets(x, y)).max())
+        return scaler
 
     def anchor(self, x):
-        """a(x): one value per window, shape (n, 1)."""
+        """a(x): the input anchor, one value per window, shape (n, 1)."""
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "minmax":
             return np.full((len(x), 1), self.offset)
         return x[:, -self.anchor_len:].mean(axis=1, keepdims=True)
 
+    def forecast_anchor(self, x, horizon):
+        """b(x): what a zero model output forecasts, shape (n, horizon) or (n, 1)."""
+        if self.kind != "quadratic":
+            return self.anchor(x)
+        x = np.asarray(x, dtype=np.float64)
+        return x[:, -self.trend_len:] @ trend_matrix(self.trend_len, horizon).T
+
     def transform(self, x, values):
-        """Scale `values` (inputs or targets of the windows whose inputs are `x`)."""
+        """Scale model inputs `values` of the windows whose inputs are `x` (usually values = x)."""
         return (np.asarray(values, dtype=np.float64) - self.anchor(x)) / self.span
 
+    def scale_targets(self, x, y):
+        y = np.asarray(y, dtype=np.float64)
+        return (y - self.forecast_anchor(x, y.shape[1])) / self.span
+
     def inverse(self, x, z):
-        return self.anchor(x) + self.span * np.asarray(z, dtype=np.float64)
+        z = np.asarray(z, dtype=np.float64)
+        return self.forecast_anchor(x, z.shape[1]) + self.span * z
 
     def to_dict(self):
         return {"kind": self.kind, "span": self.span, "offset": self.offset,
-                "anchor_len": self.anchor_len}
+                "anchor_len": self.anchor_len, "trend_len": self.trend_len}
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["kind"], d["span"], d.get("offset", 0.0), d.get("anchor_len", 0))
+        return cls(d["kind"], d["span"], d.get("offset", 0.0), d.get("anchor_len", 0),
+                   d.get("trend_len", 0))

@@ -82,11 +82,27 @@ def test_scaler_round_trip_and_anchor():
     y = np.array([[0.6, 0.5], [0.5, 0.4]])
     s = Scaler.fit("anchored", x, y, anchor_len=2)
     assert s.anchor(x)[:, 0].tolist() == pytest.approx([0.75, 0.5])
-    assert np.allclose(s.inverse(x, s.transform(x, y)), y)
-    assert np.abs(s.transform(x, y)).max() == pytest.approx(1.0)
+    assert np.allclose(s.inverse(x, s.scale_targets(x, y)), y)
+    assert np.abs(s.scale_targets(x, y)).max() == pytest.approx(1.0)
     m = Scaler.fit("minmax", x, y)
     z = np.concatenate([m.transform(x, x), m.transform(x, y)], axis=1)
     assert z.min() == 0 and z.max() == pytest.approx(1.0)
+
+
+def test_quadratic_scaling_forecasts_the_baseline_at_zero():
+    from dlnet.baselines import polynomial_forecast
+
+    t = np.arange(30.0)
+    x = np.stack([1.0 - 1e-4 * t - 2e-5 * t ** 2, 0.9 - 3e-4 * t])             # (2, 30)
+    y = np.stack([1.0 - 1e-4 * u - 2e-5 * u ** 2 for u in [np.arange(30.0, 40.0)]] +
+                 [0.9 - 3e-4 * np.arange(30.0, 40.0) - 0.01])                     # second dips
+    s = Scaler.fit("quadratic", x, y, anchor_len=5, trend_len=30)
+    assert np.allclose(s.inverse(x, np.zeros((2, 10))), polynomial_forecast(x, 30, 2, 10))
+    z = s.scale_targets(x, y)
+    assert np.allclose(z[0], 0.0, atol=1e-9)        # a parabola is the baseline's own forecast
+    assert np.allclose(s.inverse(x, z), y)
+    assert np.allclose(s.transform(x, x), (x - x[:, -5:].mean(axis=1, keepdims=True)) / s.span)
+    assert Scaler.from_dict(s.to_dict()).to_dict() == s.to_dict()
 
 
 def test_real_protocols_match_the_published_baseline_figures(root):
