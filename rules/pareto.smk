@@ -1,6 +1,7 @@
 checkpoint pareto:
     input:
         baselines="results/{protocol}/baselines/metrics.json",
+        front1="results/{protocol}/students/front1.csv",
         teacher_model="results/{protocol}/teacher/model.pt",
         teacher_metrics="results/{protocol}/teacher/metrics.json",
         student_models=lambda w: student_files(w, "model.pt"),
