@@ -31,15 +31,19 @@ def macs(model: LiquidNet):
     return total
 
 
-def int8_bytes(model: LiquidNet):
+def int8_bytes(model: LiquidNet, scaler=None):
+    """Blob bytes; the quadratic scaling's parabola (scaler.trend_len inputs) is part of it."""
     from dlnet.quant.blob import size_of
 
     cfg = model.cfg
+    trend_len = scaler.trend_len if scaler is not None and scaler.kind == "quadratic" else 0
     return size_of({"input_len": cfg.input_len, "output_len": cfg.output_len,
                     "enc_hidden": cfg.enc_hidden, "width": cfg.width, "dec_hidden": cfg.dec_hidden,
                     "dec_mid": cfg.dec_mid, "coupling": cfg.coupling,
-                    "rank": cfg.rank if cfg.coupling == "lowrank" else 0, "steps": cfg.steps})
+                    "rank": cfg.rank if cfg.coupling == "lowrank" else 0, "steps": cfg.steps,
+                    "trend_len": trend_len})
 
 
-def costs(model):
-    return {"params": n_params(model), "macs": macs(model), "int8_bytes": int8_bytes(model)}
+def costs(model, scaler=None):
+    return {"params": n_params(model), "macs": macs(model),
+            "int8_bytes": int8_bytes(model, scaler)}

@@ -7,6 +7,6 @@ from dlnet.training import predict
 
 
 def model_metrics(model, scaler, splits, **extra):
-    return {**extra, **costs(model),
+    return {**extra, **costs(model, scaler),
             **all_splits(splits, lambda x: predict(model, scaler, x)),
             "versions": versions()}

@@ -1,3 +1,4 @@
+# One job prunes one student at every ratio: pruning takes milliseconds, a job's start-up seconds.
 rule prune:
     input:
         dataset="results/{protocol}/data/dataset.npz",
@@ -5,15 +6,15 @@ rule prune:
         model="results/{protocol}/students/{student}/model.pt",
         metrics="results/{protocol}/students/{student}/metrics.json",
     output:
-        model="results/{protocol}/pruned/{student}_p{ratio}/model.pt",
-        metrics="results/{protocol}/pruned/{student}_p{ratio}/metrics.json",
+        models=expand("results/{{protocol}}/pruned/{{student}}_p{ratio}/model.pt", ratio=RATIOS),
+        metrics=expand("results/{{protocol}}/pruned/{{student}}_p{ratio}/metrics.json", ratio=RATIOS),
     params:
         student=lambda w: w.student,
-        ratio=lambda w: float(w.ratio),
+        ratios=[float(r) for r in RATIOS],
         keep_first_last=config["pruning"]["keep_first_last"],
         seed=config["seed"],
     log:
-        "results/{protocol}/pruned/{student}_p{ratio}/prune.log",
+        "results/{protocol}/logs/prune_{student}.log",
     threads: 1
     conda:
         "../envs/train.yaml"

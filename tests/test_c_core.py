@@ -75,12 +75,12 @@ def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
 
 
 def test_bit_exact_on_4000_random_windows_of_16_random_models(sanitized, work):
-    """Both couplings, both scalings, per-channel and per-tensor weights, min/max and percentile
+    """Both couplings, all three scalings, per-channel and per-tensor weights, min/max and percentile
     calibration, one teacher-sized model; a quarter of the windows hostile (any int16, flat)."""
     result = verify.random_models(sanitized, work, n_models=16, n_windows=250, seed=123)
     assert result["windows"] == 4000
     assert {c["coupling"] for c in result["cases"]} == {"full", "lowrank"}
-    assert {c["scaling"] for c in result["cases"]} == {"minmax", "anchored"}
+    assert {c["scaling"] for c in result["cases"]} == {"minmax", "anchored", "quadratic"}
     bad = [c for c in result["cases"] if c["mismatched_windows"]]
     assert result["mismatched_windows"] == 0, bad
 

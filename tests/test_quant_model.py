@@ -88,6 +88,9 @@ def small_blob():
     return fmt.to_bytes(qm)
 
 
+ANCHOR = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)     # offset of the anchor's kind
+
+
 def recrc(data):
     """The blob with its size and CRC fields recomputed, as if written that way."""
     body = data[fmt.HEADER_BYTES:]
@@ -104,7 +107,7 @@ def recrc(data):
     (lambda b: recrc(b[:-3]), "ends inside field"),
     (lambda b: recrc(b + b"\0"), "bytes after its last field"),
     (lambda b: recrc(b[:16] + struct.pack("<i", 2000) + b[20:]), "input_len = 2000"),
-    (lambda b: recrc(b[:56] + struct.pack("<i", 7) + b[60:]), "anchor kind 7"),
+    (lambda b: recrc(b[:ANCHOR] + struct.pack("<i", 7) + b[ANCHOR + 4:]), "anchor kind 7"),
 ])
 def test_python_loader_names_the_damage(small_blob, damage, message):
     with pytest.raises(InputError, match=message) as e:

@@ -12,7 +12,7 @@ import pytest
 from dlnet.quant import calibrate as cal
 from dlnet.quant import floatref, qmodel
 from dlnet.quant import reference as ref
-from dlnet.quant.fixedpoint import FINE_BITS, SOH_FRAC_BITS, soh_to_q
+from dlnet.quant.fixedpoint import FINE_BITS, SOH_FRAC_BITS, quantize_multiplier, soh_to_q
 from dlnet.quant.random_models import random_model, soh_windows
 
 FINE = 2.0 ** -FINE_BITS     # one fine unit, in output steps
@@ -193,3 +193,28 @@ def test_output_requantization_to_q14_within_half_a_step(case):
     bound = 2.0 ** -(SOH_FRAC_BITS + 1) + 0.5 * s_in * sw * scaler.span + REL * np.abs(want)
     ok = np.abs(want) < 1.99
     assert (np.abs(got - want)[ok] <= np.broadcast_to(bound, want.shape)[ok]).all()
+
+
+def test_trend_is_the_quadratic_baseline_within_one_output_step():
+    """The quadratic scaling's forecast anchor, in integers, against the float parabola."""
+    from dlnet.baselines import polynomial_forecast
+    from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
+    from dlnet.quant.qmodel import Anchor, quadratic_trend
+    from dlnet.quant.reference import add_trend, scale_input, trend_coefficients
+
+    rng = np.random.default_rng(5)
+    t = np.arange(100)
+    x = (1.0 - rng.uniform(0, 3e-4, (200, 1)) * t - rng.uniform(0, 8e-6, (200, 1)) * t ** 2
+         + 0.003 * rng.standard_normal((200, 100)))
+    q = soh_to_q(x)
+    for length in (20, 37, 100):
+        trend = quadratic_trend(length)
+        d, a, _ = scale_input(Anchor("mean", 10, 0, *quantize_multiplier(0.1)), q)
+        c = trend_coefficients(trend, d)
+        assert np.abs(c).max() < 2 ** 31 - 1        # no coefficient saturates on such data
+        b = add_trend(c, a, np.zeros((200, 100), np.int64))
+        exact = polynomial_forecast(q_to_soh(q), length, 2, 100)
+        inside = np.abs(exact) < 1.99            # short noisy fits run off to Q1.14's +-2
+        # one rounding to Q1.14 (half a step) plus the coefficients' own grids (a few 1e-3 step)
+        assert np.abs(q_to_soh(b) - exact)[inside].max() <= 0.51 * 2.0 ** -14
+        assert np.all(np.abs(b[~inside]) >= 32600)

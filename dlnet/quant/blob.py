@@ -1,6 +1,6 @@
 """The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
 
-Layout (format version 2), every integer little-endian, arrays row-major:
+Layout (format version 3), every integer little-endian, arrays row-major:
 
     offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
     offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
@@ -14,6 +14,8 @@ Layout (format version 2), every integer little-endian, arrays row-major:
 Version 2 changed, from version 1: the padding; the Linear layers' input_offset is gone, folded
 into their bias (qmodel.fold_zero_point), and the cell's W and U gained a bias (W_bias, U_bias)
 that carries the zero point of their input the same way (U_input_offset is gone).
+Version 3 added the dimension trend_len and, when it is not 0, the trend section at the end
+(the quadratic scaling's parabola, qmodel.Trend).
 
 The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
 here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
@@ -27,14 +29,14 @@ import numpy as np
 
 from dlnet.errors import InputError
 from dlnet.quant import qmodel as qmod
-from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual
+from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Trend
 
 MAGIC = 0x514E4C44
-VERSION = 2
+VERSION = 3
 HEADER_BYTES = 16
 ALIGN = 4
 DIMS = ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid", "coupling",
-        "rank", "steps", "scratch_bytes")
+        "rank", "steps", "trend_len", "scratch_bytes")
 _DTYPES = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8")}
 
 
@@ -85,7 +87,8 @@ def layout(d):
         ("dec_norm", LayerNorm, _ln(d["dec_hidden"])),
         ("dec_mid", FC, _fc(d["dec_hidden"], d["dec_mid"])),
         ("dec_out", FC, _fc(d["dec_mid"], d["output_len"])),
-    ]
+    ] + ([("trend", Trend, [("weight", "i32", (3, d["trend_len"])), ("shift", "i32", (3,))])]
+         if d["trend_len"] else [])
 
 
 def padded(n):
@@ -116,7 +119,7 @@ def to_bytes(qm):
     """Serialize (after qmodel.check, so that only a model the core accepts is ever written)."""
     qmod.check(qm)
     d = _dims(qm)
-    out = [struct.pack("<10i", *(d[k] for k in DIMS))]
+    out = [struct.pack(f"<{len(DIMS)}i", *(d[k] for k in DIMS))]
 
     def put(obj, fields):
         for name, kind, shape in fields:
@@ -176,6 +179,8 @@ def from_bytes(data, source="<model blob>"):
         raise InputError(source, f"has rank {d['rank']} for width {d['width']}", fix)
     if not 1 <= d["steps"] <= qmod.MAX_STEPS:
         raise InputError(source, f"has {d['steps']} Euler steps, outside 1..{qmod.MAX_STEPS}", fix)
+    if not (d["trend_len"] == 0 or 3 <= d["trend_len"] <= d["input_len"]):
+        raise InputError(source, f"has trend length {d['trend_len']}", fix)
 
     def get(cls, fields):
         nonlocal pos

@@ -28,6 +28,9 @@ import numpy as np
 SOH_FRAC_BITS = 14
 FINE_BITS = 8            # extra fraction bits of the multi-term sums
 NORM_BITS = 16           # fraction bits of a LayerNorm's normalized values (x - mean) / std
+# fraction bits of the quadratic trend's level, slope and curvature, in Q1.14 units (per cycle,
+# per cycle^2): a curvature of 1e-6 SOH/cycle^2 is still ~270 steps of its 2^-24 grid
+TREND_FRAC_BITS = (8, 16, 24)
 INT8 = (-128, 127)
 INT16 = (-32768, 32767)
 INT32 = (-(1 << 31), (1 << 31) - 1)

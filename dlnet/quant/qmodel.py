@@ -16,7 +16,8 @@ Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
   tanh    a 256-entry table from the input's int8 to the output's int8.
   cell    pre_k = [coupling_k + w_u,k u + b_k] as a fine sum, then the tanh table (scale 1/128),
           then h_k <- (1 - dt alpha_k) h_k + dt beta_k t_k as a fine sum in h's own scale.
-  output  soh = a + span * y: requant of the last accumulator straight to Q1.14, plus the anchor.
+  output  soh = b + span * y: requant of the last accumulator straight to Q1.14, plus the forecast
+          anchor b: a itself, or (quadratic scaling) the Trend's parabola.
 """
 
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ import numpy as np
 from dlnet.quant import calibrate as cal
 from dlnet.quant import floatref
 from dlnet.quant.fixedpoint import (FINE_BITS, INT8, INT16, INT32, NORM_BITS, SOH_FRAC_BITS,
-                                    fine, fine_vec, quantize_multiplier, quantize_multipliers,
-                                    soh_to_q)
+                                    TREND_FRAC_BITS, fine, fine_vec, quantize_multiplier,
+                                    quantize_multipliers, soh_to_q)
 
 COUPLINGS = ("full", "lowrank")
 ANCHORS = ("constant", "mean")
@@ -114,6 +115,20 @@ class Anchor:
 
 
 @dataclass
+class Trend:
+    """The quadratic scaling's forecast anchor b(x) = a + P d, with P the least-squares parabola
+    through the last `length` values of d extrapolated (dlnet.scaling.trend_matrix). P has rank
+    3, so the core computes the parabola's level, slope and curvature c_j (TREND_FRAC_BITS) from
+    `weight` (3, length) with a rounding shift each, then c0 + c1 t + c2 t^2 for t = 1..horizon."""
+    weight: np.ndarray
+    shift: np.ndarray
+
+    @property
+    def length(self):
+        return self.weight.shape[1]
+
+
+@dataclass
 class QuantModel:
     anchor: Anchor
     enc_in: FC
@@ -127,6 +142,7 @@ class QuantModel:
     dec_norm: LayerNorm
     dec_mid: FC
     dec_out: FC
+    trend: Trend = None
     scales: dict = field(default_factory=dict)
 
     @property
@@ -135,7 +151,8 @@ class QuantModel:
         return {"input_len": self.enc_in.weight.shape[1], "output_len": len(self.dec_out.weight),
                 "enc_hidden": len(self.enc_in.weight), "width": len(self.enc_out.weight),
                 "dec_hidden": len(self.dec_in.weight), "dec_mid": len(self.dec_mid.weight),
-                "rank": self.cell.rank, "steps": self.cell.steps}
+                "rank": self.cell.rank, "steps": self.cell.steps,
+                "trend_len": self.trend.length if self.trend is not None else 0}
 
 
 def scratch_bytes(dims):
@@ -209,6 +226,7 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
         anchor = Anchor("constant", 0, int(soh_to_q(scaler.offset)), 0, 0)
     else:
         anchor = Anchor("mean", scaler.anchor_len, 0, *quantize_multiplier(1.0 / scaler.anchor_len))
+    trend = quadratic_trend(scaler.trend_len) if scaler.kind == "quadratic" else None
     enc_in = fc("enc_in", s["d"], 0, s["enc_in"], out=INT16)
     enc_norm = norm("enc_norm", s["enc_in"], s["enc_norm"], zp["enc_norm"], relu=True)
     enc_out = fc("enc_out", s["enc_norm"], zp["enc_norm"], s["enc_out"], out=INT16)
@@ -225,12 +243,27 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     dec_out = fc("dec_out", s["dec_mid"], zp["dec_mid"], None, out=INT16,
                  out_factor=scaler.span * 2.0 ** SOH_FRAC_BITS)
     qm = QuantModel(anchor, enc_in, enc_norm, enc_out, lat_norm, lat_tanh, cell, residual,
-                    dec_in, dec_norm, dec_mid, dec_out,
+                    dec_in, dec_norm, dec_mid, dec_out, trend,
                     scales={"scale": s, "zero_point": zp, "weights": weights,
                             "calibration": calibration, "headroom": headroom,
                             "percentile": percentile if calibration == "percentile" else None})
     check(qm)
     return qm
+
+
+def quadratic_trend(length):
+    """Trend weights: c_j = sum_i G_ji d_i in 2^-TREND_FRAC_BITS[j] units, with G the
+    least-squares parabola's coefficients (level, slope, curvature at the last input) per input.
+    Each row gets as many extra bits as keep its largest weight below 2^30; the shift removes
+    them again with one rounding."""
+    t = np.arange(-length + 1, 1, dtype=np.float64)
+    g = np.linalg.pinv(np.vander(t, 3, increasing=True))                   # (3, length)
+    weight, shift = np.zeros((3, length), np.int64), np.zeros(3, np.int64)
+    for j, bits in enumerate(TREND_FRAC_BITS):
+        row = g[j] * 2.0 ** bits
+        shift[j] = 29 - int(np.floor(np.log2(np.abs(row).max())))
+        weight[j] = cal.round_int(row * 2.0 ** shift[j])
+    return Trend(weight, shift)
 
 
 def tanh_table(s_in, zp_in, s_out, zp_out):
@@ -291,6 +324,12 @@ def check(qm):
         _need(1 <= a.length <= d["input_len"], f"anchor length {a.length}")
     _in(a.constant, INT16, "anchor constant")
     _mult("anchor", a.mult, a.shift)
+    if qm.trend is not None:
+        tr = qm.trend
+        _need(a.kind == "mean", "a trend needs the mean anchor")
+        _need(3 <= tr.length <= d["input_len"], f"trend length {tr.length}")
+        _need(np.all((1 <= tr.shift) & (tr.shift <= 62)), f"trend shifts {tr.shift}")
+        _need(np.abs(tr.weight).max() < 2 ** 31, "trend weights beyond int32")
     cell = qm.cell
     _need(cell.coupling in COUPLINGS, f"coupling {cell.coupling}")
     for name, in_bounds, out_bounds in (("enc_in", INT16, INT16), ("enc_out", INT8, INT16),

@@ -29,10 +29,14 @@ def random_model(rng, coupling=None, big=False):
                     rank=size(1, min(3, width)), steps=size(1, 9) if coupling == "full" else 1,
                     dt=float(rng.uniform(0.02, 0.2)), dropout=0.0)
     model = randomized(LiquidNet(cfg), rng)
-    if rng.random() < 0.5:
+    kind = rng.choice(["minmax", "anchored", "quadratic"])
+    if kind == "minmax":
         scaler = Scaler("minmax", span=rng.uniform(0.1, 0.5), offset=rng.uniform(0.5, 0.9))
-    else:
+    elif kind == "anchored":
         scaler = Scaler("anchored", span=rng.uniform(0.02, 0.3), anchor_len=size(1, n_in))
+    else:
+        scaler = Scaler("quadratic", span=rng.uniform(0.02, 0.3), anchor_len=size(1, n_in),
+                        trend_len=size(3, n_in))
     return model, scaler
 
 

@@ -8,8 +8,8 @@ shift_round and the Q1.14 input/output.
 
 import numpy as np
 
-from dlnet.quant.fixedpoint import (INT8, INT16, finish, q_to_soh, requant, rsqrt_multiplier,
-                                    saturate, soh_to_q)
+from dlnet.quant.fixedpoint import (INT8, INT16, INT32, TREND_FRAC_BITS, finish, q_to_soh,
+                                    requant, rsqrt_multiplier, saturate, shift_round, soh_to_q)
 
 
 def scale_input(anchor, x):
@@ -45,6 +45,24 @@ def fully_connected(fc, x):
 def output_soh(fc, x, a):
     """The last Linear straight to Q1.14 SOH: sat16(a + requant(acc_i, M_i, s_i))."""
     return saturate(a + requant(accumulate(fc, x), fc.mult, fc.shift), INT16)
+
+
+def trend_coefficients(trend, d):
+    """Level, slope and curvature of the parabola through the last trend.length values of d:
+    c_j = sat32(shift_round(sum_i w_ji d_i, shift_j)) in 2^-TREND_FRAC_BITS[j] Q1.14 units.
+    |w| < 2^31, |d| <= 2^15 and length <= 1024 keep the int64 sum exact."""
+    d = np.asarray(d, np.int64)[:, -trend.length:]
+    return saturate(shift_round(d @ trend.weight.T.astype(np.int64), trend.shift), INT32)
+
+
+def add_trend(c, a, y):
+    """y_t + b_t for t = 1..horizon, b_t = sat16(a + shift_round(c0 2^16 + c1 t 2^8 + c2 t^2, 24)):
+    the three terms aligned to the curvature's 2^-24 grid (|total| < 2^52), one rounding."""
+    t = np.arange(1, y.shape[1] + 1, dtype=np.int64)
+    f0, f1, f2 = TREND_FRAC_BITS
+    total = (c[:, :1] << (f2 - f0)) + ((c[:, 1:2] * t) << (f2 - f1)) + c[:, 2:3] * t * t
+    b = saturate(a + shift_round(total, f2), INT16)
+    return saturate(np.asarray(y, np.int64) + b, INT16)
 
 
 def layer_norm(ln, x):
@@ -115,7 +133,11 @@ def run(qm, x):
     r = residual(qm.residual, h, h0, qm.cell.state_offset)
     z = layer_norm(qm.dec_norm, fully_connected(qm.dec_in, r))
     z = fully_connected(qm.dec_mid, z)
-    return output_soh(qm.dec_out, z, a).astype(np.int16)
+    if qm.trend is None:
+        return output_soh(qm.dec_out, z, a).astype(np.int16)
+    # the forecast anchor is the parabola, the output layer adds the model's correction to it
+    c = trend_coefficients(qm.trend, d)
+    return add_trend(c, a, output_soh(qm.dec_out, z, 0)).astype(np.int16)
 
 
 def predict(qm, soh, batch=4096):

@@ -122,7 +122,7 @@ def run(input, output, params, log, threads=1):
         "eval_seconds": seconds, "seed": params.seed, "versions": versions(),
     }
     size = {
-        "model": model_path, **costs(model),
+        "model": model_path, **costs(model, scaler),
         "weight_bytes": qmodel.weight_bytes(qm),
         "model_bytes": len(data),
         "header_file_bytes": len(text.encode()),

@@ -565,6 +565,7 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
     int16_t *a16, *b16;
     int8_t *a8, *b8, *h0, *h, *pre, *p;
     int32_t anchor, u_sum, step;
+    int32_t trend[3] = {0, 0, 0};
     if (m == NULL || soh_in == NULL || soh_out == NULL || scratch == NULL) {
         return DLNET_ERR_ARG;
     }
@@ -584,6 +585,9 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
     p = pre + m->width;
 
     dlnet_scale_input(&m->anchor, m->input_len, soh_in, a16, &anchor, &u_sum);
+    if (m->trend.length != 0) {
+        dlnet_trend_coefficients(&m->trend, m->input_len, a16, trend);
+    }
     dlnet_fc_s16_s16(&m->enc_in, a16, b16);
     dlnet_layer_norm(&m->enc_norm, b16, a8);
     dlnet_fc_s8_s16(&m->enc_out, a8, b16);
@@ -597,8 +601,47 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
     dlnet_fc_s8_s16(&m->dec_in, a8, b16);
     dlnet_layer_norm(&m->dec_norm, b16, a8);
     dlnet_fc_s8_s8(&m->dec_mid, a8, b8);
-    dlnet_fc_s8_soh(&m->dec_out, b8, anchor, soh_out);
+    if (m->trend.length == 0) {
+        dlnet_fc_s8_soh(&m->dec_out, b8, anchor, soh_out);
+    } else {
+        /* the forecast anchor is the parabola; the output layer adds the correction to it */
+        dlnet_fc_s8_soh(&m->dec_out, b8, 0, soh_out);
+        dlnet_add_trend(trend, anchor, m->output_len, soh_out);
+    }
     return DLNET_OK;
+}
+
+/* ---- The quadratic scaling's forecast anchor (reference.trend_coefficients, add_trend) ---- */
+
+void dlnet_trend_coefficients(const dlnet_trend_t *p, int32_t n, const int16_t *d, int32_t c[3])
+{
+    const int16_t *x = d + (n - p->length);
+    int32_t j, i;
+    for (j = 0; j < 3; j++) {
+        /* |w| < 2^31, |d| <= 2^15, length <= 1024: the int64 sum is exact */
+        const uint8_t *w = p->weight + 4 * (size_t)j * (size_t)p->length;
+        int64_t acc = 0, r;
+        for (i = 0; i < p->length; i++) {
+            acc += (int64_t)rd32(w + 4 * i) * x[i];
+        }
+        r = asr64(acc + ((int64_t)1 << (p->shift[j] - 1)), p->shift[j]);
+        c[j] = r < INT32_MIN ? INT32_MIN : (r > INT32_MAX ? INT32_MAX : (int32_t)r);
+    }
+}
+
+void dlnet_add_trend(const int32_t c[3], int32_t anchor, int32_t n, int16_t *out)
+{
+    /* level, slope and curvature on the curvature's 2^-24 grid: |total| < 2^52 */
+    const int64_t level = (int64_t)c[0] * ((int64_t)1 << (DLNET_TREND_BITS2 - DLNET_TREND_BITS0));
+    const int64_t slope = (int64_t)c[1] * ((int64_t)1 << (DLNET_TREND_BITS2 - DLNET_TREND_BITS1));
+    int32_t t;
+    for (t = 1; t <= n; t++) {
+        const int64_t total = level + slope * t + (int64_t)c[2] * ((int64_t)t * t);
+        const int32_t b = clamp32(
+            anchor + (int32_t)asr64(total + ((int64_t)1 << (DLNET_TREND_BITS2 - 1)), DLNET_TREND_BITS2),
+            INT16_LO, INT16_HI);
+        out[t - 1] = (int16_t)clamp32((int32_t)out[t - 1] + b, INT16_LO, INT16_HI);
+    }
 }
 
 /* ---- Model parsing and validation (blob.py, qmodel.check) ---- */
@@ -778,7 +821,7 @@ static void read_cell(reader_t *r, dlnet_cell_t *c)
 static int read_model(reader_t *r, dlnet_model_t *m)
 {
     dlnet_residual_t *res = &m->residual;
-    int32_t coupling, scratch;
+    int32_t coupling, scratch, j;
     m->input_len = take_i32(r);
     m->output_len = take_i32(r);
     m->enc_hidden = take_i32(r);
@@ -788,6 +831,7 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     coupling = take_i32(r);
     m->rank = take_i32(r);
     m->steps = take_i32(r);
+    m->trend.length = take_i32(r);
     scratch = take_i32(r);
     if (r->err != DLNET_OK) {
         return r->err;
@@ -799,7 +843,8 @@ static int read_model(reader_t *r, dlnet_model_t *m)
         !in_range(m->dec_hidden, 1, DLNET_MAX_NORM_DIM) ||
         !in_range(m->dec_mid_size, 1, DLNET_MAX_DIM) || !in_range(coupling, 0, 1) ||
         !in_range(m->steps, 1, DLNET_MAX_STEPS) ||
-        !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width))) {
+        !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width)) ||
+        !(m->trend.length == 0 || in_range(m->trend.length, 3, m->input_len))) {
         return DLNET_ERR_SIZE;
     }
     m->scratch_bytes = dlnet_scratch_bytes(m->input_len, m->enc_hidden, m->width, m->dec_hidden,
@@ -836,6 +881,14 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     read_ln(r, &m->dec_norm, m->dec_hidden);
     read_fc(r, &m->dec_mid, m->dec_hidden, m->dec_mid_size, 0, 0);
     read_fc(r, &m->dec_out, m->dec_mid_size, m->output_len, 0, 1);
+    if (m->trend.length != 0) {
+        m->trend.weight = take(r, 12u * (size_t)m->trend.length);
+        for (j = 0; j < 3; j++) {
+            m->trend.shift[j] = take_i32(r);
+            need(r, in_range(m->trend.shift[j], 1, 62));
+        }
+        need(r, m->anchor.kind == 1);
+    }
     if (r->err == DLNET_OK && r->left != 0) {
         r->err = DLNET_ERR_SIZE;
     }

@@ -44,12 +44,16 @@ extern "C" {
 #endif
 
 #define DLNET_MAGIC 0x514E4C44u          /* "DLNQ" as little-endian bytes */
-#define DLNET_FORMAT_VERSION 2
+#define DLNET_FORMAT_VERSION 3
 #define DLNET_MAX_DIM 1024               /* any vector */
 #define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
 #define DLNET_MAX_STEPS 64
 #define DLNET_FINE_BITS 8                /* extra fraction bits of multi-term sums */
 #define DLNET_NORM_BITS 16               /* fraction bits of LayerNorm's normalized values */
+/* fraction bits of the trend's level, slope and curvature (Q1.14 units per cycle^j) */
+#define DLNET_TREND_BITS0 8
+#define DLNET_TREND_BITS1 16
+#define DLNET_TREND_BITS2 24
 
 /* Return codes: DLNET_OK or a negative error. */
 #define DLNET_OK 0
@@ -122,6 +126,14 @@ typedef struct {
     int32_t kind, length, constant, mult, shift;
 } dlnet_anchor_t;
 
+/* Quadratic scaling: the forecast anchor is the least-squares parabola through the last
+ * `length` inputs (length 0: no trend, the forecast anchor is the input anchor). */
+typedef struct {
+    int32_t length;
+    const uint8_t *weight;     /* 3 x length int32: level, slope, curvature per input */
+    int32_t shift[3];          /* rounding shift of each coefficient, 1..62 */
+} dlnet_trend_t;
+
 typedef struct {
     uint32_t ready;            /* DLNET_MAGIC once dlnet_model_init succeeded, else 0 */
     int32_t input_len, output_len, enc_hidden, width, dec_hidden, dec_mid_size, rank, steps;
@@ -138,6 +150,7 @@ typedef struct {
     dlnet_ln_t dec_norm;       /* -> int8, ReLU */
     dlnet_fc_t dec_mid;        /* int8 -> int8, ReLU */
     dlnet_fc_t dec_out;        /* int8 -> Q1.14 SOH */
+    dlnet_trend_t trend;
 } dlnet_model_t;
 
 /* Parse and validate a model blob of `size` bytes; fill `m` with pointers into `data`, which
@@ -193,6 +206,14 @@ void dlnet_liquid_step(const dlnet_cell_t *c, int8_t *h, int8_t *pre, int8_t *p,
 
 void dlnet_residual(const dlnet_residual_t *p, int32_t width, int32_t state_offset,
                     const int8_t *h, const int8_t *h0, int8_t *out);
+
+/* c_j = sat32(round(sum_i w_ji d_{n - length + i} / 2^shift_j)): the parabola through the last
+ * p->length of the n scaled inputs d, in 2^-DLNET_TREND_BITSj units. */
+void dlnet_trend_coefficients(const dlnet_trend_t *p, int32_t n, const int16_t *d, int32_t c[3]);
+
+/* out_t = sat16(out_t + sat16(anchor + round((c0 2^16 + c1 t 2^8 + c2 t^2) / 2^24))),
+ * t = 1..n: the parabola added to the model's correction. */
+void dlnet_add_trend(const int32_t c[3], int32_t anchor, int32_t n, int16_t *out);
 
 #ifdef __cplusplus
 }
