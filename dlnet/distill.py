@@ -4,7 +4,6 @@ lambda rises linearly from `start` to `end` over training: early epochs follow t
 smooth outputs, late epochs the ground truth.
 """
 
-import torch
 import torch.nn.functional as F
 
 

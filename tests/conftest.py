@@ -1,3 +1,4 @@
+import functools
 import os
 import shutil
 import subprocess
@@ -5,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "config.schema.yaml", "rules", "scripts", "envs",
@@ -14,6 +16,16 @@ WORKFLOW_FILES = ["Snakefile", "config.yaml", "config.schema.yaml", "rules", "sc
 @pytest.fixture(scope="session")
 def root():
     return ROOT
+
+
+@functools.lru_cache(maxsize=None)
+def shipped_splits(protocol):
+    """(splits, scaler) of a protocol on the data shipped in data/, as config.yaml defines it.
+    Cached: callers must not modify the arrays."""
+    from dlnet.protocols import from_config
+
+    splits, scaler, _ = from_config(yaml.safe_load((ROOT / "config.yaml").read_text()), protocol, ROOT)
+    return splits, scaler
 
 
 def copy_workflow(dest):

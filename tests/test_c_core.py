@@ -6,7 +6,6 @@ QEMU by test_firmware_m4.py); -DDLNET_PORTABLE also turns off its little-endian 
 """
 
 import ctypes
-import os
 import shutil
 import struct
 import subprocess
@@ -15,18 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
+from conftest import shipped_splits
 from dlnet import model as net
-from dlnet import protocols
-from dlnet.data.sources import load_source
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, host, qmodel, verify
 from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
 from dlnet.quant.random_models import mixed_windows, random_model, randomized, soh_windows
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = {"cells": "severson2019", "paper": "dlnet_soh"}
 
 pytestmark = pytest.mark.skipif(host.compiler() is None,
                                 reason="no C compiler (gcc or $CC) to build firmware/core")
@@ -42,19 +38,6 @@ def sanitized(work):
     return host.build(work, "sanitized")[0]
 
 
-def real_splits(protocol):
-    """The protocol's windows from the data shipped in data/, as config.yaml defines them."""
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    here = os.getcwd()
-    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
-    try:
-        source = load_source(cfg["datasets"][DATASET[protocol]], cfg["cleaning"])
-        splits, scaler, _ = protocols.build(protocol, cfg["protocols"][protocol], source)
-    finally:
-        os.chdir(here)
-    return splits, scaler
-
-
 SHAPES = {"student": net.student_config(4, 16, 16, 16),
           "teacher": net.teacher_config(enc_hidden=32, width=16, dec_hidden=32, dec_mid=16, steps=3,
                                         dt=1 / 3)}
@@ -65,7 +48,7 @@ def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
     """A random model of a deployed shape (100 -> 100; lowrank student, 3-step full-coupling
     teacher), calibrated on the protocol's training windows, run on all of its windows (train
     included): C and NumPy agree on every output value."""
-    splits, scaler = real_splits(protocol)
+    splits, scaler = shipped_splits(protocol)
     model = randomized(net.LiquidNet(SHAPES[shape]), np.random.default_rng(5))
     qm = qmodel.quantize(model, scaler, splits["train"].x[::4])
     x = soh_to_q(np.concatenate([w.x for w in splits.values()]))

@@ -1,16 +1,13 @@
 """Float ONNX export: onnxruntime reproduces PyTorch on real windows, for any batch size."""
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
+from conftest import shipped_splits
 from dlnet import model as net
-from dlnet import protocols
-from dlnet.data.sources import load_source
 from dlnet.export.onnx_model import export, max_abs_diff
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,14 +16,7 @@ TOLERANCE = 1e-5  # scaled units; float32 rounding differences measured at 3e-8 
 
 def cells_windows():
     """Scaled windows of every split of the cells protocol, from the data shipped in data/."""
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    here = os.getcwd()
-    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
-    try:
-        source = load_source(cfg["datasets"]["severson2019"], cfg["cleaning"])
-        splits, scaler, _ = protocols.build("cells", cfg["protocols"]["cells"], source)
-    finally:
-        os.chdir(here)
+    splits, scaler = shipped_splits("cells")
     return {s: scaler.transform(w.x, w.x) for s, w in splits.items()}
 
 

@@ -1,18 +1,15 @@
 """int8 TFLite export: the integer form, conversion, TFLite Micro on real windows, the C header,
 and clear errors for a bad flatbuffer. One small student is trained and converted per module."""
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
+from conftest import shipped_splits
 from dlnet import model as net
-from dlnet import protocols
-from dlnet.data.sources import load_source
 from dlnet.errors import InputError
 from dlnet.export import c_array, flatbuffer
 from dlnet.export.integer_net import IntegerNet, LowRank
@@ -29,24 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TRACKING_BOUND = 0.002
 
 
-def paper_splits():
-    """The paper protocol's windows from the data shipped in data/, as config.yaml defines them."""
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    here = os.getcwd()
-    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
-    try:
-        source = load_source(cfg["datasets"]["dlnet_soh"], cfg["cleaning"])
-        splits, scaler, _ = protocols.build("paper", cfg["protocols"]["paper"], source)
-    finally:
-        os.chdir(here)
-    return splits, scaler
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """(trained width-4 student, scaler, splits, path of its int8 .tflite, its bytes)."""
     set_determinism(0, 1)
-    splits, scaler = paper_splits()
+    splits, scaler = shipped_splits("paper")
     model = net.LiquidNet(net.student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16))
     fit(model, TrainConfig(epochs=10, seed=0), scaled(splits["train"], scaler),
         scaled(splits["val"], scaler), scaler.span, log=lambda _: None)

@@ -1,44 +1,29 @@
 """The whole int8 model on real windows, its file formats and the loaders' error messages."""
 
-import os
 import re
 import struct
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
+from conftest import shipped_splits
 from dlnet import model as net
 from dlnet import protocols
-from dlnet.data.sources import load_source
 from dlnet.errors import InputError
 from dlnet.io import save_torch, write_json
 from dlnet.metrics import errors
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, qmodel, reference
 from dlnet.quant.random_models import random_model, soh_windows
-from dlnet.run.quantize import load_selected
+from dlnet.run import selected
 from dlnet.run.train_common import scaled
 from dlnet.training import TrainConfig, fit, predict, set_determinism
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = {"cells": "severson2019", "paper": "dlnet_soh"}
-
-
-def shipped_splits(protocol):
-    """The protocol's windows from the data shipped in data/, as config.yaml defines them."""
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    here = os.getcwd()
-    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
-    try:
-        source = load_source(cfg["datasets"][DATASET[protocol]], cfg["cleaning"])
-        splits, scaler, _ = protocols.build(protocol, cfg["protocols"][protocol], source)
-    finally:
-        os.chdir(here)
-    return splits, scaler
 
 
 @pytest.fixture(scope="module", params=["cells", "paper"])
@@ -167,24 +152,28 @@ def test_header_reader_catches_edits(small_blob, tmp_path):
         header.read(path)
 
 
-def test_quantize_rule_rejects_a_corrupt_or_mismatched_checkpoint(tmp_path):
+def test_deploy_rules_reject_a_corrupt_or_mismatched_checkpoint(tmp_path):
     splits, scaler = shipped_splits("cells")
-    selected = tmp_path / "selected.json"
     bad = tmp_path / "model.pt"
+    inputs = SimpleNamespace(dataset=tmp_path / "dataset.npz", info=tmp_path / "dataset.json",
+                             selected=tmp_path / "selected.json", model=str(bad))
+    protocols.save(inputs.dataset, {s: splits[s] for s in ("train", "val")})
+    write_json(inputs.info, {"scaler": scaler.to_dict()})
     bad.write_bytes(b"not a checkpoint")
-    write_json(selected, {"model": str(bad)})
+    write_json(inputs.selected, {"model": str(bad)})
     with pytest.raises(InputError, match="not a DLNet checkpoint"):
-        load_selected(selected, str(bad), "dataset.json", splits, scaler)
+        selected.load(inputs)
     other = net.LiquidNet(net.student_config(2, 8, 8, 8))
     save_torch(bad, net.checkpoint(other, type(scaler)("minmax", span=0.3, offset=0.7)))
     with pytest.raises(InputError, match="trained with scaling"):
-        load_selected(selected, str(bad), "dataset.json", splits, scaler)
+        selected.load(inputs)
     save_torch(bad, net.checkpoint(net.LiquidNet(net.student_config(2, 8, 8, 8, input_len=50)),
                                    scaler))
     with pytest.raises(InputError, match="maps 50 -> 100"):
-        load_selected(selected, str(bad), "dataset.json", splits, scaler)
+        selected.load(inputs)
+    inputs.model = str(tmp_path / "other.pt")
     with pytest.raises(InputError, match="planned with"):
-        load_selected(selected, str(tmp_path / "other.pt"), "dataset.json", splits, scaler)
+        selected.load(inputs)
 
 
 def test_quantize_refuses_a_model_with_non_finite_parameters():

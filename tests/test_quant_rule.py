@@ -1,17 +1,15 @@
 """Rules quantize and verify_native, called as their scripts call them, on shipped-data windows."""
 
 import json
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import yaml
 
+from conftest import shipped_splits
 from dlnet import model as net
 from dlnet import protocols
-from dlnet.data.sources import load_source
 from dlnet.errors import InputError
 from dlnet.io import save_torch, write_json
 from dlnet.quant import header, host
@@ -23,19 +21,6 @@ from dlnet.windows import WindowSet
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def shipped_cells():
-    """The cells protocol's windows from data/, as config.yaml defines them."""
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    here = os.getcwd()
-    os.chdir(ROOT)                     # config.yaml's paths are relative to the project
-    try:
-        source = load_source(cfg["datasets"]["severson2019"], cfg["cleaning"])
-        splits, scaler, _ = protocols.build("cells", cfg["protocols"]["cells"], source)
-    finally:
-        os.chdir(here)
-    return splits, scaler
-
-
 class Input(SimpleNamespace):
     """Stands in for Snakemake's input object (attribute access and .get)."""
 
@@ -45,7 +30,7 @@ class Input(SimpleNamespace):
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    splits, scaler = shipped_cells()
+    splits, scaler = shipped_splits("cells")
     small = {s: WindowSet(w.x[::20], w.y[::20], w.cell[::20], w.start[::20])
              for s, w in splits.items()}
     d = tmp_path_factory.mktemp("deploy")

@@ -6,17 +6,14 @@ from pathlib import Path
 from dlnet.export.onnx_model import export, max_abs_diff
 from dlnet.io import read_json, versions, write_json
 from dlnet.logs import Log
-from dlnet.run.quantize import load_selected
-from dlnet.run.train_common import load_data
+from dlnet.run import selected
 from dlnet.training import set_determinism
 
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, data_scaler = load_data(input.dataset, input.info)
-    model, scaler, model_path = load_selected(input.selected, input.model, input.info, splits,
-                                              data_scaler)
+    splits, model, scaler, model_path = selected.load(input)
     export(model, output.onnx, model.cfg.input_len, params.opset)
     windows = {s: scaler.transform(w.x, w.x) for s, w in splits.items() if len(w)}
     diff = max_abs_diff(output.onnx, model, windows, threads)

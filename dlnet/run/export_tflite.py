@@ -10,8 +10,7 @@ from dlnet.export.micro import Micro, arena_size
 from dlnet.export.quantize import calibration_windows
 from dlnet.io import atomic_path, read_json, versions, write_json, write_text
 from dlnet.logs import Log
-from dlnet.run.quantize import load_selected
-from dlnet.run.train_common import load_data
+from dlnet.run import selected
 from dlnet.training import predict, set_determinism
 from dlnet.windows import WindowSet
 
@@ -21,9 +20,7 @@ def run(input, output, params, log, threads=1):
 
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, data_scaler = load_data(input.dataset, input.info)
-    model, scaler, model_path = load_selected(input.selected, input.model, input.info, splits,
-                                              data_scaler)
+    splits, model, scaler, model_path = selected.load(input)
     train = splits["train"]
     calibration = calibration_windows(scaler.transform(train.x, train.x),
                                       params.calibration_windows, params.seed)
@@ -40,9 +37,7 @@ def run(input, output, params, log, threads=1):
 def run_check(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, data_scaler = load_data(input.dataset, input.info)
-    model, scaler, model_path = load_selected(input.selected, input.model, input.info, splits,
-                                              data_scaler)
+    splits, model, scaler, model_path = selected.load(input)
     data = flatbuffer.read(input.tflite)
     arena, recorded = arena_size(input.tflite)
     log(f"{input.tflite}: {len(data)} bytes; smallest arena {arena} bytes; after allocation the "

@@ -12,13 +12,13 @@ from dlnet import model as net
 from dlnet import protocols
 from dlnet.cost import costs
 from dlnet.errors import InputError
-from dlnet.io import read_json, versions, write_json, write_text
+from dlnet.io import versions, write_json, write_text
 from dlnet.logs import Log
 from dlnet.metrics import all_splits
 from dlnet.quant import blob as fmt
 from dlnet.quant import calibrate, header, host, qmodel, reference, verify
 from dlnet.quant.fixedpoint import soh_to_q
-from dlnet.run.train_common import load_data
+from dlnet.run import selected
 from dlnet.training import predict, set_determinism
 
 DEFAULTS = {"weights": "per_channel", "calibration": "minmax", "percentile": 99.99,
@@ -52,34 +52,11 @@ def calibration_windows(train, n):
     return train.x[np.linspace(0, len(train) - 1, n).round().astype(int)]
 
 
-def load_selected(selected_path, declared_model, info_path, splits, data_scaler):
-    """The selected checkpoint, checked against selected.json and the protocol's data."""
-    model_path = read_json(selected_path).get("model")
-    if not model_path:
-        raise InputError(selected_path, "has no 'model' entry", "rerun the pareto rule")
-    if declared_model and Path(declared_model).resolve() != Path(model_path).resolve():
-        raise InputError(selected_path, f"names {model_path}, but the rule was planned with "
-                         f"{declared_model}", "rerun snakemake so that it re-reads selected.json")
-    model, scaler, _ = net.load(model_path)
-    if scaler.to_dict() != data_scaler.to_dict():
-        raise InputError(model_path, f"was trained with scaling {scaler.to_dict()}, but "
-                         f"{info_path} has {data_scaler.to_dict()}",
-                         "quantize a model of this protocol (rerun its training rules)")
-    train = splits["train"]
-    if (model.cfg.input_len, model.cfg.output_len) != (train.x.shape[1], train.y.shape[1]):
-        raise InputError(model_path, f"maps {model.cfg.input_len} -> {model.cfg.output_len} values "
-                         f"but the windows are {train.x.shape[1]} -> {train.y.shape[1]}",
-                         "quantize a model trained on this protocol")
-    return model, scaler, model_path
-
-
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
     s = settings(params.deploy)
-    splits, data_scaler = load_data(input.dataset, input.info)
-    model, scaler, model_path = load_selected(input.selected, input.get("model"), input.info,
-                                              splits, data_scaler)
+    splits, model, scaler, model_path = selected.load(input)
     x_cal = calibration_windows(splits["train"], int(s["calibration_windows"]))
     log(f"quantizing {model_path}: {s['weights']} weights, {s['calibration']} calibration on "
         f"{len(x_cal)} training windows")
