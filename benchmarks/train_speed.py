@@ -15,8 +15,7 @@ import numpy as np
 import yaml
 
 from dlnet import model as net
-from dlnet.data.sources import load_source
-from dlnet.protocols import build
+from dlnet.protocols import from_config
 from dlnet.run.train_common import scaled, train_config
 from dlnet.training import fit, predict_scaled, set_determinism
 
@@ -30,12 +29,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    pcfg = config["protocols"][args.protocol]
-    dataset = {k: (str(ROOT / v) if isinstance(v, str) and v.startswith("data/") else v)
-               for k, v in config["datasets"][pcfg["dataset"]].items()}
-    if pcfg.get("segments"):
-        pcfg = {**pcfg, "segments": str(ROOT / pcfg["segments"])}
-    splits, scaler, _ = build(args.protocol, pcfg, load_source(dataset, config["cleaning"]))
+    splits, scaler, _ = from_config(config, args.protocol, ROOT)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     t, s = config["teacher"], config["students"]
     models = {"teacher": net.teacher_config(enc_hidden=t["enc_hidden"], width=t["width"],
