@@ -111,3 +111,27 @@ def test_selecting_the_raw_batch_files_schedules_their_download(tiny_run, tmp_pa
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts["download_matr"] == 3 and counts["prepare_data"] == 1
     assert "2017-05-12_batchdata_updated_struct_errorcorrect.mat" in proc.stdout
+
+
+def test_html_report_has_every_section(tiny_run):
+    wd, _ = tiny_run
+    snakemake(wd, "--configfile", "tests/config_tiny.yaml", "--report", "results/report.html")
+    html = (wd / "results/report.html").read_text(errors="replace")
+    for section in ("Metrics", "Pareto", "Predictions", "Training", "Firmware"):
+        assert section in html, section
+    for p in PROTOCOLS:
+        summary = (wd / "results" / p / "summary.md").read_text()
+        assert "[published]" in summary and "native C core" in summary and "TFLite" in summary
+        assert "On the microcontroller" in summary
+
+
+def test_deployed_model_is_bit_exact_everywhere(tiny_run):
+    wd, _ = tiny_run
+    for p in PROTOCOLS:
+        verify = json.loads((wd / "results" / p / "deploy/verify.json").read_text())
+        m4 = json.loads((wd / "results" / p / "firmware/m4_report.json").read_text())
+        assert m4["all_bit_exact"] and m4["windows_compared"] > 0
+        assert m4["instructions_per_inference"]["max"] > 0
+        deploy = json.loads((wd / "results" / p / "deploy/metrics.json").read_text())
+        assert set(deploy) >= {"float", "int8", "tflite"}
+        assert verify["summary"]["all_exact"] is True
