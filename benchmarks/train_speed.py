@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from dlnet import model as net
-from dlnet.protocols import from_config
+from dlnet.standalone import build_protocol
 from dlnet.run.train_common import scaled, train_config
 from dlnet.training import fit, predict_scaled, set_determinism
 
@@ -29,7 +29,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    splits, scaler, _ = from_config(config, args.protocol, ROOT)
+    splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     t, s = config["teacher"], config["students"]
     models = {"teacher": net.teacher_config(enc_hidden=t["enc_hidden"], width=t["width"],

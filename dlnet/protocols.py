@@ -196,21 +196,3 @@ def frame(splits):
     return pd.concat([pd.DataFrame({"split": s, "cell_id": w.cell, "start": w.start})
                       for s, w in splits.items()], ignore_index=True)
 
-
-def from_config(config, name, root="."):
-    """(splits, scaler, series) of protocol `name` of a parsed config.yaml, whose file paths are
-    relative to `root` (the project folder), for code that runs outside the workflow."""
-    from pathlib import Path
-
-    from dlnet.data.sources import load_source
-
-    def rooted(entry):
-        out = {k: str(Path(root) / v) if k in ("summary", "cells", "series", "file", "segments")
-               and isinstance(v, str) else v for k, v in entry.items()}
-        if "batches" in entry:
-            out["batches"] = {b: rooted(e) for b, e in entry["batches"].items()}
-        return out
-
-    pcfg = rooted(config["protocols"][name])
-    return build(name, pcfg, load_source(rooted(config["datasets"][pcfg["dataset"]]),
-                                         config["cleaning"]))

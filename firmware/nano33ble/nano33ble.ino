@@ -21,9 +21,7 @@
 #include <Arduino.h>
 #include <stdio.h>
 
-extern "C" {
 #include "dlnet_core.h"
-}
 #include "dlnet_model.h"
 #include "dlnet_sample.h"
 
