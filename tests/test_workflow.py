@@ -92,8 +92,9 @@ def test_a_bad_config_fails_at_once_with_the_key(tiny_run, tmp_path):
     wd, _ = tiny_run
     (tmp_path / "bad.yaml").write_text("training:\n  epochs: 0\n")
     proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "bad.yaml"), check=False)
+    out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "epochs" in proc.stderr and "minimum" in proc.stderr
+    assert "epochs" in out and "minimum" in out
 
 
 def test_lint_is_clean(tiny_run):
