@@ -189,10 +189,3 @@ def load(path_npz):
 
 def summary(splits):
     return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist()))} for s, w in splits.items()}
-
-
-def frame(splits):
-    """One row per window (split, cell, start), for logs and tests."""
-    return pd.concat([pd.DataFrame({"split": s, "cell_id": w.cell, "start": w.start})
-                      for s, w in splits.items()], ignore_index=True)
-
