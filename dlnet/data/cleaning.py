@@ -13,8 +13,6 @@ Three rules, applied per cell, each dropped row recorded with its reason:
 import numpy as np
 import pandas as pd
 
-REASONS = ("zero", "above_max", "jump")
-
 
 def trailing_median(values, window):
     """Median of the `window` values before each position (NaN where there are fewer than 3)."""
