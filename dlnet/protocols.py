@@ -11,7 +11,6 @@ cells: the study's own cell split. `Train` cells train (a seeded subset of them 
 """
 
 import numpy as np
-import pandas as pd
 
 from dlnet.data.dlnet_soh import load_segments
 from dlnet.data.smoothing import savgol_series
