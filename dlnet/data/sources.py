@@ -47,9 +47,10 @@ def load_source(dataset, cleaning):
         path = ", ".join(str(e["file"]) for e in dataset["batches"].values())
         split = severson.load_study_split(dataset["cells"])
     elif adapter == "csv":
-        table, path = user_csv.load_user_csv(
-            dataset["file"], dataset.get("cell_column", "cell_id"),
-            dataset.get("cycle_column", "cycle"), dataset.get("capacity_column", "capacity_ah")), dataset["file"]
+        path = dataset["file"]
+        table = user_csv.load_user_csv(path, dataset.get("cell_column", "cell_id"),
+                                       dataset.get("cycle_column", "cycle"),
+                                       dataset.get("capacity_column", "capacity_ah"))
         split = severson.load_study_split(dataset["cells"]) if dataset.get("cells") else None
     else:
         input_files(dataset)  # raises the unknown-adapter error
