@@ -35,6 +35,7 @@ def pareto_figure(frame, cost="int8_bytes", protocol=""):
             ax.scatter([paper.DEPLOYED["flatbuffer_bytes"]], [paper.DEPLOYED["segments_mae"]],
                        marker="X", c="purple", s=120, label="paper deployed (94 kB TFLite)")
         ax.set_xscale("log")
+        ax.set_yscale("log")   # persistence sits an order of magnitude above the models
         ax.set_xlabel(cost.replace("_", " "))
         ax.set_ylabel(col.replace("_", " ") + " (SOH)")
         ax.grid(alpha=0.3)
