@@ -37,6 +37,15 @@ include: "rules/firmware.smk"
 include: "rules/report.smk"
 
 
+# Bookkeeping rules that take a second: on a cluster they run beside Snakemake, not as jobs.
+localrules:
+    all,
+    front1,
+    pareto,
+    deploy_summary,
+    summary,
+
+
 rule all:
     input:
         all_targets(),

@@ -32,14 +32,9 @@ def main():
     splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     t, s = config["teacher"], config["students"]
-    models = {"teacher": net.teacher_config(enc_hidden=t["enc_hidden"], width=t["width"],
-                                            dec_hidden=t["dec_hidden"], dec_mid=t["dec_mid"],
-                                            steps=t["steps"], dt=1 / t["steps"])}
-    for family, f in s["families"].items():
-        for w in f["widths"]:
-            name = f"h{w}" if family == "paper" else f"h{w}-{family}"
-            models[name] = net.student_config(w, f["enc_hidden"], f["dec_hidden"], f["dec_mid"],
-                                              rank=s["rank"], dt=s["dt"])
+    models = {"teacher": net.teacher_from_config(t)}
+    for name, arch in net.student_architectures(s["families"]).items():
+        models[name] = net.student_from_config(arch, s)
     print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
           f"{config['training']['batch_size']}, {args.threads} thread(s), {args.epochs} epochs each")
     print(f"{'model':>10s} {'params':>8s} {'s/epoch':>8s} {'x200 epochs':>12s}")

@@ -15,8 +15,6 @@ from dlnet.scaling import trend_matrix
 
 def polynomial_forecast(x, fit_len, degree, horizon):
     x = np.asarray(x, dtype=np.float64)
-    if degree == 0 and fit_len == 1:
-        return np.repeat(x[:, -1:], horizon, axis=1)
     return x[:, -fit_len:] @ trend_matrix(fit_len, horizon, degree).T
 
 

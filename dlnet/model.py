@@ -44,6 +44,29 @@ def student_config(width, enc_hidden=256, dec_hidden=256, dec_mid=128, rank=2, d
                      coupling="lowrank", rank=min(rank, width), steps=1, dt=dt, dropout=dropout)
 
 
+def teacher_from_config(t, input_len=100, output_len=100):
+    """NetConfig of config.yaml's `teacher` section: `steps` Euler steps over [0, 1]."""
+    return teacher_config(input_len, output_len, enc_hidden=t["enc_hidden"], width=t["width"],
+                          dec_hidden=t["dec_hidden"], dec_mid=t["dec_mid"], steps=t["steps"],
+                          dt=1.0 / t["steps"], dropout=t.get("dropout", 0.1))
+
+
+def student_architectures(families):
+    """Student name -> architecture, from config.yaml's `students.families`: the paper-sized
+    family's students are h{width}, the others h{width}-{family}."""
+    return {(f"h{w}" if family == "paper" else f"h{w}-{family}"):
+            {"family": family, "width": w, "enc_hidden": f["enc_hidden"],
+             "dec_hidden": f["dec_hidden"], "dec_mid": f["dec_mid"]}
+            for family, f in families.items() for w in f["widths"]}
+
+
+def student_from_config(arch, s, input_len=100, output_len=100):
+    """NetConfig of one student architecture with the `students` section's rank, dt, dropout."""
+    return student_config(arch["width"], arch["enc_hidden"], arch["dec_hidden"], arch["dec_mid"],
+                          rank=s["rank"], dt=s["dt"], input_len=input_len,
+                          output_len=output_len, dropout=s.get("dropout", 0.1))
+
+
 class LiquidCell(nn.Module):
     def __init__(self, width, coupling, rank, steps, dt):
         super().__init__()

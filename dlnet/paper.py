@@ -1,7 +1,7 @@
 """The DLNet paper's published figures (arXiv 2601.06227), shown beside ours as a reference.
 
 Sizes and time of the deployed model are from the paper's text and its authors' firmware;
-`cycles_per_mac` is what 21 ms at 64 MHz over ~64,900 multiply-accumulates implies.
+21 ms at 64 MHz over ~64,900 multiply-accumulates is about 21 cycles per multiply-accumulate.
 """
 
 DEPLOYED = {

@@ -20,7 +20,7 @@ def front_ranks(points):
     return ranks
 
 
-def select(frame, error="val_mae", cost="int8_bytes", rule="within_best", tolerance=0.05):
+def select(frame, error, cost, rule, tolerance):
     """Pick one row of `frame` (candidates on the final front). Returns (index, reason).
 
     within_best: the cheapest model whose validation error is within `tolerance` (relative) of

@@ -54,6 +54,7 @@ def build(name, pcfg, source):
     series = select_cells(source.series, pcfg.get("include_cells"), pcfg.get("exclude_cells", []),
                           f"protocols.{name}")
     kind = pcfg["kind"]
+    _check_lengths_fit(name, pcfg)
     smoothing = pcfg.get("smoothing") or {"method": "none"}
     if smoothing["method"] == "savgol":
         if kind != "paper":
@@ -73,12 +74,30 @@ def build(name, pcfg, source):
     else:
         raise InputError("config.yaml", f"unknown protocol kind '{kind}'", "use paper or cells",
                          column=f"protocols.{name}.kind")
+    for s in ("train", "val"):
+        if not len(splits.get(s, ())):
+            raise InputError("config.yaml", f"protocol {name} has no {s} windows",
+                             "give it more cells or a larger split fraction (val_fraction)",
+                             column=f"protocols.{name}.split")
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg.get("anchor_len", 10),
                         pcfg.get("trend_len", n_in))
     series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
                            index=series.groupby("cell_id").cumcount())
     return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh"]]
+
+
+def _check_lengths_fit(name, pcfg):
+    """The scaling's anchors read the end of the input window: they must fit inside it."""
+    n_in = pcfg["input_len"]
+    if pcfg["scaling"] != "minmax" and not 1 <= pcfg.get("anchor_len", 10) <= n_in:
+        raise InputError("config.yaml", f"anchor_len {pcfg.get('anchor_len')} does not fit the "
+                         f"{n_in}-value input window", f"use 1..{n_in}",
+                         column=f"protocols.{name}.anchor_len")
+    if pcfg["scaling"] == "quadratic" and not 3 <= pcfg.get("trend_len", n_in) <= n_in:
+        raise InputError("config.yaml", f"trend_len {pcfg.get('trend_len')} does not fit the "
+                         f"{n_in}-value input window", f"use 3..{n_in}",
+                         column=f"protocols.{name}.trend_len")
 
 
 def _paper_splits(name, pcfg, cells, n_in, n_out):
@@ -188,3 +207,19 @@ def load(path_npz):
 
 def summary(splits):
     return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist()))} for s, w in splits.items()}
+
+
+def segment_overlaps(splits):
+    """For each paper segment: the split of the window it coincides with, if any, and how many
+    training windows of its cell share at least one value with it. The paper's segments are
+    fixed positions in cells whose other windows train the model."""
+    seg, train = splits["segments"], splits["train"]
+    length = seg.x.shape[1] + seg.y.shape[1]
+    out = []
+    for cell, start in zip(seg.cell, seg.start):
+        same = [s for s, w in splits.items() if s != "segments"
+                and np.any((w.cell == cell) & (w.start == start))]
+        near = (train.cell == cell) & (np.abs(train.start - start) < length)
+        out.append({"cell_id": str(cell), "start": int(start), "same_window_as": same,
+                    "overlapping_train_windows": int(near.sum())})
+    return out

@@ -44,7 +44,7 @@ class Scaler:
             return cls("minmax", span=hi - lo, offset=lo)
         scaler = cls(kind, 1.0, anchor_len=anchor_len,
                      trend_len=trend_len if kind == "quadratic" else 0)
-        scaler.span = max(np.abs(scaler.transform(x, x)).max(),
+        scaler.span = max(np.abs(scaler.transform(x)).max(),
                           np.abs(scaler.scale_targets(x, y)).max())
         return scaler
 
@@ -62,9 +62,9 @@ class Scaler:
         x = np.asarray(x, dtype=np.float64)
         return x[:, -self.trend_len:] @ trend_matrix(self.trend_len, horizon).T
 
-    def transform(self, x, values):
-        """Scale model inputs `values` of the windows whose inputs are `x` (usually values = x)."""
-        return (np.asarray(values, dtype=np.float64) - self.anchor(x)) / self.span
+    def transform(self, x):
+        """The model's input: the windows x, scaled."""
+        return (np.asarray(x, dtype=np.float64) - self.anchor(x)) / self.span
 
     def scale_targets(self, x, y):
         y = np.asarray(y, dtype=np.float64)

@@ -48,7 +48,7 @@ def predict_scaled(model, x, batch=4096):
 
 def predict(model, scaler, x):
     """SOH forecast for raw SOH input windows x (n, input_len)."""
-    return scaler.inverse(x, predict_scaled(model, scaler.transform(x, x)))
+    return scaler.inverse(x, predict_scaled(model, scaler.transform(x)))
 
 
 @torch.no_grad()
@@ -56,7 +56,7 @@ def mc_dropout_predict(model, scaler, x, passes, seed):
     """Mean and std over `passes` forward passes with dropout on (MC dropout)."""
     torch.manual_seed(seed)
     model.train()
-    xs = as_tensor(scaler.transform(x, x))
+    xs = as_tensor(scaler.transform(x))
     runs = np.stack([scaler.inverse(x, model(xs).numpy().astype(np.float64)) for _ in range(passes)])
     model.eval()
     return runs.mean(axis=0), runs.std(axis=0)

@@ -3,23 +3,13 @@
 import pandas as pd
 
 from dlnet.data.sources import input_files
+from dlnet.model import student_architectures
 
 PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
 RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
 
 
-def _students():
-    """Student name -> architecture. The paper-sized family is h{width}; others h{width}-{family}."""
-    specs = {}
-    for family, f in config["students"]["families"].items():
-        for width in f["widths"]:
-            name = f"h{width}" if family == "paper" else f"h{width}-{family}"
-            specs[name] = {"family": family, "width": width, "enc_hidden": f["enc_hidden"],
-                           "dec_hidden": f["dec_hidden"], "dec_mid": f["dec_mid"]}
-    return specs
-
-
-STUDENTS = _students()
+STUDENTS = student_architectures(config["students"]["families"])
 # What every student trains with; the families are not in it, so that editing one family's sizes
 # reruns only that family's students.
 STUDENT_TRAINING = {k: v for k, v in config["students"].items() if k != "families"}
@@ -37,6 +27,12 @@ def protocol_config(wildcards):
 
 def dataset_config(wildcards):
     return config["datasets"][protocol_config(wildcards)["dataset"]]
+
+
+def cleaning_config(wildcards):
+    """The cleaning rules reach only datasets of measured capacity, so that editing them does
+    not rerun a protocol on the (already smoothed) DLNet series."""
+    return {} if dataset_config(wildcards)["adapter"] == "dlnet_soh" else config["cleaning"]
 
 
 def dataset_files(wildcards):

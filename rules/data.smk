@@ -10,7 +10,7 @@ rule prepare_data:
         name=lambda w: w.protocol,
         protocol=protocol_config,
         dataset=dataset_config,
-        cleaning=config["cleaning"],
+        cleaning=cleaning_config,
     log:
         "results/{protocol}/logs/prepare_data.log",
     threads: 1

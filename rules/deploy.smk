@@ -13,7 +13,7 @@ rule quantize:
         size="results/{protocol}/deploy/int8_size.json",
     params:
         seed=config["seed"],
-        deploy=config["deploy"],
+        quantization={k: v for k, v in config["deploy"].items() if k != "verify"},
     log:
         "results/{protocol}/logs/quantize.log",
     threads: 1
@@ -36,7 +36,7 @@ rule verify_native:
         verify="results/{protocol}/deploy/verify.json",
     params:
         seed=config["seed"],
-        deploy=config["deploy"],
+        verify=config["deploy"]["verify"],
     log:
         "results/{protocol}/logs/verify_native.log",
     threads: 1

@@ -3,8 +3,6 @@
 # selected_model (rules/common.smk) reads the model's path from the pareto checkpoint's
 # selected.json; selected.json is an input too, so a new selection reruns the exports.
 
-EXPORT = config["export"]
-
 
 rule export_onnx:
     input:
@@ -17,8 +15,8 @@ rule export_onnx:
         check="results/{protocol}/deploy/onnx_check.json",
     params:
         seed=config["seed"],
-        opset=EXPORT["onnx_opset"],
-        tolerance=EXPORT["onnx_tolerance"],
+        opset=config["export"]["onnx_opset"],
+        tolerance=config["export"]["onnx_tolerance"],
     log:
         "results/{protocol}/logs/export_onnx.log",
     threads: 1
@@ -39,7 +37,7 @@ rule export_tflite:
         header="results/{protocol}/deploy/model_tflite.h",
     params:
         seed=config["seed"],
-        calibration_windows=EXPORT["calibration_windows"],
+        calibration_windows=config["deploy"]["calibration_windows"],
     log:
         "results/{protocol}/logs/export_tflite.log",
     benchmark:

@@ -9,11 +9,16 @@ FIRMWARE = config["firmware"]
 FIRMWARE_M4 = {k: FIRMWARE[k] for k in ("windows", "optimize", "cpi", "qemu_timeout")}
 FIRMWARE_ARDUINO = {"timeout": FIRMWARE["arduino_timeout"]}
 
-if FIRMWARE["arduino"]:
-    from dlnet.firmware.arduino import require_cli
 
-    # Fail before any job runs, with how to install arduino-cli and the board core.
-    require_cli()
+
+onstart:
+    # With the sketch build enabled, fail before any job runs, saying how to install
+    # arduino-cli and the board core. A hook, not a check at parse time: cluster jobs, dry
+    # runs and --report parse this file on machines without arduino-cli.
+    if FIRMWARE["arduino"]:
+        from dlnet.firmware.arduino import require_cli
+
+        require_cli()
 
 
 rule firmware_m4:

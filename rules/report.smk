@@ -60,8 +60,8 @@ rule report_figures:
         ),
     params:
         protocol=lambda w: w.protocol,
-        cells_per_split=3,
-        every=150,
+        cells_per_split=config["report"]["cells_per_split"],
+        every=config["report"]["every"],
     log:
         "results/{protocol}/logs/report_figures.log",
     conda:

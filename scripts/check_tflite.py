@@ -1,3 +1,4 @@
+from dlnet.run import bridge
 from dlnet.run.export_tflite import run_check
 
-run_check(snakemake.input, snakemake.output, snakemake.params, snakemake.log[0], snakemake.threads)
+bridge(run_check, snakemake)

@@ -1,5 +1,4 @@
-from dlnet.data.download import fetch
-from dlnet.logs import Log
+from dlnet.run import bridge
+from dlnet.run.download import run
 
-batch = snakemake.params.batch
-fetch(batch["url"], snakemake.output[0], batch.get("sha256"), batch.get("size"), Log(snakemake.log[0]))
+bridge(run, snakemake)

@@ -1,3 +1,4 @@
+from dlnet.run import bridge
 from dlnet.run.report import run_figures
 
-run_figures(snakemake.input, snakemake.output, snakemake.params, snakemake.log[0], snakemake.threads)
+bridge(run_figures, snakemake)

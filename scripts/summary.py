@@ -1,3 +1,4 @@
+from dlnet.run import bridge
 from dlnet.run.report import run_summary
 
-run_summary(snakemake.input, snakemake.output, snakemake.params, snakemake.log[0], snakemake.threads)
+bridge(run_summary, snakemake)

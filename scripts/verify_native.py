@@ -1,3 +1,4 @@
+from dlnet.run import bridge
 from dlnet.run.quantize import run_verify
 
-run_verify(snakemake.input, snakemake.output, snakemake.params, snakemake.log[0], snakemake.threads)
+bridge(run_verify, snakemake)

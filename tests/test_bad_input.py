@@ -128,3 +128,12 @@ def test_fractional_cycle(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(InputError, match="not a whole number"):
         user_csv.load_user_csv(path)
+
+
+def test_anchor_longer_than_the_input_window(tmp_path):
+    path = write_capacity(tmp_path / "a.csv")
+    expect_error(tmp_path, path, {**cells_protocol(test_cells=["c3"]), "anchor_len": 11},
+                 "anchor_len 11", "anchor_len")
+    expect_error(tmp_path, path, {**cells_protocol(test_cells=["c3"]), "scaling": "quadratic",
+                                  "trend_len": 12}, "trend_len 12")
+

@@ -31,13 +31,17 @@ def test_persistence_is_the_last_value():
 
 def test_fit_length_is_chosen_on_validation_only():
     quad = lambda t, i: 1.0 - 3e-5 * (i + 1) * t ** 2
-    noisy = windows(quad, noise=2e-3)
-    clean = windows(quad)
-    splits = {"train": clean, "val": noisy, "test": clean}
-    result = baselines.evaluate(splits, [3, 5, 30], horizon=10)
-    # on noisy validation data a long quadratic fit wins; test data cannot change the choice
+    knee = lambda t, i: 1.0 - 1e-4 * t - 1e-3 * np.maximum(t - 26, 0) ** 2   # bends late
+    noisy, clean = windows(quad, noise=2e-3), windows(quad)
+    # on noisy validation data a long quadratic fit wins...
+    result = baselines.evaluate({"train": clean, "val": noisy, "test": clean}, [3, 5, 30], 10)
     assert result["quadratic"]["fit_len"] == 30
     assert result["persistence"]["fit_len"] == 1
     assert result["quadratic"]["test"]["mae"] == pytest.approx(0.0, abs=1e-12)
-    swapped = baselines.evaluate({**splits, "test": noisy}, [3, 5, 30], horizon=10)
+    # ...and test windows where a short fit would win cannot change that choice
+    bent = windows(knee)
+    by_k = baselines.evaluate({"train": clean, "val": bent, "test": bent}, [3, 5, 30], 10)
+    test_mae = {k: r["test"] for k, r in by_k["quadratic"]["by_fit_len"].items()}
+    assert min(test_mae, key=test_mae.get) != "30"
+    swapped = baselines.evaluate({"train": clean, "val": noisy, "test": bent}, [3, 5, 30], 10)
     assert swapped["quadratic"]["fit_len"] == 30

@@ -33,16 +33,25 @@ def test_a_persistent_level_shift_is_kept_after_the_median_catches_up():
     assert kept["cycle"].max() == 40
 
 
-def test_cleaning_is_per_cell_and_looks_backwards_only():
+def test_cleaning_is_per_cell():
     a = constructed_cell()
     b = a.assign(cell_id="c2")
     kept, dropped = clean_capacity(pd.concat([a, b], ignore_index=True))
     assert (dropped.groupby("cell_id").size() == 4).all()
-    # changing a later value never changes the decision about an earlier row
-    later = a.copy()
-    later.loc[59, "capacity_ah"] = 5.0
-    _, d2 = clean_capacity(later)
-    assert d2["cycle"].tolist() == [1, 21, 36, 51, 60]
+
+
+def test_cleaning_looks_backwards_only():
+    """A drop of 0.08 Ah that persists: judged by the cycles before it, its first cycle is a
+    jump. A median centred on it would see the lower cycles that follow and keep it."""
+    cycles = np.arange(1, 41)
+    cap = np.where(cycles < 20, 1.05, 0.97)
+    kept, dropped = clean_capacity(pd.DataFrame({"cell_id": "c", "cycle": cycles, "capacity_ah": cap}))
+    assert 20 in dropped["cycle"].tolist()
+    # and no later value changes an earlier decision
+    later = cap.copy()
+    later[30:] = 0.5
+    _, d2 = clean_capacity(pd.DataFrame({"cell_id": "c", "cycle": cycles, "capacity_ah": later}))
+    assert d2.loc[d2["cycle"] <= 30, "cycle"].tolist() == dropped.loc[dropped["cycle"] <= 30, "cycle"].tolist()
 
 
 def test_shipped_severson_data_cleaning_log(root):

@@ -69,13 +69,15 @@ def test_pymoo_fronts_on_hand_made_points():
 def test_selection_rules_read_validation_and_cost_only():
     f = pd.DataFrame({"val_mae": [0.010, 0.0103, 0.02, 0.0104], "int8_bytes": [9000, 3000, 500, 2500],
                       "test_mae": [0.5, 0.0, 0.0, 0.9]})
-    idx, reason = select(f, tolerance=0.05)
+    idx, reason = select(f, "val_mae", "int8_bytes", "within_best", 0.05)
     assert idx == 3 and "0.010500" in reason           # cheapest within 5% of the best
-    idx, _ = select(f, tolerance=0.0)
+    idx, _ = select(f, "val_mae", "int8_bytes", "within_best", 0.0)
     assert idx == 0
-    idx, _ = select(f.drop(columns="test_mae"), tolerance=0.05)
+    idx, _ = select(f.drop(columns="test_mae"), "val_mae", "int8_bytes", "within_best", 0.05)
     assert idx == 3                                     # test column plays no part
-    idx, _ = select(f, rule="knee")
-    assert idx in (1, 3)
+    # knee: error and log-cost scaled to [0, 1]; the point furthest below the line from the
+    # cheapest (row 2) to the most accurate (row 0) is row 3 (0.0104 at 2500 bytes)
+    idx, _ = select(f, "val_mae", "int8_bytes", "knee", 0.0)
+    assert idx == 3
     with pytest.raises(ValueError):
-        select(f, rule="best_test")
+        select(f, "val_mae", "int8_bytes", "best_test", 0.0)

@@ -17,7 +17,7 @@ TOLERANCE = 1e-5  # scaled units; float32 rounding differences measured at 3e-8 
 def cells_windows():
     """Scaled windows of every split of the cells protocol, from the data shipped in data/."""
     splits, scaler = shipped_splits("cells")
-    return {s: scaler.transform(w.x, w.x) for s, w in splits.items()}
+    return {s: scaler.transform(w.x) for s, w in splits.items()}
 
 
 @pytest.mark.parametrize("cfg", [

@@ -14,7 +14,7 @@ from dlnet.errors import InputError
 from dlnet.export import c_array, flatbuffer
 from dlnet.export.integer_net import IntegerNet, LowRank
 from dlnet.export.micro import Micro, arena_size
-from dlnet.export.quantize import calibration_windows
+from dlnet.quant.calibrate import sample
 from dlnet.export.tflite import convert
 from dlnet.run.train_common import scaled
 from dlnet.training import TrainConfig, fit, predict, set_determinism
@@ -35,7 +35,8 @@ def exported(tmp_path_factory):
     fit(model, TrainConfig(epochs=10, seed=0), scaled(splits["train"], scaler),
         scaled(splits["val"], scaler), scaler.span, log=lambda _: None)
     train = splits["train"]
-    data = convert(model, calibration_windows(scaler.transform(train.x, train.x), 500, 0))
+    data = convert(model, torch.as_tensor(sample(scaler.transform(train.x), 500),
+                                          dtype=torch.float32))
     path = tmp_path_factory.mktemp("tflite") / "model_int8.tflite"
     path.write_bytes(data)
     return model, scaler, splits, path, data
@@ -75,7 +76,7 @@ def test_tflite_micro_tracks_the_float_model_on_real_windows(exported):
     for name in ("val", "test", "segments"):
         w = splits[name]
         y_float = predict(model, scaler, w.x)
-        y_int8 = scaler.inverse(w.x, micro.predict_scaled(scaler.transform(w.x, w.x)))
+        y_int8 = scaler.inverse(w.x, micro.predict_scaled(scaler.transform(w.x)))
         gap = np.abs(y_int8 - y_float).mean()
         assert gap < TRACKING_BOUND, f"{name}: mean |int8 - float| {gap:.5f}"
 

@@ -65,7 +65,7 @@ def test_missing_arduino_cli_fails_at_once_and_writes_nothing(tiny, tmp_path, mo
     inputs, outputs = rule_io(tiny, tmp_path / "results")
     log = tmp_path / "results/logs/firmware_arduino.log"
     with pytest.raises(tools.ToolMissing) as e:
-        firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={}), str(log))
+        firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={"timeout": 60}), str(log))
     message = str(e.value)
     assert "arduino-cli is not on PATH" in message
     assert "arduino-cli core install arduino:mbed_nano" in message
@@ -73,30 +73,36 @@ def test_missing_arduino_cli_fails_at_once_and_writes_nothing(tiny, tmp_path, mo
     assert not (tmp_path / "results").exists()
 
 
-def test_enabled_arduino_build_without_arduino_cli_stops_the_workflow_before_any_job(tmp_path):
+def test_enabled_arduino_build_without_arduino_cli_stops_the_workflow_before_any_job(tiny, tmp_path):
     wd = tmp_path / "wf"
     for name in ("rules", "scripts", "envs", "firmware"):
         shutil.copytree(ROOT / name, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
     (wd / "Snakefile").write_text('include: "rules/firmware.smk"\n')
     (wd / "config.yaml").write_text("firmware: {windows: 5, optimize: Os, cpi: {low: 1.0, high: 2.0}, "
                                     "qemu_timeout: 600, arduino: true, arduino_timeout: 60}\n")
+    for src, dst in ((tiny.header, "deploy/dlnet_model.h"), (tiny.dataset, "data/dataset.npz"),
+                     (tiny.selected, "pareto/selected.json")):
+        (wd / "results/t" / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, wd / "results/t" / dst)
+    targets = ["results/t/firmware/arduino_size.json", "results/t/firmware/m4_report.json"]
     env_path = os.environ["PATH"]
     try:
         os.environ["PATH"] = path_with(tmp_path)
-        proc = snakemake(wd, "-n", "results/t/firmware/arduino_size.json", "--configfile",
-                         "config.yaml", check=False)
+        dry = snakemake(wd, "-n", *targets, "--configfile", "config.yaml", check=False)
+        proc = snakemake(wd, *targets, "--cores", "1", "--configfile", "config.yaml", check=False)
     finally:
         os.environ["PATH"] = env_path
+    assert dry.returncode == 0          # planning (and cluster jobs) parse without arduino-cli
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "arduino-cli is not on PATH" in out and "arduino:mbed_nano" in out
-    assert not (wd / "results").exists()
+    assert not (wd / "results/t/firmware").exists()   # not even the M4 job ran
 
 
 def test_rule_stages_the_sketch_and_reads_the_size_report(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", path_with(tmp_path, cli=True))
     inputs, outputs = rule_io(tiny, tmp_path / "results")
-    firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={}), str(tmp_path / "log"))
+    firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={"timeout": 60}), str(tmp_path / "log"))
     size = read_json(outputs.size)
     assert size["flash_bytes"] == 123456 and size["ram_bytes"] == 45678
     assert size["ram_left_bytes"] == 262144 - 45678
@@ -115,7 +121,7 @@ def test_a_missing_board_core_is_named_with_its_install_command(tiny, tmp_path, 
     monkeypatch.setenv("FAKE_ARDUINO_CLI", "no-core")
     inputs, outputs = rule_io(tiny, tmp_path / "results")
     with pytest.raises(arduino.CompileError, match="core install arduino:mbed_nano"):
-        firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={}), str(tmp_path / "log"))
+        firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={"timeout": 60}), str(tmp_path / "log"))
     assert not Path(outputs.sketch).exists() and not Path(outputs.size).exists()
 
 

@@ -55,7 +55,7 @@ def tiny_model_header(path, splits, scaler, epochs=30):
     torch.manual_seed(0)
     model = LiquidNet(student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16, dropout=0.0))
     train = splits["train"]
-    x = torch.as_tensor(scaler.transform(train.x, train.x), dtype=torch.float32)
+    x = torch.as_tensor(scaler.transform(train.x), dtype=torch.float32)
     y = torch.as_tensor(scaler.scale_targets(train.x, train.y), dtype=torch.float32)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(epochs):
@@ -149,7 +149,8 @@ def test_a_mismatch_fails_the_rule_and_writes_no_report(tiny, tmp_path, monkeypa
                              selected=str(tiny.selected), core=[str(ROOT / "firmware/core/dlnet_core.c")],
                              m4=[str(ROOT / "firmware/m4/main.c")])
     with pytest.raises(m4.Mismatch, match="1 of 4 windows"):
-        firmware_m4.run(inputs, out, SimpleNamespace(firmware={"windows": 4}), str(tmp_path / "log"))
+        settings = {"windows": 4, "optimize": "Os", "cpi": {"low": 1.0, "high": 2.0}, "qemu_timeout": 600}
+        firmware_m4.run(inputs, out, SimpleNamespace(firmware=settings), str(tmp_path / "log"))
     assert not Path(out.report).exists() and not Path(out.elf).exists()
     assert '"all_bit_exact": false' in (tmp_path / "log").read_text()
 

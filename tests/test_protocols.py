@@ -36,6 +36,14 @@ def test_paper_split_holds_out_a_fifth_of_each_cells_windows():
     assert len(keys) == len(set(keys))
 
 
+def test_a_protocol_without_validation_windows_is_refused():
+    from dlnet.errors import InputError
+
+    no_val = {**PAPER, "split": {**PAPER["split"], "val_fraction": 0.0}}
+    with pytest.raises(InputError, match="no val windows.*val_fraction"):
+        protocols.build("p", no_val, synthetic_source())
+
+
 def test_paper_split_is_seeded():
     a, _, _ = protocols.build("p", PAPER, synthetic_source())
     b, _, _ = protocols.build("p", PAPER, synthetic_source())
@@ -85,7 +93,7 @@ def test_scaler_round_trip_and_anchor():
     assert np.allclose(s.inverse(x, s.scale_targets(x, y)), y)
     assert np.abs(s.scale_targets(x, y)).max() == pytest.approx(1.0)
     m = Scaler.fit("minmax", x, y)
-    z = np.concatenate([m.transform(x, x), m.transform(x, y)], axis=1)
+    z = np.concatenate([m.transform(x), m.scale_targets(x, y)], axis=1)
     assert z.min() == 0 and z.max() == pytest.approx(1.0)
 
 
@@ -101,7 +109,7 @@ def test_quadratic_scaling_forecasts_the_baseline_at_zero():
     z = s.scale_targets(x, y)
     assert np.allclose(z[0], 0.0, atol=1e-9)        # a parabola is the baseline's own forecast
     assert np.allclose(s.inverse(x, z), y)
-    assert np.allclose(s.transform(x, x), (x - x[:, -5:].mean(axis=1, keepdims=True)) / s.span)
+    assert np.allclose(s.transform(x), (x - x[:, -5:].mean(axis=1, keepdims=True)) / s.span)
     assert Scaler.from_dict(s.to_dict()).to_dict() == s.to_dict()
 
 
@@ -119,3 +127,16 @@ def test_real_protocols_match_the_published_baseline_figures(root):
     assert len(seg) == 16
     assert errors(seg.y, polynomial_forecast(seg.x, 5, 2, 100))["mae"] == pytest.approx(0.0011, abs=5e-5)
     assert errors(seg.y, polynomial_forecast(seg.x, 100, 2, 100))["mae"] == pytest.approx(0.0024, abs=1e-4)
+
+
+def test_paper_segments_sit_inside_training_data(root):
+    """Documented, not fixed: the paper's fixed segments overlap its training windows, and one
+    of them is a training window itself (the split is random, the segments are not)."""
+    import yaml
+
+    from dlnet.standalone import build_protocol
+
+    splits, _, _ = build_protocol(yaml.safe_load((root / "config.yaml").read_text()), "paper", root)
+    overlaps = protocols.segment_overlaps(splits)
+    assert [(o["cell_id"], o["start"]) for o in overlaps if o["same_window_as"]] == [("Bat020", 780)]
+    assert all(o["overlapping_train_windows"] >= 1 for o in overlaps)

@@ -6,15 +6,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import shipped_splits
 from dlnet import model as net
 from dlnet import protocols
-from dlnet.errors import InputError
 from dlnet.io import save_torch, write_json
 from dlnet.quant import header, host
 from dlnet.quant.random_models import randomized
-from dlnet.run.quantize import run, run_verify, settings
+from dlnet.run.quantize import run, run_verify
 from dlnet.windows import WindowSet
 
 
@@ -43,7 +43,9 @@ def deployed(tmp_path_factory):
                    dataset=str(d / "dataset.npz"), info=str(d / "dataset.json"))
     out = SimpleNamespace(header=str(d / "dlnet_model.h"), metrics=str(d / "int8_metrics.json"),
                           size=str(d / "int8_size.json"))
-    params = SimpleNamespace(seed=1, deploy={"verify": {"random_models": 2, "random_windows": 50}})
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())["deploy"]
+    params = SimpleNamespace(seed=1, quantization={k: v for k, v in config.items() if k != "verify"},
+                             verify={"random_models": 2, "random_windows": 50})
     run(inputs, out, params, str(d / "quantize.log"))
     return d, params, small
 
@@ -77,12 +79,3 @@ def test_verify_native_compares_real_and_random_windows(deployed):
     assert v["real_windows"] == sum(len(w) for w in small.values())
     assert v["random_windows"] == 100
 
-
-def test_deploy_settings_are_checked():
-    assert settings({})["weights"] == "per_channel"
-    with pytest.raises(InputError, match="deploy.weights"):
-        settings({"weights": "per_row"})
-    with pytest.raises(InputError, match="deploy.calibration"):
-        settings({"calibration": "kl"})
-    with pytest.raises(InputError, match="deploy.headroom"):
-        settings({"headroom": 0.5})

@@ -136,3 +136,15 @@ def test_deployed_model_is_bit_exact_everywhere(tiny_run):
         deploy = json.loads((wd / "results" / p / "deploy/metrics.json").read_text())
         assert set(deploy) >= {"float", "int8", "tflite"}
         assert verify["summary"]["all_exact"] is True
+
+
+def test_cleaning_rules_do_not_touch_the_paper_protocol(tiny_run, tmp_path):
+    """The DLNet series are not cleaned, so editing the cleaning reruns only `cells`."""
+    wd, _ = tiny_run
+    changed = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    changed["cleaning"] = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.04}
+    (tmp_path / "cleaning.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+    proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "cleaning.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["prepare_data"] == 1 and counts["teacher"] == 1
+    assert "results/paper/" not in proc.stdout.split("Job stats")[0]

@@ -7,7 +7,6 @@ Activations are per-tensor affine int8 with ranges from a histogram observer, we
 symmetric int8, as in the paper's deployed model.
 """
 
-import numpy as np
 import torch
 from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
 from torchao.quantization.pt2e.quantizer import (FixedQParamsQuantizationSpec, QuantizationAnnotation,
@@ -57,10 +56,3 @@ def _read_fixed_outputs_as_they_are(model):
             if produced is not None and isinstance(produced.output_qspec,
                                                    FixedQParamsQuantizationSpec):
                 annotation.input_qspec_map[src] = SharedQuantizationSpec(src)
-
-
-def calibration_windows(x_scaled, count, seed):
-    """A seeded sample of `count` scaled training windows (all of them if there are fewer)."""
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(x_scaled), min(count, len(x_scaled)), replace=False))
-    return torch.as_tensor(np.asarray(x_scaled)[idx], dtype=torch.float32)

@@ -193,7 +193,7 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
         raise ValueError(f"headroom {headroom} must be at least 1")
     per_channel = weights == "per_channel"
     p = floatref.params(model)
-    xs = scaler.transform(x_calibration, x_calibration)
+    xs = scaler.transform(x_calibration)
     _, t = floatref.forward(p, xs)
     names = ("enc_norm", "lat_norm", "h", "pre", "res", "dec_norm", "dec_mid") + \
         (("low",) if model.cfg.coupling == "lowrank" else ())

@@ -21,6 +21,14 @@ def run(input, output, params, log, threads=1):
             "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}
     for s, d in info["splits"].items():
         log(f"split {s}: {d['windows']} windows from {len(d['cells'])} cells")
+    if "segments" in splits:
+        info["segment_overlaps"] = protocols.segment_overlaps(splits)
+        for o in info["segment_overlaps"]:
+            if o["same_window_as"]:
+                log(f"segment {o['cell_id']}@{o['start']} is also a {o['same_window_as']} window")
+        log("every segment overlaps training windows of its cell: "
+            f"{min(o['overlapping_train_windows'] for o in info['segment_overlaps'])} to "
+            f"{max(o['overlapping_train_windows'] for o in info['segment_overlaps'])} each")
     log(f"scaler {json.dumps(scaler.to_dict())}")
     write_csv(output.dropped, source.dropped)
     write_csv(output.series, series)

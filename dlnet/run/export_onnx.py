@@ -15,7 +15,7 @@ def run(input, output, params, log, threads=1):
     set_determinism(params.seed, threads)
     splits, model, scaler, model_path = selected.load(input)
     export(model, output.onnx, model.cfg.input_len, params.opset)
-    windows = {s: scaler.transform(w.x, w.x) for s, w in splits.items() if len(w)}
+    windows = {s: scaler.transform(w.x) for s, w in splits.items() if len(w)}
     diff = max_abs_diff(output.onnx, model, windows, threads)
     worst = max(diff.values())
     log(f"{model_path}: {Path(output.onnx).stat().st_size} bytes; max |onnxruntime - PyTorch| "

@@ -4,12 +4,14 @@ flatbuffer with its C array header, then checked in TFLite Micro's kernels on ev
 import time
 from importlib.metadata import version
 
+import torch
+
 from dlnet import metrics
 from dlnet.export import c_array, flatbuffer
 from dlnet.export.micro import Micro, arena_size
-from dlnet.export.quantize import calibration_windows
 from dlnet.io import atomic_path, read_json, versions, write_json, write_text
 from dlnet.logs import Log
+from dlnet.quant import calibrate
 from dlnet.run import selected
 from dlnet.training import predict, set_determinism
 from dlnet.windows import WindowSet
@@ -22,8 +24,9 @@ def run(input, output, params, log, threads=1):
     set_determinism(params.seed, threads)
     splits, model, scaler, model_path = selected.load(input)
     train = splits["train"]
-    calibration = calibration_windows(scaler.transform(train.x, train.x),
-                                      params.calibration_windows, params.seed)
+    # the same windows as the native core's calibration (rule quantize)
+    calibration = torch.as_tensor(calibrate.sample(scaler.transform(train.x),
+                                                   params.calibration_windows), dtype=torch.float32)
     log(f"{model_path}: calibrating on {len(calibration)} of {len(train)} training windows")
     start = time.perf_counter()
     data = convert(model, calibration)
@@ -49,7 +52,7 @@ def run_check(input, output, params, log, threads=1):
         return predict(model, scaler, x)
 
     def int8_soh(x):
-        return scaler.inverse(x, micro.predict_scaled(scaler.transform(x, x)))
+        return scaler.inverse(x, micro.predict_scaled(scaler.transform(x)))
 
     result = {"name": read_json(input.selected)["name"], "model": model_path,
               "flatbuffer_bytes": len(data),
@@ -64,7 +67,7 @@ def run_check(input, output, params, log, threads=1):
     result["int8_vs_float"] = {
         s: {"mae_increase": result["tflite_micro"][s]["mae"] - result["float"][s]["mae"],
             "mean_abs_diff": gap[s]["mae"],
-            "inputs_clipped": micro.quantize(scaler.transform(w.x, w.x))[1]}
+            "inputs_clipped": micro.quantize(scaler.transform(w.x))[1]}
         for s, w in as_float.items()}
     for s in result["float"]:
         log(f"{s:>9s}: float MAE {result['float'][s]['mae']:.5f}, TFLite Micro int8 MAE "

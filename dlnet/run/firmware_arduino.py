@@ -11,13 +11,10 @@ from dlnet.io import read_json, write_json
 from dlnet.logs import Log
 from dlnet.quant import header, reference
 
-DEFAULTS = {"timeout": 1800}
-
-
 def run(input, output, params, log, threads=1):
     cli = arduino.require_cli()          # before anything is written, the log included
     log = Log(log)
-    s = {**DEFAULTS, **(params.arduino or {})}
+    s = params.arduino
     input_len, _ = m4.model_dims(input.header)
     sample = windows.pick(input.dataset, 1, input_len)
     qm = header.read(input.header)

@@ -11,18 +11,9 @@ from dlnet.firmware import m4, windows
 from dlnet.io import atomic_path, read_json, write_json
 from dlnet.logs import Log
 
-DEFAULTS = {"windows": 32, "optimize": "Os", "cpi": {"low": 1.0, "high": 2.0}, "qemu_timeout": 600}
-
-
-def settings(firmware):
-    s = {**DEFAULTS, **(firmware or {})}
-    s["cpi"] = {**DEFAULTS["cpi"], **s["cpi"]}
-    return s
-
-
 def run(input, output, params, log, threads=1):
     log = Log(log)
-    s = settings(params.firmware)
+    s = params.firmware
     input_len, _ = m4.model_dims(input.header)
     selection = windows.pick(input.dataset, int(s["windows"]), input_len)
     selected = read_json(input.selected)

@@ -21,43 +21,12 @@ from dlnet.quant.fixedpoint import soh_to_q
 from dlnet.run import selected
 from dlnet.training import predict, set_determinism
 
-DEFAULTS = {"weights": "per_channel", "calibration": "minmax", "percentile": 99.99,
-            "headroom": 1.25, "calibration_windows": 2000,
-            "verify": {"random_models": 16, "random_windows": 250}}
-
-
-def settings(deploy):
-    """config['deploy'] over the defaults, checked (the schema does the same for config.yaml)."""
-    s = {**DEFAULTS, **(deploy or {})}
-    s["verify"] = {**DEFAULTS["verify"], **s.get("verify", {})}
-    if s["weights"] not in ("per_channel", "per_tensor"):
-        raise InputError("config.yaml", f"deploy.weights is '{s['weights']}'",
-                         "use per_channel or per_tensor", column="deploy.weights")
-    if s["calibration"] not in calibrate.METHODS:
-        raise InputError("config.yaml", f"deploy.calibration is '{s['calibration']}'",
-                         f"use one of {list(calibrate.METHODS)}", column="deploy.calibration")
-    if not 50 < float(s["percentile"]) <= 100:
-        raise InputError("config.yaml", f"deploy.percentile is {s['percentile']}",
-                         "use a percentile in (50, 100], e.g. 99.99", column="deploy.percentile")
-    if not float(s["headroom"]) >= 1:
-        raise InputError("config.yaml", f"deploy.headroom is {s['headroom']}",
-                         "use a factor of at least 1, e.g. 1.25", column="deploy.headroom")
-    return s
-
-
-def calibration_windows(train, n):
-    """n training windows spread evenly over the split (all of them when there are fewer)."""
-    if len(train) <= n:
-        return train.x
-    return train.x[np.linspace(0, len(train) - 1, n).round().astype(int)]
-
-
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    s = settings(params.deploy)
+    s = params.quantization
     splits, model, scaler, model_path = selected.load(input)
-    x_cal = calibration_windows(splits["train"], int(s["calibration_windows"]))
+    x_cal = calibrate.sample(splits["train"].x, int(s["calibration_windows"]))
     log(f"quantizing {model_path}: {s['weights']} weights, {s['calibration']} calibration on "
         f"{len(x_cal)} training windows")
     try:
@@ -136,7 +105,7 @@ def qm_scales(qm):
 
 def run_verify(input, output, params, log, threads=1):
     log = Log(log)
-    s = settings(params.deploy)["verify"]
+    s = params.verify
     qm = header.read(input.header)
     data = header.read_bytes(input.header)
     splits = protocols.load(input.dataset)

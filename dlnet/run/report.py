@@ -9,6 +9,7 @@ from dlnet.baselines import polynomial_forecast
 from dlnet.io import read_json, save_figure, write_csv, write_text
 from dlnet.logs import Log
 from dlnet.training import predict
+from dlnet.windows import cut, window_starts
 
 
 def run_summary(input, output, params, log, threads=1):
@@ -76,8 +77,8 @@ def _unseen_cells_figure(series_csv, splits, forecasts, params):
     by_cell, preds = {}, {}
     for cell in chosen:
         soh = series.loc[series["cell_id"] == cell, "soh"].to_numpy()
-        starts = np.arange(0, len(soh) - n_in - n_out + 1, params.every)
-        x = np.stack([soh[s:s + n_in] for s in starts])
+        starts = window_starts(len(soh), n_in + n_out, params.every)
+        x, _ = cut(soh, starts, n_in, n_out)
         by_cell[cell] = soh
         preds[cell] = {label: list(zip(starts + n_in, p)) for label, p in forecasts(x).items()}
     return plots.cells_figure(by_cell, preds, f"{params.protocol}: unseen test cells")

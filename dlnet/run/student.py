@@ -19,9 +19,7 @@ def run(input, output, params, log, threads=1):
     teacher, _, _ = net.load(input.teacher)
     arch, s = params.arch, params.distill
     train = splits["train"]
-    cfg = net.student_config(arch["width"], arch["enc_hidden"], arch["dec_hidden"], arch["dec_mid"],
-                             rank=s["rank"], dt=s["dt"], input_len=train.x.shape[1],
-                             output_len=train.y.shape[1], dropout=s["dropout"])
+    cfg = net.student_from_config(arch, s, train.x.shape[1], train.y.shape[1])
     model = net.LiquidNet(cfg)
     log(f"student {params.name}: {net.n_params(model)} parameters, width {cfg.width}, "
         f"hidden {cfg.enc_hidden}/{cfg.dec_hidden}/{cfg.dec_mid}, rank {cfg.rank}")

@@ -18,9 +18,7 @@ def run(input, output, params, log, threads=1):
     splits, scaler = load_data(input.dataset, input.info)
     t = params.teacher
     train = splits["train"]
-    cfg = net.teacher_config(train.x.shape[1], train.y.shape[1], enc_hidden=t["enc_hidden"],
-                             width=t["width"], dec_hidden=t["dec_hidden"], dec_mid=t["dec_mid"],
-                             steps=t["steps"], dt=1.0 / t["steps"], dropout=t["dropout"])
+    cfg = net.teacher_from_config(t, train.x.shape[1], train.y.shape[1])
     model = net.LiquidNet(cfg)
     log(f"teacher: {net.n_params(model)} parameters, {t['steps']} Euler steps")
     start = time.perf_counter()

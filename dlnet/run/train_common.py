@@ -17,7 +17,7 @@ def load_data(dataset_path, info):
 
 
 def scaled(split, scaler):
-    return scaler.transform(split.x, split.x).astype(np.float32), \
+    return scaler.transform(split.x).astype(np.float32), \
         scaler.scale_targets(split.x, split.y).astype(np.float32)
 
 

@@ -1,0 +1,51 @@
+"""config.schema.yaml catches a misspelt key or a value out of range before anything runs."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from conftest import ROOT
+
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
+SCHEMA = str(ROOT / "config.schema.yaml")
+
+
+def with_change(path, value):
+    config = copy.deepcopy(CONFIG)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
+
+
+def test_the_shipped_config_and_the_test_config_are_valid():
+    validate(copy.deepcopy(CONFIG), SCHEMA)
+    tiny = yaml.safe_load((ROOT / "tests/config_tiny.yaml").read_text())
+    merged = copy.deepcopy(CONFIG)
+    for section, values in tiny.items():
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(merged[section].get(key), dict):
+                merged[section][key] = {**merged[section][key], **value}
+            else:
+                merged[section][key] = value
+    validate(merged, SCHEMA)
+
+
+@pytest.mark.parametrize("path,value,words", [
+    (("training", "epoch"), 10, ["epoch"]),                                  # misspelt key
+    (("protocols", "cells", "trend_lenght"), 50, ["trend_lenght"]),
+    (("pareto", "select", "tolerence"), 0.1, ["tolerence"]),
+    (("training", "epochs"), 0, ["minimum"]),                                # out of range
+    (("pruning", "ratios"), [0.5, 1.0], ["maximum"]),
+    (("protocols", "cells", "scaling"), "log", ["log"]),
+    (("deploy", "weights"), "per_row", ["per_row"]),
+])
+def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
+    with pytest.raises(WorkflowError) as e:
+        validate(with_change(path, value), SCHEMA)
+    for word in words:
+        assert word in str(e.value)
