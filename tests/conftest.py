@@ -53,6 +53,22 @@ def snakemake(workdir, *args, check=True):
     return proc
 
 
+def firmware_workflow(dest, tiny, optimize="Os", arduino=False):
+    """A workflow of the firmware rules alone, on a model's deploy outputs (`tiny`: header,
+    dataset, selected) placed where rules/firmware.smk looks for protocol `t`."""
+    for name in ("rules", "scripts", "envs", "firmware"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "Snakefile").write_text('include: "rules/firmware.smk"\n')
+    (dest / "config.yaml").write_text(
+        f"firmware: {{windows: 5, optimize: {optimize}, cpi: {{low: 1.0, high: 2.0}}, "
+        f"qemu_timeout: 600, arduino: {str(arduino).lower()}, arduino_timeout: 60}}\n")
+    for src, dst in ((tiny.header, "deploy/dlnet_model.h"), (tiny.dataset, "data/dataset.npz"),
+                     (tiny.selected, "pareto/selected.json")):
+        (dest / "results/t" / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dest / "results/t" / dst)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The whole workflow on the tiny config, run once per test session."""

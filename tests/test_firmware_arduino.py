@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import ROOT, snakemake
+from conftest import ROOT, firmware_workflow, snakemake
 from dlnet.firmware import arduino, sketchhost, tools, windows
 from dlnet.io import read_json
 from dlnet.quant import header, reference
@@ -74,16 +74,7 @@ def test_missing_arduino_cli_fails_at_once_and_writes_nothing(tiny, tmp_path, mo
 
 
 def test_enabled_arduino_build_without_arduino_cli_stops_the_workflow_before_any_job(tiny, tmp_path):
-    wd = tmp_path / "wf"
-    for name in ("rules", "scripts", "envs", "firmware"):
-        shutil.copytree(ROOT / name, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (wd / "Snakefile").write_text('include: "rules/firmware.smk"\n')
-    (wd / "config.yaml").write_text("firmware: {windows: 5, optimize: Os, cpi: {low: 1.0, high: 2.0}, "
-                                    "qemu_timeout: 600, arduino: true, arduino_timeout: 60}\n")
-    for src, dst in ((tiny.header, "deploy/dlnet_model.h"), (tiny.dataset, "data/dataset.npz"),
-                     (tiny.selected, "pareto/selected.json")):
-        (wd / "results/t" / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, wd / "results/t" / dst)
+    wd = firmware_workflow(tmp_path / "wf", tiny, arduino=True)
     targets = ["results/t/firmware/arduino_size.json", "results/t/firmware/m4_report.json"]
     env_path = os.environ["PATH"]
     try:

@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, snakemake
+from conftest import ROOT, firmware_workflow, snakemake
 from dlnet import protocols
 from dlnet.data.sources import load_source
 from dlnet.firmware import latency, m4, qemu, stack, windows
@@ -168,16 +168,7 @@ def test_the_image_is_reproducible(tiny, tmp_path):
 
 @needs_m4
 def test_rule_firmware_m4_in_snakemake(tiny, tmp_path):
-    wd = tmp_path / "wf"
-    for name in ("rules", "scripts", "envs", "firmware"):
-        shutil.copytree(ROOT / name, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (wd / "Snakefile").write_text('include: "rules/firmware.smk"\n')
-    (wd / "config.yaml").write_text("firmware: {windows: 5, optimize: O2, cpi: {low: 1.0, high: 2.0}, "
-                                    "qemu_timeout: 600, arduino: false, arduino_timeout: 60}\n")
-    for src, dst in ((tiny.header, "deploy/dlnet_model.h"), (tiny.dataset, "data/dataset.npz"),
-                     (tiny.selected, "pareto/selected.json")):
-        (wd / "results/t" / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, wd / "results/t" / dst)
+    wd = firmware_workflow(tmp_path / "wf", tiny, optimize="O2")
     snakemake(wd, "results/t/firmware/m4_report.json", "--cores", "1", "--configfile", "config.yaml")
     r = json.loads((wd / "results/t/firmware/m4_report.json").read_text())
     assert r["all_bit_exact"] and r["windows_compared"] == 5 and r["model"] == "tiny"
