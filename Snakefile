@@ -31,9 +31,11 @@ include: "rules/students.smk"
 include: "rules/prune.smk"
 include: "rules/recover.smk"
 include: "rules/pareto.smk"
+include: "rules/seeds.smk"
 include: "rules/deploy.smk"
 include: "rules/export.smk"
 include: "rules/firmware.smk"
+include: "rules/peers.smk"
 include: "rules/report.smk"
 
 
@@ -42,6 +44,7 @@ localrules:
     all,
     front1,
     pareto,
+    select,
     deploy_summary,
     summary,
 

@@ -34,6 +34,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # torch is pinned (==2.13.0) in pyproject.toml: a loose requirement would pull a multi-GB CUDA build.
+# constraints.txt pins the versions that shape the numbers, so that every machine computes them
+# with the same code.
 python3 -m pip install --quiet --upgrade pip
-python3 -m pip install --quiet -e ".[$extras]"
+python3 -m pip install --quiet -c constraints.txt -e ".[$extras]"
 echo "install.sh: done ($what)"

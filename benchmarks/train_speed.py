@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from dlnet import model as net
+from dlnet.names import student_architectures
 from dlnet.standalone import build_protocol
 from dlnet.run.train_common import scaled, train_config
 from dlnet.training import fit, predict_scaled, set_determinism
@@ -33,7 +34,7 @@ def main():
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     t, s = config["teacher"], config["students"]
     models = {"teacher": net.teacher_from_config(t)}
-    for name, arch in net.student_architectures(s["families"]).items():
+    for name, arch in student_architectures(s["families"]).items():
         models[name] = net.student_from_config(arch, s)
     print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
           f"{config['training']['batch_size']}, {args.threads} thread(s), {args.epochs} epochs each")

@@ -1,42 +1,87 @@
-"""The candidates table: one row per model (and per baseline, as a zero-cost reference)."""
+"""The candidates table: one row per model, per polynomial baseline and per learned reference.
+
+kind says what the int8 core would run: liquid (a LiquidNet), linear (ridge regression), polynomial
+(a baseline as the core computes it: no network), or what it cannot: reference (a baseline in
+float, the number tables quote) and knn (it stores the training windows). Every row has its real
+cost: the polynomial baselines are blobs of an anchor and a trend (cost.polynomial_costs).
+"""
 
 import pandas as pd
 
+from dlnet.cost import polynomial_costs
 from dlnet.io import read_json
 
 SCORE_SPLITS = ("val", "test", "test2", "segments")
-COLUMNS = ["name", "stage", "family", "width", "ratio", "params", "macs", "int8_bytes",
-           *(f"{s}_mae" for s in SCORE_SPLITS), "front", "model"]
+COLUMNS = ["name", "stage", "kind", "family", "width", "ratio", "params", "macs", "int8_bytes",
+           *(f"{s}_mae" for s in SCORE_SPLITS), "degree", "fit_len", "model"]
+DEPLOYABLE = ("liquid", "linear", "polynomial")
+
+
+def _scores(m):
+    return {f"{s}_mae": m[s]["mae"] if s in m else None for s in SCORE_SPLITS}
 
 
 def model_row(metrics_path, model_path):
     m = read_json(metrics_path)
     row = {k: m.get(k) for k in ("name", "stage", "family", "width", "ratio", "params", "macs",
                                  "int8_bytes")}
-    row.update({f"{s}_mae": m[s]["mae"] if s in m else None for s in SCORE_SPLITS})
-    row["model"] = str(model_path)
-    return row
+    return {**row, "kind": "liquid", **_scores(m), "model": str(model_path)}
 
 
-def baseline_rows(baselines_path):
+def baseline_rows(baselines_path, input_len, output_len):
+    """The float baselines as references (kind reference: not deployable as such), and the same
+    baselines as the int8 core computes them, fit length chosen on that: deployable candidates."""
     b = read_json(baselines_path)
     rows = []
-    for name, r in b.items():
-        if name == "versions":
-            continue
-        row = {"name": f"{name} (k={r['fit_len']})", "stage": "baseline", "params": 0, "macs": 0,
-               "int8_bytes": 0, "model": ""}
-        row.update({f"{s}_mae": r[s]["mae"] if s in r else None for s in SCORE_SPLITS})
-        rows.append(row)
+    for arithmetic, kind, suffix in (("float", "reference", ""), ("int8", "polynomial", ", int8")):
+        for name, r in b[arithmetic].items():
+            rows.append({"name": f"{name} (k={r['fit_len']}{suffix})", "stage": "baseline",
+                         "kind": kind, **polynomial_costs(input_len, output_len, r["fit_len"]),
+                         **_scores(r), "degree": r["degree"], "fit_len": r["fit_len"],
+                         "model": str(baselines_path)})
     return rows
 
 
-def table(model_metrics, model_paths, baselines_path=None):
+def learned_rows(learned_path, ridge_path):
+    """The learned references in float (kinds reference and knn), and ridge as the int8 core
+    computes it: a deployable candidate (kind linear)."""
+    rows = []
+    for name, r in read_json(learned_path).items():
+        if name == "versions":
+            continue
+        setting = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items())
+        cost = {k: r[k] for k in ("params", "macs", "int8_bytes")}
+        rows.append({"name": f"{name} ({setting})", "stage": "learned",
+                     "kind": "knn" if r["kind"] == "knn" else "reference", **cost, **_scores(r),
+                     "model": ""})
+        if "int8" in r:
+            rows.append({"name": f"{name} ({setting}, int8)", "stage": "learned",
+                         "kind": r["kind"], **cost, **_scores(r["int8"]),
+                         "model": str(ridge_path)})
+    return rows
+
+
+def table(model_metrics, model_paths, baselines_path=None, learned=None, dims=None):
+    """Models from their metrics files, then (with `dims` = (input_len, output_len)) the
+    polynomial baselines and (with `learned` = (learned.json, ridge.npz)) the learned ones."""
     rows = [model_row(m, p) for m, p in zip(model_metrics, model_paths)]
     if baselines_path:
-        rows += baseline_rows(baselines_path)
+        rows += baseline_rows(baselines_path, *dims)
+    if learned:
+        rows += learned_rows(*learned)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    for c in ("width", "params", "macs", "int8_bytes"):
+    for c in ("width", "params", "macs", "int8_bytes", "degree", "fit_len"):
         frame[c] = frame[c].astype("Int64")
     empty = [c for c in frame.columns if c.endswith("_mae") and frame[c].isna().all()]
     return frame.drop(columns=empty)
+
+
+def eligible(frame, candidates_cfg):
+    """Which rows the protocol may deploy: liquid networks always, the polynomial baselines and
+    ridge when `baselines` compete, each within `max_int8_bytes` when it is set."""
+    kinds = list(DEPLOYABLE) if candidates_cfg["baselines"] else ["liquid"]
+    ok = frame["kind"].isin(kinds)
+    limit = candidates_cfg.get("max_int8_bytes")
+    if limit is not None:
+        ok &= frame["int8_bytes"].astype(float) <= limit
+    return ok.to_numpy(bool)

@@ -7,9 +7,11 @@ macs: every multiplication of one forward pass (a multiply-accumulate each):
   input drive w_u * u         W per step
   Euler update per step       2W   (alpha * h and beta * tanh, dt folded into both)
   residual r * h0             W
+  trend (quadratic scaling)   3 per fitted input (level, slope, curvature) + 3 per output
 int8_bytes: the exact size of the model blob the int8 C core runs from flash (dlnet/quant/blob.py):
   int8 weights, int32 biases, per-row multipliers and shifts, LayerNorm and cell constants,
-  tanh tables, dimensions and checksum, so the Pareto front trades error against real bytes.
+  tanh tables, trend, dimensions and checksum, so the Pareto front trades error against real
+  bytes. The polynomial baselines are blobs too, without a network (polynomial_costs).
 """
 
 import torch.nn as nn
@@ -31,19 +33,50 @@ def macs(model: LiquidNet):
     return total
 
 
+def trend_len(scaler):
+    return scaler.trend_len if scaler is not None and scaler.kind == "quadratic" else 0
+
+
+def trend_macs(fit_len, output_len):
+    return 3 * fit_len + 3 * output_len if fit_len else 0
+
+
 def int8_bytes(model: LiquidNet, scaler=None):
     """Blob bytes; the quadratic scaling's parabola (scaler.trend_len inputs) is part of it."""
     from dlnet.quant.blob import size_of
 
     cfg = model.cfg
-    trend_len = scaler.trend_len if scaler is not None and scaler.kind == "quadratic" else 0
-    return size_of({"input_len": cfg.input_len, "output_len": cfg.output_len,
+    return size_of({"network": "liquid", "input_len": cfg.input_len, "output_len": cfg.output_len,
                     "enc_hidden": cfg.enc_hidden, "width": cfg.width, "dec_hidden": cfg.dec_hidden,
                     "dec_mid": cfg.dec_mid, "coupling": cfg.coupling,
                     "rank": cfg.rank if cfg.coupling == "lowrank" else 0, "steps": cfg.steps,
-                    "trend_len": trend_len})
+                    "trend_len": trend_len(scaler)})
 
 
 def costs(model, scaler=None):
-    return {"params": n_params(model), "macs": macs(model),
+    return {"params": n_params(model),
+            "macs": macs(model) + trend_macs(trend_len(scaler), model.cfg.output_len),
             "int8_bytes": int8_bytes(model, scaler)}
+
+
+def linear_costs(input_len, output_len, fit_len):
+    """Ridge regression as the core runs it: one int8 layer and the scaling's trend."""
+    from dlnet.quant.blob import size_of
+
+    return {"params": input_len * output_len + output_len,
+            "macs": input_len * output_len + trend_macs(fit_len, output_len),
+            "int8_bytes": size_of({"network": "linear", "input_len": input_len,
+                                   "output_len": output_len, "enc_hidden": 0, "width": 0,
+                                   "dec_hidden": 0, "dec_mid": 0, "rank": 0, "steps": 0,
+                                   "trend_len": fit_len})}
+
+
+def polynomial_costs(input_len, output_len, fit_len):
+    """A polynomial baseline as the core runs it: an anchor and a trend, no network."""
+    from dlnet.quant.blob import size_of
+
+    return {"params": 0, "macs": trend_macs(fit_len, output_len),
+            "int8_bytes": size_of({"network": "none", "input_len": input_len,
+                                   "output_len": output_len, "enc_hidden": 0, "width": 0,
+                                   "dec_hidden": 0, "dec_mid": 0, "rank": 0, "steps": 0,
+                                   "trend_len": fit_len})}

@@ -73,19 +73,22 @@ def save_figure(path, fig, **kwargs):
 
 
 def versions():
-    """Versions of what shapes the numbers, recorded in every metrics file."""
-    import numpy
+    """Versions of what shapes the numbers, recorded in every metrics file, and the machine:
+    its architecture and the vector instructions PyTorch's kernels dispatch to."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import torch
 
     import dlnet
 
-    return {
-        "dlnet": dlnet.__version__,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-    }
+    out = {"dlnet": dlnet.__version__, "python": platform.python_version()}
+    for package in ("numpy", "scipy", "pandas", "scikit-learn", "torch-pruning"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = None
+    return {**out, "torch": torch.__version__, "machine": platform.machine(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def _json_default(obj):

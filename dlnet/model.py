@@ -51,15 +51,6 @@ def teacher_from_config(t, input_len=100, output_len=100):
                           dt=1.0 / t["steps"], dropout=t.get("dropout", 0.1))
 
 
-def student_architectures(families):
-    """Student name -> architecture, from config.yaml's `students.families`: the paper-sized
-    family's students are h{width}, the others h{width}-{family}."""
-    return {(f"h{w}" if family == "paper" else f"h{w}-{family}"):
-            {"family": family, "width": w, "enc_hidden": f["enc_hidden"],
-             "dec_hidden": f["dec_hidden"], "dec_mid": f["dec_mid"]}
-            for family, f in families.items() for w in f["widths"]}
-
-
 def student_from_config(arch, s, input_len=100, output_len=100):
     """NetConfig of one student architecture with the `students` section's rank, dt, dropout."""
     return student_config(arch["width"], arch["enc_hidden"], arch["dec_hidden"], arch["dec_mid"],

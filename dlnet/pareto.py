@@ -7,6 +7,7 @@ the non-dominated set. Selection reads validation columns only.
 
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+from scipy.stats import norm
 
 
 def front_ranks(points):
@@ -20,33 +21,81 @@ def front_ranks(points):
     return ranks
 
 
-def select(frame, error, cost, rule, tolerance):
-    """Pick one row of `frame` (candidates on the final front). Returns (index, reason).
+def difference_variance(error, runs, lineages, noise, best):
+    """Variance of each candidate's mean error minus the best one's, from the seed noise
+    (dlnet.seeds.Noise): the parts each model's training adds always count; the part a seed
+    shares across a lineage cancels between two candidates of one lineage trained on the same
+    seeds (all but the spread of their levels), and counts in full between lineages. A
+    deterministic candidate (runs inf) adds nothing."""
+    m, n = np.asarray(error, np.float64), np.asarray(runs, np.float64)
+    both = m ** 2 / n + m[best] ** 2 / n[best]
+    paired = (np.asarray(lineages) == lineages[best]) & np.isfinite(n) & (n == n[best])
+    shared = np.where(paired, (m - m[best]) ** 2 / n, both)
+    return noise.own ** 2 * both + noise.shared ** 2 * shared
 
-    within_best: the cheapest model whose validation error is within `tolerance` (relative) of
-                 the best validation error among the candidates.
-    knee:        the point furthest below the straight line joining the two ends of the front,
-                 after scaling error and log-cost to [0, 1].
+
+def within_noise(error, runs, cost, lineages, noise, confidence):
+    """Index of the cheapest candidate whose validation error is not significantly worse than
+    the best one's, the best's index, and every candidate's margin in standard errors.
+
+    error: each candidate's mean validation MAE over its `runs` training runs (seeds); runs is
+    inf for a deterministic candidate (a baseline). Candidate m is within noise of the best b when
+
+        error_m - error_b <= z sqrt(difference_variance),
+
+    z the one-sided normal quantile of `confidence`: the difference is what the seeds alone
+    could make. margin = z - difference / standard error, >= 0 within. Ties in cost go to the
+    lower error.
     """
-    if frame.empty:
+    error, runs, cost = (np.asarray(a, np.float64) for a in (error, runs, cost))
+    if not len(error):
         raise ValueError("no candidate models to select from")
-    err, cst = frame[error].to_numpy(float), frame[cost].to_numpy(float)
-    if rule == "within_best":
-        limit = err.min() * (1.0 + tolerance)
-        ok = np.flatnonzero(err <= limit)
-        pick = ok[np.lexsort((err[ok], cst[ok]))[0]]
-        return frame.index[pick], (f"cheapest by {cost} among models with {error} <= "
-                                   f"{limit:.6f} (best {err.min():.6f} + {tolerance:.0%})")
-    if rule == "knee":
-        e = (err - err.min()) / max(np.ptp(err), 1e-12)
-        lc = np.log(cst)
-        c = (lc - lc.min()) / max(np.ptp(lc), 1e-12)
-        # distance below the line from (cheapest) to (most accurate), both at the front's ends
-        a, b = np.argmin(c), np.argmin(e)
-        p, q = np.array([c[a], e[a]]), np.array([c[b], e[b]])
-        d = q - p
-        norm = max(np.hypot(*d), 1e-12)
-        dist = (d[0] * (e - p[1]) - d[1] * (c - p[0])) / norm
-        pick = int(np.argmin(dist))
-        return frame.index[pick], f"knee of the {error} vs log({cost}) front"
-    raise ValueError(f"unknown selection rule '{rule}'; use within_best or knee")
+    best = int(np.argmin(error))
+    se = np.sqrt(difference_variance(error, runs, lineages, noise, best))
+    diff = error - error[best]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin = norm.ppf(confidence) - diff / se
+    exact = se == 0                       # two deterministic candidates: no noise to allow
+    margin[exact] = np.where(diff[exact] <= 0, np.inf, -np.inf)
+    ok = np.flatnonzero(margin >= 0)
+    pick = int(ok[np.lexsort((error[ok], cost[ok]))[0]])
+    return pick, best, margin
+
+
+def knee(error, cost):
+    """Index of the point furthest below the straight line joining the two ends of the front,
+    after scaling error and log-cost to [0, 1]."""
+    err, cst = np.asarray(error, np.float64), np.asarray(cost, np.float64)
+    e = (err - err.min()) / max(np.ptp(err), 1e-12)
+    lc = np.log(cst)
+    c = (lc - lc.min()) / max(np.ptp(lc), 1e-12)
+    a, b = np.argmin(c), np.argmin(e)      # the cheapest and the most accurate end
+    p, q = np.array([c[a], e[a]]), np.array([c[b], e[b]])
+    d = q - p
+    dist = (d[0] * (e - p[1]) - d[1] * (c - p[0])) / max(np.hypot(*d), 1e-12)
+    return int(np.argmin(dist))
+
+
+def rerun(error, runs, lineages, noise, rng):
+    """Every trained candidate's mean error after a rerun elsewhere: each moves by the difference
+    of two independent means of `runs` runs, a shared shock per lineage and its own; the
+    deterministic ones stay."""
+    error, runs = np.asarray(error, np.float64), np.asarray(runs, np.float64)
+    lineages = np.asarray(lineages)
+    names, index = np.unique(lineages, return_inverse=True)
+    trained = np.isfinite(runs)
+    scale = np.sqrt(2.0 / np.where(trained, runs, 1.0))
+    shared = noise.shared * rng.standard_normal(len(names))[index]
+    own = noise.own * rng.standard_normal(len(error))
+    return error + np.where(trained, error * scale * (shared + own), 0.0)
+
+
+def stability(choose, error, runs, lineages, noise, draws, seed):
+    """How often `choose(error) -> index` picks the same candidate after a simulated rerun
+    elsewhere (`rerun`). Returns (fraction of draws that choose the same index,
+    {index: fraction of draws that choose it})."""
+    chosen = choose(np.asarray(error, np.float64))
+    rng = np.random.default_rng(seed)
+    picks = [choose(rerun(error, runs, lineages, noise, rng)) for _ in range(draws)]
+    counts = np.bincount(picks, minlength=len(error)) / max(draws, 1)
+    return float(counts[chosen]), {int(i): float(f) for i, f in enumerate(counts) if f > 0}

@@ -9,31 +9,34 @@ import numpy as np  # noqa: E402
 from dlnet import paper  # noqa: E402
 
 STAGE_STYLE = {"teacher": ("s", "tab:red"), "student": ("o", "tab:blue"),
-               "recovered": ("^", "tab:green")}
+               "recovered": ("^", "tab:green"), "baseline": ("D", "0.35"),
+               "learned": ("P", "tab:orange")}
 
 
-def pareto_figure(frame, cost="int8_bytes", protocol=""):
-    """Left: validation MAE vs cost (what selection sees). Right: the test view of the same models."""
-    models = frame[frame["stage"] != "baseline"]
-    baselines = frame[frame["stage"] == "baseline"]
+def pareto_figure(frame, pool, cost="int8_bytes", protocol=""):
+    """Left: validation MAE vs cost (what selection sees; finalists at their mean over seeds,
+    with the seeds' range). Right: the test view of the same models. frame: candidates.csv with
+    a `selected` column; pool: the selectable candidates (select's pareto.csv)."""
     test_col = "segments_mae" if "segments_mae" in frame.columns else "test_mae"
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True)
     for ax, col in zip(axes, ("val_mae", test_col)):
         for stage, (marker, color) in STAGE_STYLE.items():
-            sub = models[models["stage"] == stage]
+            sub = frame[frame["stage"] == stage]
             ax.scatter(sub[cost], sub[col], marker=marker, c=color, s=28, alpha=0.7, label=stage)
-        front = models[models["front"] == 1].sort_values(cost)
-        ax.plot(front[cost], front[col], "k--", lw=1, label="front 1 (val)")
-        ax.scatter(front[cost], front[col], facecolors="none", edgecolors="k", s=80)
-        chosen = models[models.get("selected", False) == True]  # noqa: E712
+        front = frame[frame["front"] == 1].sort_values(cost)
+        ax.plot(front[cost], front[col], "k--", lw=1, label="front 1 (val, eligible)")
+        if col == "val_mae":
+            seeded = pool[pool["runs"] < np.inf]
+            ax.errorbar(seeded[cost], seeded["val_mae_mean"], fmt="none", ecolor="k",
+                        yerr=[seeded["val_mae_mean"] - seeded["val_mae_min"],
+                              seeded["val_mae_max"] - seeded["val_mae_mean"]],
+                        lw=1, capsize=3, label="finalists: seed mean and range")
+        chosen = frame[frame["selected"]]
         ax.scatter(chosen[cost], chosen[col], marker="*", c="gold", edgecolors="k", s=260,
                    zorder=5, label="selected")
-        for (_, b), ls in zip(baselines.iterrows(), (":", "-.", "--")):
-            if np.isfinite(b[col]):
-                ax.axhline(b[col], color="gray", ls=ls, lw=1, label=f"baseline {b['name']}")
-        if col != "val_mae" and protocol == "paper" and cost == "int8_bytes":
+        if col != "val_mae" and "segments_mae" in frame.columns and cost == "int8_bytes":
             ax.scatter([paper.DEPLOYED["flatbuffer_bytes"]], [paper.DEPLOYED["segments_mae"]],
-                       marker="X", c="purple", s=120, label="paper deployed (94 kB TFLite)")
+                       marker="X", c="purple", s=120, label="paper deployed [published]")
         ax.set_xscale("log")
         ax.set_yscale("log")   # persistence sits an order of magnitude above the models
         ax.set_xlabel(cost.replace("_", " "))

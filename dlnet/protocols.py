@@ -21,6 +21,28 @@ from dlnet.windows import WindowSet, cut, window_starts, windows_of_cell
 SPLITS = ("train", "val", "test", "test2", "segments")
 
 
+def describe(pcfg):
+    """One paragraph for the report: what the protocol measures and what may be deployed."""
+    if pcfg["kind"] == "paper":
+        text = ("The DLNet protocol: whole series smoothed, 20% of each cell's windows held out at "
+                "random, plus the paper's 16 segments. Test windows overlap training windows of "
+                "the same cells, so this measures interpolation within known cells.")
+        if pcfg["scaling"] == "minmax":
+            text += " As published: min-max scaling."
+    else:
+        text = ("The study's own cell split: models never see a test cell; every window of the "
+                "Prim. Test (test) and Sec. test (test2) cells is scored on raw, unsmoothed SOH.")
+    if pcfg["scaling"] == "quadratic":
+        text += (" The models learn the correction to the quadratic extrapolation of the last "
+                 "inputs (scaling: quadratic), the parabola's length chosen on validation.")
+    c = pcfg["candidates"]
+    text += (" The polynomial baselines and ridge regression compete with the liquid networks "
+             "for deployment" if c["baselines"] else
+             " Only liquid networks may be deployed (the baselines are shown beside them)")
+    limit = c.get("max_int8_bytes")
+    return text + (f", within {limit:,} bytes of int8 model." if limit else ".")
+
+
 def per_cell(series):
     """cell_id -> (cycles, soh) in series order."""
     return {c: (g["cycle"].to_numpy(), g["soh"].to_numpy())
@@ -49,8 +71,10 @@ def check_lengths(cells, need, source_path, field):
                              cell=cell)
 
 
-def build(name, pcfg, source):
-    """Return (splits: name -> WindowSet, scaler, processed series frame with split column)."""
+def build(name, pcfg, source, fit_lengths=()):
+    """Return (splits: name -> WindowSet, scaler, processed series frame with split column).
+
+    `fit_lengths`: the candidate parabola lengths of `trend_len: validation` (baselines.fit_lengths)."""
     series = select_cells(source.series, pcfg.get("include_cells"), pcfg.get("exclude_cells", []),
                           f"protocols.{name}")
     kind = pcfg["kind"]
@@ -81,7 +105,7 @@ def build(name, pcfg, source):
                              column=f"protocols.{name}.split")
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg.get("anchor_len", 10),
-                        pcfg.get("trend_len", n_in))
+                        trend_length(name, pcfg, splits["val"], fit_lengths))
     series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
                            index=series.groupby("cell_id").cumcount())
     return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh"]]
@@ -94,10 +118,29 @@ def _check_lengths_fit(name, pcfg):
         raise InputError("config.yaml", f"anchor_len {pcfg.get('anchor_len')} does not fit the "
                          f"{n_in}-value input window", f"use 1..{n_in}",
                          column=f"protocols.{name}.anchor_len")
-    if pcfg["scaling"] == "quadratic" and not 3 <= pcfg.get("trend_len", n_in) <= n_in:
+    trend_len = pcfg.get("trend_len", n_in)
+    if pcfg["scaling"] == "quadratic" and trend_len != "validation" and not 3 <= trend_len <= n_in:
         raise InputError("config.yaml", f"trend_len {pcfg.get('trend_len')} does not fit the "
                          f"{n_in}-value input window", f"use 3..{n_in}",
                          column=f"protocols.{name}.trend_len")
+
+
+def trend_length(name, pcfg, val, fit_lengths):
+    """The quadratic scaling's parabola length: as configured, or (`validation`) the fit length
+    of the quadratic baseline with the lowest validation MAE as the int8 core computes it (from
+    Q1.14 inputs), so that a deployed model whose output is zero is the best deployable parabola."""
+    trend_len = pcfg.get("trend_len", pcfg["input_len"])
+    if pcfg["scaling"] != "quadratic" or trend_len != "validation":
+        return trend_len
+    from dlnet.baselines import best_fit_length, int8_forecast
+
+    usable = [k for k in fit_lengths if 3 <= k <= pcfg["input_len"]]
+    if not usable:
+        raise InputError("config.yaml", f"protocols.{name}.trend_len is validation, but "
+                         f"baselines.fit_lengths {list(fit_lengths)} has no length in "
+                         f"3..{pcfg['input_len']}", "add fit lengths that fit the input window",
+                         column=f"protocols.{name}.trend_len")
+    return best_fit_length(val, usable, 2, pcfg["output_len"], int8_forecast)[0]
 
 
 def _paper_splits(name, pcfg, cells, n_in, n_out):

@@ -21,4 +21,4 @@ def build_protocol(config, name, root="."):
     """(splits, scaler, series) of protocol `name`; config.yaml's paths are relative to `root`."""
     pcfg = _rooted(config["protocols"][name], root)
     source = load_source(_rooted(config["datasets"][pcfg["dataset"]], root), config["cleaning"])
-    return protocols.build(name, pcfg, source)
+    return protocols.build(name, pcfg, source, config["baselines"]["fit_lengths"])

@@ -1,5 +1,6 @@
-"""The main table of a protocol: baselines, teacher, students, the selected model in float, int8
-and TFLite, and the paper's published numbers as a marked reference row."""
+"""The main table of a protocol: baselines, learned references, teacher, students, the selected
+model in float, int8 and TFLite, peers scored by this project's code, and the paper's published
+numbers as marked reference rows."""
 
 import math
 import numbers
@@ -16,26 +17,32 @@ def _split_maes(metrics):
     return {f"{s}_mae": metrics[s]["mae"] for s in ("val", "test", "test2", "segments") if s in metrics}
 
 
-def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=None, m4_report=None):
+def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=None, m4_report=None,
+               peers=()):
+    """Baselines, learned references, teacher, students, the recovered models on the front,
+    the deployed model in float and int8, peers scored here, and the paper's published rows."""
     cands = pd.read_csv(candidates_csv)
     selected = read_json(selected_json)
-    keep = (cands["stage"].isin(["baseline", "teacher", "student"])
-            | ((cands["stage"] == "recovered") & (cands["front"] == 1)))
-    order = {"baseline": 0, "teacher": 1, "student": 2, "recovered": 3}
+    keep = (cands["stage"].isin(["baseline", "learned", "teacher", "student"])
+            | ((cands["stage"] == "recovered") & ((cands["front"] == 1) | cands["finalist"])))
+    order = {"baseline": 0, "learned": 1, "teacher": 2, "student": 3, "recovered": 4}
     cands = cands[keep].sort_values("stage", key=lambda s: s.map(order), kind="stable")
     rows = []
     for _, r in cands.iterrows():
         row = r.to_dict()
-        row["model"] = r["name"] + (" (selected, float)" if r["name"] == selected["name"] else "")
+        row["model"] = r["name"] + (" (selected)" if r["name"] == selected["name"] else "")
         rows.append(row)
     if deploy_metrics:
         d = read_json(deploy_metrics)
         size = read_json(size_json) if size_json else {}
         m4 = read_json(m4_report) if m4_report else {}
-        for kind, label in (("int8", "int8, native C core"), ("tflite", "int8, TFLite Micro")):
+        name = selected["name"] + (f", seed {selected['seed']}" if selected.get("seed") is not None
+                                   else "")
+        for kind, label in (("float", "float"), ("int8", "int8, native C core"),
+                            ("tflite", "int8, TFLite Micro")):
             if kind not in d:
                 continue
-            row = {"model": f"{selected['name']} ({label})", "stage": "deployed",
+            row = {"model": f"{name} ({label})", "stage": "deployed",
                    "params": selected.get("params"), "macs": selected.get("macs"),
                    **_split_maes(d[kind])}
             if kind == "int8":
@@ -44,9 +51,11 @@ def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=Non
                 est = m4.get("latency_ms_estimate") or {}
                 if est:
                     row["latency_ms"] = f"{est['low']:.3f}-{est['high']:.3f} (est.)"
-            else:
+            elif kind == "tflite":
                 row["int8_bytes"] = size.get("tflite_flatbuffer_bytes")
             rows.append(row)
+    for peer in peers:
+        rows += peer_rows(peer)
     rows.append({"model": paper.TEACHER["name"] + " [published]", "stage": "paper",
                  "params": paper.TEACHER["params"], "segments_mae": paper.TEACHER["segments_mae"]})
     rows.append({"model": paper.DEPLOYED["name"] + " [published]", "stage": "paper",
@@ -63,6 +72,17 @@ def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=Non
                *[c for c in SPLIT_COLUMNS if c in frame.columns and frame[c].notna().any()],
                *[c for c in ("flash_bytes", "latency_ms") if c in frame.columns]]
     return frame[columns]
+
+
+def peer_rows(peer_json):
+    """A peer model scored by this project's code, one row per input scaling; a peer whose file
+    is absent gets one row that says how to fetch it."""
+    p = read_json(peer_json)
+    if p["status"] != "scored":
+        return [{"model": f"{p['label']} [peer: {p['status']}, {p['how']}]", "stage": "peer"}]
+    return [{"model": f"{p['label']} [peer, {scaling} scaling]", "stage": "peer",
+             "int8_bytes": p["flatbuffer_bytes"], "macs": p.get("macs"), **_split_maes(m)}
+            for scaling, m in p["scalings"].items()]
 
 
 def _cell(v):
@@ -87,19 +107,47 @@ def firmware_table(m4_report, size_json):
     """The deployed model on a Cortex-M4 beside the paper's board figures."""
     m4, size = read_json(m4_report), read_json(size_json)
     est = m4["latency_ms_estimate"]
-    ours = {"model": f"{m4['model']} (native int8 core, QEMU Cortex-M4)",
-            "instructions": m4["instructions_per_inference"]["max"],
-            "latency_ms": f"{est['low']:.3f}-{est['high']:.3f} (estimate)",
-            "flash_bytes": m4["flash_bytes"], "model_bytes": size["native_model_bytes"],
-            "ram_bytes": m4["ram_bytes"], "stack_bytes": m4["stack_bytes"],
-            "bit_exact": f"{m4['windows_compared']} windows, all: {m4['all_bit_exact']}"}
-    tflite = {"model": f"{m4['model']} (int8 TFLite, TFLite Micro interpreter on the host)",
-              "model_bytes": size["tflite_flatbuffer_bytes"], "ram_bytes": size["tflite_arena_bytes"]}
-    theirs = {"model": paper.DEPLOYED["name"] + " [published]",
-              "latency_ms": f"{paper.DEPLOYED['latency_ms']:.0f} (board)",
-              "model_bytes": paper.DEPLOYED["flatbuffer_bytes"],
-              "ram_bytes": paper.DEPLOYED["arena_bytes"]}
-    frame = pd.DataFrame([ours, tflite, theirs])
+    rows = [{"model": f"{m4['model']} (native int8 core, QEMU Cortex-M4)",
+             "instructions": m4["instructions_per_inference"]["max"],
+             "latency_ms": f"{est['low']:.3f}-{est['high']:.3f} (estimate)",
+             "flash_bytes": m4["flash_bytes"], "model_bytes": size["native_model_bytes"],
+             "ram_bytes": m4["ram_bytes"], "stack_bytes": m4["stack_bytes"],
+             "bit_exact": f"{m4['windows_compared']} windows, all: {m4['all_bit_exact']}"}]
+    if "tflite_flatbuffer_bytes" in size:
+        rows.append({"model": f"{m4['model']} (int8 TFLite, TFLite Micro interpreter on the host)",
+                     "model_bytes": size["tflite_flatbuffer_bytes"],
+                     "ram_bytes": size["tflite_arena_bytes"]})
+    rows.append({"model": paper.DEPLOYED["name"] + " [published]",
+                 "latency_ms": f"{paper.DEPLOYED['latency_ms']:.0f} (board)",
+                 "model_bytes": paper.DEPLOYED["flatbuffer_bytes"],
+                 "ram_bytes": paper.DEPLOYED["arena_bytes"]})
+    frame = pd.DataFrame(rows)
     for c in ("instructions", "flash_bytes", "model_bytes", "ram_bytes", "stack_bytes"):
         frame[c] = pd.to_numeric(frame[c]).astype("Int64")
     return frame
+
+
+def selection_text(selected, seeds_csv=None):
+    """The choice in words: what was selected, why, the seed noise and how stable the choice
+    is; with seeds.csv, the selected model's errors over its seeds."""
+    noise, stab = selected["noise"], selected["stability"]
+    seed = f", seed {selected['seed']} deployed" if selected.get("seed") is not None else ""
+    lines = [f"Selected model: **{selected['name']}** ({selected['kind']}{seed}): "
+             f"{selected['reason']}."]
+    if noise["dof"]:
+        lines.append(f"Seed noise: one training run's validation MAE varies by "
+                     f"{noise['relative_std']:.1%} (pooled over {len(noise['finalists'])} "
+                     f"finalists x {noise['runs']} seeds, {noise['dof']} degrees of freedom).")
+    cost = selected["rule"]["cost"]
+    low, high = stab[f"{cost}_range"]
+    lines.append(f"The choice holds in {stab['held']:.0%} of {stab['draws']} simulated reruns "
+                 f"(every finalist retrained elsewhere); the models chosen instead in at least 1% "
+                 f"of them have a mean validation MAE within {stab['val_mae_spread']:.1%} of it and "
+                 f"{low:,}-{high:,} {cost.replace('_', ' ')}.")
+    runs = pd.read_csv(seeds_csv) if seeds_csv else pd.DataFrame(columns=["name"])
+    runs = runs[runs["name"] == selected["name"]]
+    if len(runs) > 1:
+        lines.append(f"Over its {len(runs)} seeds, the selected model's float MAE: " + ", ".join(
+            f"{c.removesuffix('_mae')} {runs[c].mean():.5f} +- {runs[c].std(ddof=1):.5f}"
+            for c in runs.columns if c.endswith("_mae")) + ".")
+    return " ".join(lines)

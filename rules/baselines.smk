@@ -12,3 +12,21 @@ rule baselines:
         "../envs/core.yaml"
     script:
         "../scripts/baselines.py"
+
+
+rule learned_baselines:
+    input:
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+    output:
+        metrics="results/{protocol}/baselines/learned.json",
+        ridge="results/{protocol}/baselines/ridge.npz",
+    params:
+        learned=config["baselines"]["learned"],
+    log:
+        "results/{protocol}/logs/learned_baselines.log",
+    threads: 1
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/learned_baselines.py"

@@ -1,12 +1,18 @@
 # Input functions and names shared by every rule file.
 
+import json
+import os
+
 import pandas as pd
 
 from dlnet.data.sources import input_files
-from dlnet.model import student_architectures
+from dlnet.names import student_architectures
+from dlnet.seeds import run_seeds
 
 PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
 RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
+# The finalists' extra training runs: every seed but the configured one, which the main tree has.
+EXTRA_SEEDS = run_seeds(config["seed"], config["pareto"]["seeds"])[1:]
 
 
 STUDENTS = student_architectures(config["students"]["families"])
@@ -19,6 +25,8 @@ wildcard_constraints:
     protocol="|".join(PROTOCOLS),
     student="|".join(STUDENTS),
     ratio=r"0\.\d+",
+    seed=r"\d+",
+    peer="|".join(config.get("peers", {})) or "no_peers",
 
 
 def protocol_config(wildcards):
@@ -33,6 +41,14 @@ def cleaning_config(wildcards):
     """The cleaning rules reach only datasets of measured capacity, so that editing them does
     not rerun a protocol on the (already smoothed) DLNet series."""
     return {} if dataset_config(wildcards)["adapter"] == "dlnet_soh" else config["cleaning"]
+
+
+def trend_fit_lengths(wildcards):
+    """The parabola lengths a `trend_len: validation` protocol chooses from; only those
+    protocols rerun when baselines.fit_lengths changes."""
+    if protocol_config(wildcards).get("trend_len") == "validation":
+        return config["baselines"]["fit_lengths"]
+    return []
 
 
 def dataset_files(wildcards):
@@ -63,28 +79,81 @@ def recovered_files(wildcards, what):
                   ratio=RATIOS, what=what)
 
 
-def selected(wildcards):
-    """selected.json of the protocol's final Pareto front (a checkpoint: read after it ran)."""
-    import json
+def finalist_seed_files(wildcards, what):
+    """`what` of every finalist of the pareto checkpoint, for every extra seed."""
+    table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
+    finalists = table[table["finalist"]]
+    return [os.path.join(f"results/{wildcards.protocol}/seeds/s{seed}", *model_folder(stage, name),
+                         what)
+            for name, stage in zip(finalists["name"], finalists["stage"])
+            for seed in EXTRA_SEEDS]
 
-    with open(checkpoints.pareto.get(protocol=wildcards.protocol).output.selected) as f:
+
+def model_folder(stage, name):
+    """Where a model of `stage` lives, under a protocol's (or a seed's) results folder."""
+    return {"teacher": ["teacher"], "student": ["students", name],
+            "recovered": ["recovered", name]}[stage]
+
+
+def selected(wildcards):
+    """selected.json of the protocol's select checkpoint (read after it ran)."""
+    with open(checkpoints.select.get(protocol=wildcards.protocol).output.selected) as f:
         return json.load(f)
 
 
 def selected_model(wildcards):
+    """The selected model's file: a checkpoint, ridge's coefficients, or (a polynomial
+    baseline) the baselines' metrics."""
     return selected(wildcards)["model"]
+
+
+def network_exports(wildcards):
+    """The TFLite and ONNX checks, which exist for a selected liquid network only."""
+    if selected(wildcards)["kind"] != "liquid":
+        return {}
+    deploy = f"results/{wildcards.protocol}/deploy"
+    return {"tflite_metrics": f"{deploy}/tflite_metrics.json",
+            "tflite_header": f"{deploy}/model_tflite.h",
+            "onnx_check": f"{deploy}/onnx_check.json"}
 
 
 def selected_histories(wildcards):
     """Training logs of the selected model's lineage: stage 1, then stage 2 if it was pruned."""
     s = selected(wildcards)
-    if s["stage"] == "teacher":
+    if s["kind"] != "liquid" or s["stage"] == "teacher":
         return []
-    student = s["name"].split("_p")[0]
-    logs = [f"results/{wildcards.protocol}/students/{student}/train_log.csv"]
+    folder = os.path.dirname(s["model"])
+    logs = [os.path.join(folder, "train_log.csv")]
     if s["stage"] == "recovered":
-        logs.append(f"results/{wildcards.protocol}/recovered/{s['name']}/train_log.csv")
+        tree = os.path.dirname(os.path.dirname(folder))        # the protocol's or the seed's
+        student = s["name"].rsplit("_p", 1)[0]
+        logs.insert(0, os.path.join(tree, *model_folder("student", student), "train_log.csv"))
     return logs
+
+
+PEERS = config.get("peers", {})
+
+
+def peer_path(name):
+    """A peer's file: its configured `file`, or where download_peer puts it."""
+    return PEERS[name].get("file", f"data/peers/{name}.tflite")
+
+
+def peer_model(wildcards):
+    """The peer's file as an input only when it is on disk (the default run stays offline)."""
+    path = peer_path(wildcards.peer)
+    return {"model": path} if os.path.exists(path) else {}
+
+
+def peer_metrics(wildcards):
+    return [f"results/{wildcards.protocol}/peers/{name}/metrics.json"
+            for name, peer in PEERS.items() if wildcards.protocol in peer["protocols"]]
+
+
+def protocol_description(wildcards):
+    from dlnet.protocols import describe  # SciPy: imported when a job needs it, not per DAG
+
+    return describe(protocol_config(wildcards))
 
 
 def all_targets():
@@ -109,10 +178,3 @@ def matr_batch(filename):
     raise ValueError(f"no datasets.matr_raw.batches entry has file data/raw/matr/{filename}.mat")
 
 
-PROTOCOL_TEXT = {
-    "paper": "The DLNet protocol as published: whole series smoothed, 20% of each cell's windows "
-    "held out at random, plus the paper's 16 segments. Test windows overlap training windows of "
-    "the same cells, so this measures interpolation within known cells.",
-    "cells": "The study's own cell split: models never see a test cell; every window of the "
-    "Prim. Test (test) and Sec. test (test2) cells is scored on raw, unsmoothed SOH.",
-}

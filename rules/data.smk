@@ -11,6 +11,7 @@ rule prepare_data:
         protocol=protocol_config,
         dataset=dataset_config,
         cleaning=cleaning_config,
+        fit_lengths=trend_fit_lengths,
     log:
         "results/{protocol}/logs/prepare_data.log",
     threads: 1

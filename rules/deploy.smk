@@ -51,13 +51,11 @@ rule verify_native:
 
 rule deploy_summary:
     input:
+        unpack(network_exports),
         int8_metrics="results/{protocol}/deploy/int8_metrics.json",
         int8_size="results/{protocol}/deploy/int8_size.json",
         header="results/{protocol}/deploy/dlnet_model.h",
         verify="results/{protocol}/deploy/verify.json",
-        tflite_metrics="results/{protocol}/deploy/tflite_metrics.json",
-        tflite_header="results/{protocol}/deploy/model_tflite.h",
-        onnx_check="results/{protocol}/deploy/onnx_check.json",
     output:
         metrics="results/{protocol}/deploy/metrics.json",
         sizes="results/{protocol}/deploy/size.json",

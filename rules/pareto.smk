@@ -1,6 +1,14 @@
+# Front 2 and the choice of the model to deploy. The pareto checkpoint tables every candidate
+# (models, polynomial baselines, learned references) and names the finalists; rules/seeds.smk
+# trains each finalist again with the other seeds; the select checkpoint picks the model from
+# their mean validation MAE and the seed noise (dlnet/run/select.py).
+
+
 checkpoint pareto:
     input:
         baselines="results/{protocol}/baselines/metrics.json",
+        learned="results/{protocol}/baselines/learned.json",
+        ridge="results/{protocol}/baselines/ridge.npz",
         front1="results/{protocol}/students/front1.csv",
         teacher_model="results/{protocol}/teacher/model.pt",
         teacher_metrics="results/{protocol}/teacher/metrics.json",
@@ -10,8 +18,28 @@ checkpoint pareto:
         recovered_metrics=lambda w: recovered_files(w, "metrics.json"),
     output:
         candidates="results/{protocol}/pareto/candidates.csv",
-        pareto="results/{protocol}/pareto/pareto.csv",
+    params:
+        name=lambda w: w.protocol,
+        protocol=lambda w: {k: protocol_config(w)[k] for k in ("input_len", "output_len", "candidates")},
+        objectives=config["pareto"]["objectives"],
+        finalists=config["pareto"]["finalists"],
+    log:
+        "results/{protocol}/logs/pareto.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/pareto.py"
+
+
+checkpoint select:
+    input:
+        candidates="results/{protocol}/pareto/candidates.csv",
+        seed_metrics=lambda w: finalist_seed_files(w, "metrics.json"),
+        seed_models=lambda w: finalist_seed_files(w, "model.pt"),
+    output:
         selected="results/{protocol}/pareto/selected.json",
+        pareto="results/{protocol}/pareto/pareto.csv",
+        seeds="results/{protocol}/pareto/seeds.csv",
         plot=report(
             "results/{protocol}/pareto/pareto.png",
             caption="../report/pareto.rst",
@@ -20,12 +48,15 @@ checkpoint pareto:
             labels={"protocol": "{protocol}", "figure": "Pareto fronts"},
         ),
     params:
-        protocol=lambda w: w.protocol,
-        objectives=config["pareto"]["objectives"],
+        name=lambda w: w.protocol,
         select=config["pareto"]["select"],
+        objectives=config["pareto"]["objectives"],
+        runs=config["pareto"]["seeds"],
+        seed=config["seed"],
+        stability_draws=config["pareto"]["stability_draws"],
     log:
-        "results/{protocol}/logs/pareto.log",
+        "results/{protocol}/logs/select.log",
     conda:
         "../envs/core.yaml"
     script:
-        "../scripts/pareto.py"
+        "../scripts/select.py"

@@ -2,9 +2,11 @@ rule summary:
     input:
         candidates="results/{protocol}/pareto/candidates.csv",
         selected="results/{protocol}/pareto/selected.json",
+        seeds="results/{protocol}/pareto/seeds.csv",
         deploy_metrics="results/{protocol}/deploy/metrics.json",
         sizes="results/{protocol}/deploy/size.json",
         m4_report="results/{protocol}/firmware/m4_report.json",
+        peers=peer_metrics,
     output:
         markdown="results/{protocol}/summary.md",
         table=report(
@@ -24,7 +26,7 @@ rule summary:
     params:
         protocol=lambda w: w.protocol,
         kind=lambda w: protocol_config(w)["kind"],
-        description=lambda w: PROTOCOL_TEXT[protocol_config(w)["kind"]],
+        description=protocol_description,
     log:
         "results/{protocol}/logs/summary.log",
     conda:

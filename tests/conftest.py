@@ -75,3 +75,27 @@ def tiny_run(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
     proc = snakemake(workdir, "--cores", "2", "--configfile", "tests/config_tiny.yaml")
     return workdir, proc
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """A paper-protocol student (width 4, 10 epochs) as an int8 TFLite model, min-max scaled in
+    and out like the paper's: (model, scaler, splits, path of the .tflite, its bytes)."""
+    import torch
+
+    from dlnet import model as net
+    from dlnet.export.tflite import convert
+    from dlnet.quant.calibrate import sample
+    from dlnet.run.train_common import scaled
+    from dlnet.training import TrainConfig, fit, set_determinism
+
+    set_determinism(0, 1)
+    splits, scaler = shipped_splits("paper")
+    model = net.LiquidNet(net.student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16))
+    fit(model, TrainConfig(epochs=10, seed=0), scaled(splits["train"], scaler),
+        scaled(splits["val"], scaler), scaler.span, log=lambda _: None)
+    data = convert(model, torch.as_tensor(sample(scaler.transform(splits["train"].x), 500),
+                                          dtype=torch.float32))
+    path = tmp_path_factory.mktemp("tflite") / "model_int8.tflite"
+    path.write_bytes(data)
+    return model, scaler, splits, path, data

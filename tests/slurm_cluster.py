@@ -124,7 +124,7 @@ class SlurmCluster:
     """One slurmctld + one slurmd (node ``localhost``, partition ``debug``) and a munged."""
 
     def __init__(self, cpus: int | None = None, mem_mb: int | None = None,
-                 min_job_age: int = 300):
+                 min_job_age: int = 3600):
         # At least 4 job slots even on a 2-core machine (SlurmdParameters=config_overrides
         # lets the node claim more CPUs than it has): short jobs then overlap the
         # workflow's status-polling latency instead of queueing behind it.
@@ -208,7 +208,9 @@ SlurmdLogFile={self.log("slurmd")}
 SlurmctldDebug=info
 SlurmdDebug=info
 ReturnToService=2
-# squeue (the status command without accounting) sees a finished job for MinJobAge seconds.
+# squeue (the status command without accounting) sees a finished job for MinJobAge seconds: an
+# hour, far longer than the slowest test run, so that the tests' evidence (every job's final
+# state) does not depend on how fast the machine is.
 MinJobAge={self.min_job_age}
 InactiveLimit=0
 KillWait=5

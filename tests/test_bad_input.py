@@ -30,7 +30,7 @@ def write_capacity(path, n_cells=4, n_cycles=40):
 def run_prepare(tmp_path, csv_path, protocol):
     out = SimpleNamespace(dataset=tmp_path / "out/dataset.npz", info=tmp_path / "out/dataset.json",
                           series=tmp_path / "out/series.csv.gz", dropped=tmp_path / "out/dropped.csv")
-    params = SimpleNamespace(name="mine", protocol=protocol, cleaning=CLEANING,
+    params = SimpleNamespace(name="mine", protocol=protocol, cleaning=CLEANING, fit_lengths=[],
                              dataset={"adapter": "csv", "file": str(csv_path), "soh_reference_ah": 1.1})
     try:
         data_rule.run(None, out, params, tmp_path / "out/prepare.log")

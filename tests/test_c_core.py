@@ -57,13 +57,16 @@ def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
     assert result["mismatched_windows"] == 0 and result["max_abs_diff_lsb"] == 0
 
 
-def test_bit_exact_on_4000_random_windows_of_16_random_models(sanitized, work):
-    """Both couplings, all three scalings, per-channel and per-tensor weights, min/max and percentile
-    calibration, one teacher-sized model; a quarter of the windows hostile (any int16, flat)."""
+def test_bit_exact_on_6000_random_windows_of_24_random_models(sanitized, work):
+    """16 LiquidNets: both couplings, all three scalings, per-channel and per-tensor weights,
+    min/max and percentile calibration, one teacher-sized model; 4 linear networks and 4
+    polynomial baselines; a quarter of the windows hostile (any int16, flat)."""
     result = verify.random_models(sanitized, work, n_models=16, n_windows=250, seed=123)
-    assert result["windows"] == 4000
-    assert {c["coupling"] for c in result["cases"]} == {"full", "lowrank"}
-    assert {c["scaling"] for c in result["cases"]} == {"minmax", "anchored", "quadratic"}
+    assert result["windows"] == 6000
+    networks = [c["network"] for c in result["cases"]]
+    assert networks.count("liquid") == 16 and networks.count("linear") == networks.count("none") == 4
+    assert {c.get("coupling") for c in result["cases"]} == {"full", "lowrank", None}
+    assert {c.get("scaling") for c in result["cases"]} == {"minmax", "anchored", "quadratic", None}
     bad = [c for c in result["cases"] if c["mismatched_windows"]]
     assert result["mismatched_windows"] == 0, bad
 
@@ -73,7 +76,8 @@ def test_portable_build_is_bit_exact_on_random_models(work):
     couplings, odd sizes (dot product tails, odd numbers of rows), hostile windows."""
     exe, _ = host.build(work, "portable")
     result = verify.random_models(exe, work, n_models=6, n_windows=120, seed=77)
-    assert {c["coupling"] for c in result["cases"]} == {"full", "lowrank"}
+    assert {c.get("coupling") for c in result["cases"]} == {"full", "lowrank", None}
+    assert {c["network"] for c in result["cases"]} == {"liquid", "linear", "none"}
     assert result["mismatched_windows"] == 0, [c for c in result["cases"]
                                                 if c["mismatched_windows"]]
 

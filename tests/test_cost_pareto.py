@@ -4,7 +4,8 @@ import pytest
 
 from dlnet import model as net
 from dlnet.cost import costs
-from dlnet.pareto import front_ranks, select
+from dlnet.pareto import difference_variance, front_ranks, knee, stability, within_noise
+from dlnet.seeds import Noise, estimate, lineage
 
 
 def test_costs_of_a_hand_checked_student():
@@ -27,8 +28,8 @@ def test_int8_bytes_are_the_bytes_of_the_deployed_blob():
     from dlnet.scaling import Scaler
 
     m = net.LiquidNet(net.student_config(3, 5, 4, 2, rank=1, input_len=6, output_len=2)).eval()
-    # blob layout (format 3: every field padded to a multiple of 4 bytes, p4): header 16, 11 dims
-    # 44, anchor 20, latent tanh table 256, residual 20; per Linear 12 + p4(in*out) + 8*out + p4(out); per
+    # blob layout (format 4: every field padded to a multiple of 4 bytes, p4): header 16, 12 dims
+    # 48, anchor 20, latent tanh table 256, residual 20; per Linear 12 + p4(in*out) + 8*out + p4(out); per
     # LayerNorm 20 + 8n + p4(n); low-rank cell: 8 + V (a Linear W -> r) + 28W (diagonal, U and
     # drive multipliers, U bias, bias, keep and gain) + 5 p4(W) (their shifts) + p4(W*r) (U)
     # + 256 (tanh)
@@ -42,7 +43,7 @@ def test_int8_bytes_are_the_bytes_of_the_deployed_blob():
     linears = sum(linear(i, o) for i, o in ((6, 5), (5, 3), (3, 4), (4, 2), (2, 2)))
     norms = sum(20 + 8 * n + p4(n) for n in (5, 3, 4))
     cell = 8 + linear(w, r) + 28 * w + 5 * p4(w) + p4(w * r) + 256
-    expected = 80 + 256 + 20 + linears + norms + cell
+    expected = 84 + 256 + 20 + linears + norms + cell
     x = 0.9 + 0.01 * np.random.default_rng(0).standard_normal((20, 6))
     blob = to_bytes(quantize(m, Scaler("anchored", 0.2, anchor_len=3), x))
     assert costs(m)["int8_bytes"] == expected == len(blob)
@@ -66,18 +67,102 @@ def test_pymoo_fronts_on_hand_made_points():
     assert front_ranks(three).tolist() == [1, 1, 1, 2]
 
 
-def test_selection_rules_read_validation_and_cost_only():
-    f = pd.DataFrame({"val_mae": [0.010, 0.0103, 0.02, 0.0104], "int8_bytes": [9000, 3000, 500, 2500],
-                      "test_mae": [0.5, 0.0, 0.0, 0.9]})
-    idx, reason = select(f, "val_mae", "int8_bytes", "within_best", 0.05)
-    assert idx == 3 and "0.010500" in reason           # cheapest within 5% of the best
-    idx, _ = select(f, "val_mae", "int8_bytes", "within_best", 0.0)
-    assert idx == 0
-    idx, _ = select(f.drop(columns="test_mae"), "val_mae", "int8_bytes", "within_best", 0.05)
-    assert idx == 3                                     # test column plays no part
-    # knee: error and log-cost scaled to [0, 1]; the point furthest below the line from the
-    # cheapest (row 2) to the most accurate (row 0) is row 3 (0.0104 at 2500 bytes)
-    idx, _ = select(f, "val_mae", "int8_bytes", "knee", 0.0)
-    assert idx == 3
+def apart(total):
+    """Noise whose every part counts between candidates: each its own lineage."""
+    return Noise(total, total / np.sqrt(2), total / np.sqrt(2), 10, 10)
+
+
+def test_within_noise_takes_the_cheapest_candidate_the_seeds_cannot_tell_from_the_best():
+    error = np.array([0.0100, 0.0103, 0.0200, 0.0110])
+    runs = np.array([3, 3, 3, 3])
+    cost = np.array([9000, 3000, 500, 2500])
+    lineages = np.array(["a", "b", "c", "d"])
+    # noise 3% per run: the standard error of a 3-run difference is about 2.5e-4, so 0.0103
+    # (1.2 SE above the best) is within 1.645 SE and 0.0110 (3.9 SE) is not
+    pick, best, margin = within_noise(error, runs, cost, lineages, apart(0.03), 0.95)
+    assert (pick, best) == (1, 0)
+    assert margin[0] == pytest.approx(1.645, abs=1e-3) and margin[3] < 0 < margin[1]
+    # with more noise 0.0110 is within too, and cheaper
+    assert within_noise(error, runs, cost, lineages, apart(0.10), 0.95)[0] == 3
+    # more runs shrink the standard error: at 30 runs 0.0103 is 3.8 SE above the best
+    assert within_noise(error, runs * 10, cost, lineages, apart(0.03), 0.95)[0] == 0
+
+
+def test_a_lineage_compares_seed_by_seed():
+    """Pruned models of one student share each seed's student: only their own noise separates
+    them, so a small but consistent loss is significant within a lineage and not across."""
+    error, runs, cost = np.array([0.0100, 0.0104]), np.array([3, 3]), np.array([7000, 5000])
+    noise = Noise(0.03, 0.028, 0.01, 12, 10)        # mostly shared by a seed's lineage
+    assert within_noise(error, runs, cost, np.array(["h4", "h9"]), noise, 0.95)[0] == 1
+    pick, _, margin = within_noise(error, runs, cost, np.array(["h4", "h4"]), noise, 0.95)
+    assert pick == 0 and margin[1] < -1
+    var = difference_variance(error, runs, np.array(["h4", "h4"]), noise, 0)
+    assert var[1] == pytest.approx((0.01 ** 2 * (0.0104 ** 2 + 0.0100 ** 2)
+                                    + 0.028 ** 2 * 0.0004 ** 2) / 3)
+
+
+def test_a_baseline_is_deployed_unless_a_network_is_significantly_better():
+    cost = np.array([936, 5000, 6000])
+    runs = np.array([np.inf, 3, 3])
+    lineages = np.array(["quadratic", "h4", "h8"])
+    # the networks are not significantly better than the parabola: the cheap parabola wins
+    assert within_noise(np.array([0.00300, 0.00295, 0.00292]), runs, cost, lineages,
+                        apart(0.03), 0.95)[0] == 0
+    # they are: the cheaper network within noise of the better one
+    assert within_noise(np.array([0.00500, 0.00295, 0.00292]), runs, cost, lineages,
+                        apart(0.03), 0.95)[0] == 1
+    # two deterministic candidates: only an exact tie counts as equal
+    pick, _, margin = within_noise(np.array([0.003, 0.0029]), np.array([np.inf, np.inf]),
+                                   np.array([100, 200]), np.array(["a", "b"]), apart(0.03), 0.95)
+    assert pick == 1 and margin.tolist() == [-np.inf, np.inf]
+
+
+def test_stability_counts_how_often_a_rerun_keeps_the_choice():
+    """A rerun moves each trained candidate's mean by its own noise, so the difference to the
+    best moves by sqrt(2) standard errors: the cheaper of two equal networks stays chosen with
+    probability Phi(1.645 / sqrt(2)) = 0.88, one right at the threshold half the time."""
+    from scipy.stats import norm
+
+    cost, runs = np.array([5000, 3000, 1000]), np.array([3, 3, np.inf])
+    lineages, noise = np.array(["a", "b", "q"]), apart(0.03)
+    choose = lambda e: within_noise(e, runs, cost, lineages, noise, 0.95)[0]   # noqa: E731
+    equal = np.array([0.0029, 0.0029, 0.0050])
+    held, shares = stability(choose, equal, runs, lineages, noise, 4000, seed=0)
+    assert choose(equal) == 1 and sum(shares.values()) == pytest.approx(1.0)
+    assert held == pytest.approx(norm.cdf(1.645 / np.sqrt(2)), abs=0.02)
+    se = 0.03 * 0.0029 * np.sqrt(2 / 3)
+    edge = np.array([0.0029, 0.0029 + 1.645 * se, 0.0050])
+    assert stability(choose, edge, runs, lineages, noise, 4000, seed=0)[0] == pytest.approx(
+        0.5, abs=0.05)
+    far = np.array([0.0029, 0.0029 + 10 * se, 0.0050])
+    assert choose(far) == 0
+    assert stability(choose, far, runs, lineages, noise, 4000, seed=0)[0] == 1.0
+    # deterministic candidates never move
+    assert stability(choose, np.array([0.004, 0.005, 0.003]), np.array([np.inf] * 3),
+                     lineages, noise, 100, seed=0)[0] == 1.0
+
+
+def test_knee_of_error_against_log_cost():
+    # error and log-cost scaled to [0, 1]; the point furthest below the line from the cheapest
+    # (row 2) to the most accurate (row 0) is row 3 (0.0104 at 2500 bytes)
+    assert knee([0.010, 0.0103, 0.02, 0.0104], [9000, 3000, 500, 2500]) == 3
+
+
+def test_seed_noise_by_hand():
+    """Two lineages: h4 and its pruned h4_p0.5 move together from seed to seed, h8 alone."""
+    runs = pd.DataFrame({
+        "name": ["h4"] * 3 + ["h4_p0.5"] * 3 + ["h8"] * 2 + ["teacher"],
+        "seed": [1, 2, 3, 1, 2, 3, 1, 2, 1],
+        "val_mae": [1.0, 1.2, 0.8, 2.0, 2.5, 1.5, 3.0, 3.3, 9.0]})
+    noise = estimate(runs)
+    r4, r5 = np.array([0, 0.2, -0.2]), np.array([0, 0.25, -0.25])
+    r8 = np.array([3.0, 3.3]) / 3.15 - 1
+    total2 = ((r4 ** 2).sum() + (r5 ** 2).sum() + (r8 ** 2).sum()) / (2 + 2 + 1)
+    own2 = ((r4 - (r4 + r5) / 2) ** 2 + (r5 - (r4 + r5) / 2) ** 2).sum() / (1 * 2)
+    assert (noise.dof_total, noise.dof_own) == (5, 2)
+    assert noise.total == pytest.approx(np.sqrt(total2))
+    assert noise.own == pytest.approx(np.sqrt(own2))
+    assert noise.shared == pytest.approx(np.sqrt(total2 - own2))
+    assert lineage("h4-tiny_p0.3") == "h4-tiny" and lineage("teacher") == "teacher"
     with pytest.raises(ValueError):
-        select(f, "val_mae", "int8_bytes", "best_test", 0.0)
+        estimate(runs[runs["name"] == "teacher"])

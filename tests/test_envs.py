@@ -11,7 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PIP_NAMES = {"yaml": "pyyaml", "torch_pruning": "torch-pruning", "litert_torch": "litert-torch",
              "tflite_micro": "tflite-micro", "ai_edge_litert": "ai-edge-litert",
-             "snakemake": "snakemake"}
+             "snakemake": "snakemake", "sklearn": "scikit-learn"}
 RULE = re.compile(r"^(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
 
 

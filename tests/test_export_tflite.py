@@ -8,38 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import shipped_splits
+
 from dlnet import model as net
 from dlnet.errors import InputError
 from dlnet.export import c_array, flatbuffer
 from dlnet.export.integer_net import IntegerNet, LowRank
 from dlnet.export.micro import Micro, arena_size
-from dlnet.quant.calibrate import sample
-from dlnet.export.tflite import convert
-from dlnet.run.train_common import scaled
-from dlnet.training import TrainConfig, fit, predict, set_determinism
+from dlnet.training import predict
 
 ROOT = Path(__file__).resolve().parents[1]
 # Bound on mean |int8 - float| of the forecasts, SOH units. Measured: 0.0007-0.0009 for this
 # student (seeds 0-2), 0.0014-0.0018 for width-4 students trained 30 epochs; the output's int8
 # step alone is about 0.0009 SOH.
 TRACKING_BOUND = 0.002
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """(trained width-4 student, scaler, splits, path of its int8 .tflite, its bytes)."""
-    set_determinism(0, 1)
-    splits, scaler = shipped_splits("paper")
-    model = net.LiquidNet(net.student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16))
-    fit(model, TrainConfig(epochs=10, seed=0), scaled(splits["train"], scaler),
-        scaled(splits["val"], scaler), scaler.span, log=lambda _: None)
-    train = splits["train"]
-    data = convert(model, torch.as_tensor(sample(scaler.transform(train.x), 500),
-                                          dtype=torch.float32))
-    path = tmp_path_factory.mktemp("tflite") / "model_int8.tflite"
-    path.write_bytes(data)
-    return model, scaler, splits, path, data
 
 
 @pytest.mark.parametrize("cfg", [

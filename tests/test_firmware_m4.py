@@ -45,7 +45,8 @@ def real_dataset(path):
         dataset[key] = str(ROOT / dataset[key])
     pcfg = {**cfg["protocols"]["cells"], "include_cells": CELLS, "exclude_cells": [],
             "train_step": 20, "eval_step": 25, "split": {"source": "study", "val_fraction": 0.3, "seed": 42}}
-    splits, scaler, _ = protocols.build("cells", pcfg, load_source(dataset, cfg["cleaning"]))
+    splits, scaler, _ = protocols.build("cells", pcfg, load_source(dataset, cfg["cleaning"]),
+                                        cfg["baselines"]["fit_lengths"])
     protocols.save(path, splits)
     return splits, scaler
 

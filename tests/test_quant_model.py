@@ -18,7 +18,7 @@ from dlnet.io import save_torch, write_json
 from dlnet.metrics import errors
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, qmodel, reference
-from dlnet.quant.random_models import random_model, soh_windows
+from dlnet.quant.random_models import random_linear, random_model, soh_windows
 from dlnet.run import selected
 from dlnet.run.train_common import scaled
 from dlnet.training import TrainConfig, fit, predict, set_determinism
@@ -91,7 +91,8 @@ def recrc(data):
     (lambda b: b[:8], "fewer than the 16-byte header"),
     (lambda b: recrc(b[:-3]), "ends inside field"),
     (lambda b: recrc(b + b"\0"), "bytes after its last field"),
-    (lambda b: recrc(b[:16] + struct.pack("<i", 2000) + b[20:]), "input_len = 2000"),
+    (lambda b: recrc(b[:16] + struct.pack("<i", 7) + b[20:]), "network code 7"),
+    (lambda b: recrc(b[:20] + struct.pack("<i", 2000) + b[24:]), "input_len = 2000"),
     (lambda b: recrc(b[:ANCHOR] + struct.pack("<i", 7) + b[ANCHOR + 4:]), "anchor kind 7"),
 ])
 def test_python_loader_names_the_damage(small_blob, damage, message):
@@ -104,10 +105,14 @@ def test_every_blob_field_starts_at_a_multiple_of_4():
     """Format 2: each field at a 4-byte boundary, holding the model's value, zero padding after
     it; so the core's 32-bit loads of an aligned blob are aligned."""
     rng = np.random.default_rng(2)
+    models = []
     for coupling in ("full", "lowrank"):
         model, scaler = random_model(rng, coupling)
-        qm = qmodel.quantize(model, scaler, soh_windows(rng, 32, model.cfg.input_len))
+        models.append(qmodel.quantize(model, scaler, soh_windows(rng, 32, model.cfg.input_len)))
+    models += [random_linear(rng), qmodel.quantize_polynomial(30, 7, 5, 1)]
+    for qm in models:
         data = fmt.to_bytes(qm)
+        coupling = qm.cell.coupling if qm.network == "liquid" else "full"
         assert len(data) == fmt.size_of({**qm.dims, "coupling": coupling})
 
         def walk(obj, fields, pos):
@@ -124,8 +129,8 @@ def test_every_blob_field_starts_at_a_multiple_of_4():
                 pos = fmt.padded(end)
             return pos
 
-        d = {**qm.dims, "coupling": qmodel.COUPLINGS.index(coupling)}
-        assert walk(qm, fmt.layout(d), fmt.HEADER_BYTES + 4 * len(fmt.DIMS)) == len(data)
+        assert walk(qm, fmt.layout(fmt.stored_dims(qm)),
+                    fmt.HEADER_BYTES + 4 * len(fmt.DIMS)) == len(data)
 
 
 def test_python_loader_rejects_a_parameter_the_core_would_reject(small_blob):
@@ -160,7 +165,7 @@ def test_deploy_rules_reject_a_corrupt_or_mismatched_checkpoint(tmp_path):
     protocols.save(inputs.dataset, {s: splits[s] for s in ("train", "val")})
     write_json(inputs.info, {"scaler": scaler.to_dict()})
     bad.write_bytes(b"not a checkpoint")
-    write_json(inputs.selected, {"model": str(bad)})
+    write_json(inputs.selected, {"kind": "liquid", "model": str(bad)})
     with pytest.raises(InputError, match="not a DLNet checkpoint"):
         selected.load(inputs)
     other = net.LiquidNet(net.student_config(2, 8, 8, 8))

@@ -199,7 +199,7 @@ def test_trend_is_the_quadratic_baseline_within_one_output_step():
     """The quadratic scaling's forecast anchor, in integers, against the float parabola."""
     from dlnet.baselines import polynomial_forecast
     from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
-    from dlnet.quant.qmodel import Anchor, quadratic_trend
+    from dlnet.quant.qmodel import Anchor, polynomial_trend
     from dlnet.quant.reference import add_trend, scale_input, trend_coefficients
 
     rng = np.random.default_rng(5)
@@ -208,7 +208,7 @@ def test_trend_is_the_quadratic_baseline_within_one_output_step():
          + 0.003 * rng.standard_normal((200, 100)))
     q = soh_to_q(x)
     for length in (20, 37, 100):
-        trend = quadratic_trend(length)
+        trend = polynomial_trend(length)
         d, a, _ = scale_input(Anchor("mean", 10, 0, *quantize_multiplier(0.1)), q)
         c = trend_coefficients(trend, d)
         assert np.abs(c).max() < 2 ** 31 - 1        # no coefficient saturates on such data

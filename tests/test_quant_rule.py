@@ -38,7 +38,7 @@ def deployed(tmp_path_factory):
     write_json(d / "dataset.json", {"scaler": scaler.to_dict()})
     model = randomized(net.LiquidNet(net.student_config(4, 16, 16, 16)), np.random.default_rng(8))
     save_torch(d / "model.pt", net.checkpoint(model, scaler))
-    write_json(d / "selected.json", {"model": str(d / "model.pt")})
+    write_json(d / "selected.json", {"kind": "liquid", "model": str(d / "model.pt")})
     inputs = Input(selected=str(d / "selected.json"), model=str(d / "model.pt"),
                    dataset=str(d / "dataset.npz"), info=str(d / "dataset.json"))
     out = SimpleNamespace(header=str(d / "dlnet_model.h"), metrics=str(d / "int8_metrics.json"),
@@ -77,5 +77,73 @@ def test_verify_native_compares_real_and_random_windows(deployed):
     v = json.loads((d / "verify.json").read_text())["summary"]
     assert v["all_exact"] and v["rejections_ok"]
     assert v["real_windows"] == sum(len(w) for w in small.values())
-    assert v["random_windows"] == 100
+    # 2 random LiquidNets, then a linear network and a polynomial baseline, 50 windows each
+    assert v["random_models"] == 4 and v["random_windows"] == 200
 
+
+
+@pytest.fixture(scope="module")
+def without_network(tmp_path_factory, deployed):
+    """The quantize rule on the two deployable models without a liquid network: ridge
+    regression (rule learned_baselines' ridge.npz) and the int8 quadratic baseline."""
+    from dlnet.learned import RidgeForecaster
+    from dlnet.io import save_npz
+
+    src, params, small = deployed
+    splits, scaler = shipped_splits("cells")
+    ridge = RidgeForecaster(scaler, 0.1).fit(splits["train"])
+    out = {}
+    for kind in ("linear", "polynomial"):
+        d = tmp_path_factory.mktemp(kind)
+        if kind == "linear":
+            save_npz(d / "ridge.npz", weight=ridge.weight, bias=ridge.bias, alpha=0.1,
+                     scaler=json.dumps(scaler.to_dict()))
+            chosen = {"kind": "linear", "model": str(d / "ridge.npz")}
+        else:
+            chosen = {"kind": "polynomial", "model": str(d / "baselines.json"), "degree": 2,
+                      "fit_len": 70}
+        write_json(d / "selected.json", chosen)
+        inputs = Input(selected=str(d / "selected.json"), model=chosen["model"],
+                       dataset=str(src / "dataset.npz"), info=str(src / "dataset.json"))
+        run(inputs, SimpleNamespace(header=str(d / "dlnet_model.h"),
+                                    metrics=str(d / "int8_metrics.json"),
+                                    size=str(d / "int8_size.json")), params, str(d / "q.log"))
+        out[kind] = d
+    return out, ridge, small
+
+
+@pytest.mark.parametrize("kind", ["linear", "polynomial"])
+def test_quantize_deploys_ridge_and_a_baseline(without_network, kind):
+    dirs, ridge, small = without_network
+    d = dirs[kind]
+    metrics = json.loads((d / "int8_metrics.json").read_text())
+    size = json.loads((d / "int8_size.json").read_text())
+    qm = header.read(d / "dlnet_model.h")
+    assert metrics["kind"] == size["kind"] == kind and qm.network == {"linear": "linear",
+                                                                      "polynomial": "none"}[kind]
+    assert qm.trend.length == 70
+    assert size["model_bytes"] == size["int8_bytes"]       # the Pareto table's cost is the blob
+    for s in small:
+        # Q1.14 inputs and int8 weights move these forecasts by far less than their error
+        assert abs(metrics["agreement"][s]["mae_change_percent"]) < 1, s
+    if kind == "linear":
+        assert size["weight_bytes"] == ridge.weight.size == 100 * 100
+        assert metrics["float"]["val"]["mae"] == pytest.approx(
+            float(np.abs(ridge.predict(small["val"].x) - small["val"].y).mean()))
+    else:
+        assert size["weight_bytes"] == 0 and size["scratch_bytes"] == 200
+
+
+@pytest.mark.skipif(host.compiler() is None, reason="no C compiler (gcc or $CC) for the host build")
+@pytest.mark.parametrize("kind", ["linear", "polynomial"])
+def test_verify_native_is_bit_exact_without_a_liquid_network(without_network, deployed, kind):
+    dirs, _, small = without_network
+    d, (_, params, _) = dirs[kind], deployed
+    inputs = Input(header=str(d / "dlnet_model.h"), dataset=str(deployed[0] / "dataset.npz"),
+                   core=[str(host.CORE / "dlnet_core.c"), str(host.CORE / "dlnet_core.h")],
+                   host=str(host.HOST / "dlnet_host.c"))
+    run_verify(inputs, SimpleNamespace(verify=str(d / "verify.json")), params,
+               str(d / "verify.log"))
+    v = json.loads((d / "verify.json").read_text())["summary"]
+    assert v["all_exact"] and v["rejections_ok"]
+    assert v["real_windows"] == sum(len(w) for w in small.values())

@@ -78,8 +78,10 @@ def slurm_evidence(cluster, workdir: Path, log: str) -> dict[str, str]:
 
 def test_tiny_workflow_through_slurm(slurm_cluster, tmp_path, capsys, record_property):
     wf = copy_workflow(tmp_path / "wf")
-    result, seconds = snakemake(slurm_cluster, wf, *SLURM_ARGS,
-                                "--configfile", "tests/config_tiny.yaml")
+    # two protocols are enough to show the cluster path (checkpoints, seeds, firmware)
+    (wf / "two_protocols.yaml").write_text("protocols: {paper_residual: {enabled: false}}\n")
+    config = ["--configfile", "tests/config_tiny.yaml", "two_protocols.yaml"]
+    result, seconds = snakemake(slurm_cluster, wf, *SLURM_ARGS, *config)
     assert_ok(result, slurm_cluster)
     record_property("slurm_wall_seconds", round(seconds, 1))
 
@@ -91,8 +93,7 @@ def test_tiny_workflow_through_slurm(slurm_cluster, tmp_path, capsys, record_pro
     assert "Trying to restart job" not in log
 
     # The default target is complete: a dry run finds nothing to do.
-    dry, _ = snakemake(slurm_cluster, wf, "-n", "--configfile", "tests/config_tiny.yaml",
-                       timeout=300)
+    dry, _ = snakemake(slurm_cluster, wf, "-n", *config, timeout=300)
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert "Nothing to be done" in dry.stdout + dry.stderr, (dry.stdout + dry.stderr)[-3000:]
 

@@ -1,13 +1,15 @@
 """The workflow itself, run by Snakemake on the tiny config (a few cells, 2 epochs)."""
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from conftest import snakemake
 
-PROTOCOLS = ("paper", "cells")
+PROTOCOLS = ("paper", "paper_residual", "cells")
 
 
 def job_counts(output):
@@ -23,18 +25,19 @@ def job_counts(output):
     return counts
 
 
-def test_tiny_run_writes_every_stage_for_both_protocols(tiny_run):
+def test_tiny_run_writes_every_stage_for_every_protocol(tiny_run):
     wd, _ = tiny_run
     for p in PROTOCOLS:
         r = wd / "results" / p
         for f in ["data/dataset.npz", "data/dataset.json", "data/series.csv.gz", "data/dropped.csv",
-                  "baselines/metrics.json", "teacher/model.pt", "teacher/train_log.csv",
+                  "baselines/metrics.json", "baselines/learned.json", "baselines/ridge.npz",
+                  "teacher/model.pt", "teacher/train_log.csv",
                   "teacher/benchmark.tsv", "teacher/train.log", "students/front1.csv",
                   "pareto/candidates.csv", "pareto/pareto.csv", "pareto/selected.json",
-                  "pareto/pareto.png"]:
+                  "pareto/seeds.csv", "pareto/pareto.png"]:
             assert (r / f).exists(), f"{p}: {f}"
         teacher = json.loads((r / "teacher/metrics.json").read_text())
-        scored = ["val", "test", "segments"] if p == "paper" else ["val", "test", "test2"]
+        scored = ["val", "test", "segments"] if p.startswith("paper") else ["val", "test", "test2"]
         for s in scored:
             m = teacher[s]
             assert {"mae", "rmse", "mape", "mae_at_10", "mae_at_100", "n_windows", "by_band"} <= set(m)
@@ -43,10 +46,13 @@ def test_tiny_run_writes_every_stage_for_both_protocols(tiny_run):
         log = (r / "teacher/train.log").read_text()
         assert "epoch    2/2" in log and "val_mae" in log
         baselines = json.loads((r / "baselines/metrics.json").read_text())
-        assert {"persistence", "linear", "quadratic"} <= set(baselines)
+        for arithmetic in ("float", "int8"):
+            assert {"persistence", "linear", "quadratic"} <= set(baselines[arithmetic])
+        learned = json.loads((r / "baselines/learned.json").read_text())
+        assert {"ridge", "knn"} <= set(learned) and "int8" in learned["ridge"]
 
 
-def test_checkpoint_builds_the_pruning_part_of_the_dag(tiny_run):
+def test_checkpoints_build_the_pruning_and_seed_parts_of_the_dag(tiny_run):
     wd, _ = tiny_run
     for p in PROTOCOLS:
         front = pd.read_csv(wd / "results" / p / "students/front1.csv")
@@ -58,11 +64,54 @@ def test_checkpoint_builds_the_pruning_part_of_the_dag(tiny_run):
         for name in recovered:
             assert (wd / "results" / p / "recovered" / name / "model.pt").exists()
             assert (wd / "results" / p / "pruned" / name / "model.pt").exists()
-        assert set(cands["stage"]) == {"teacher", "student", "recovered", "baseline"}
+        assert set(cands["stage"]) == {"teacher", "student", "recovered", "baseline", "learned"}
+        finalists = cands[cands["finalist"]]
+        assert len(finalists) <= 2 and (finalists["kind"] == "liquid").all()
+        assert (finalists["front"] == 1).all() and finalists["eligible"].all()
+        seeds = pd.read_csv(wd / "results" / p / "pareto/seeds.csv")
+        assert sorted(seeds["name"]) == sorted(list(finalists["name"]) * 2)
+        assert set(seeds["seed"]) == ({42, 43} if len(finalists) else set())
+        for _, f in finalists.iterrows():
+            folder = {"teacher": "teacher", "student": f"students/{f['name']}",
+                      "recovered": f"recovered/{f['name']}"}[f["stage"]]
+            metrics = json.loads((wd / "results" / p / "seeds/s43" / folder / "metrics.json")
+                                 .read_text())
+            assert metrics["seed"] == 43 and metrics["name"] == f["name"]
         selected = json.loads((wd / "results" / p / "pareto/selected.json").read_text())
-        assert selected["name"] in set(cands["name"]) and "val_mae" in selected["reason"]
+        assert selected["name"] in set(cands["name"]) and "validation MAE" in selected["reason"]
+        assert 0 <= selected["stability"]["held"] <= 1
+        assert not any(k.startswith(("test", "segments")) for k in selected), \
+            "selected.json holds what selection read: validation errors and costs only"
         pareto = pd.read_csv(wd / "results" / p / "pareto/pareto.csv")
-        assert pareto["selected"].sum() == 1 and (pareto["front"] == 1).all()
+        assert pareto["selected"].sum() == 1
+
+
+def test_the_paper_protocol_chooses_among_liquid_networks_only(tiny_run):
+    wd, _ = tiny_run
+    cands = pd.read_csv(wd / "results/paper/pareto/candidates.csv")
+    assert set(cands.loc[cands["eligible"], "kind"]) == {"liquid"}
+    assert json.loads((wd / "results/paper/pareto/selected.json").read_text())["kind"] == "liquid"
+    residual = pd.read_csv(wd / "results/paper_residual/pareto/candidates.csv")
+    assert {"liquid", "polynomial", "linear"} >= set(residual.loc[residual["eligible"], "kind"])
+    assert "polynomial" in set(residual.loc[residual["eligible"], "kind"])
+    assert (residual.loc[residual["eligible"], "int8_bytes"] <= 8192).all()
+
+
+def test_a_baseline_that_no_network_beats_is_deployed_and_runs_on_the_m4(tiny_run):
+    """Two epochs of training beat no parabola: on the residual paper protocol the int8
+    quadratic baseline is deployed, a model without a network, bit-exact in QEMU."""
+    wd, _ = tiny_run
+    r = wd / "results/paper_residual"
+    selected = json.loads((r / "pareto/selected.json").read_text())
+    assert selected["kind"] == "polynomial" and selected["name"].startswith("quadratic")
+    assert "no liquid network is significantly better" in selected["reason"]
+    m4 = json.loads((r / "firmware/m4_report.json").read_text())
+    assert m4["all_bit_exact"] and m4["windows_compared"] > 0
+    deploy = json.loads((r / "deploy/metrics.json").read_text())
+    assert "tflite" not in deploy and "no TFLite or ONNX export" in deploy["exports"]
+    assert not (r / "deploy/model_int8.tflite").exists()
+    size = json.loads((r / "deploy/size.json").read_text())
+    assert size["native_model_bytes"] == selected["int8_bytes"] < 1024
 
 
 def test_editing_one_students_config_reruns_only_what_depends_on_it(tiny_run, tmp_path):
@@ -74,8 +123,8 @@ def test_editing_one_students_config_reruns_only_what_depends_on_it(tiny_run, tm
     (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
     proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "changed.yaml"))
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts["student"] == 2                     # h3-tiny, in each protocol
-    assert counts["front1"] == 2
+    assert counts["student"] == 3                     # h3-tiny, in each protocol
+    assert counts["front1"] == 3
     for untouched in ("prepare_data", "baselines", "teacher"):
         assert untouched not in counts, counts
 
@@ -106,7 +155,8 @@ def test_lint_is_clean(tiny_run):
 
 def test_selecting_the_raw_batch_files_schedules_their_download(tiny_run, tmp_path):
     wd, _ = tiny_run
-    override = {"protocols": {"cells": {"dataset": "matr_raw"}, "paper": {"enabled": False}}}
+    override = {"protocols": {"cells": {"dataset": "matr_raw"}, "paper": {"enabled": False},
+                              "paper_residual": {"enabled": False}}}
     (tmp_path / "matr.yaml").write_text(yaml.safe_dump(override))
     proc = snakemake(wd, "-n", "--configfile", "tests/config_tiny.yaml", str(tmp_path / "matr.yaml"))
     counts = job_counts(proc.stdout + proc.stderr)
@@ -122,8 +172,13 @@ def test_html_report_has_every_section(tiny_run):
         assert section in html, section
     for p in PROTOCOLS:
         summary = (wd / "results" / p / "summary.md").read_text()
-        assert "[published]" in summary and "native C core" in summary and "TFLite" in summary
-        assert "On the microcontroller" in summary
+        selected = json.loads((wd / "results" / p / "pareto/selected.json").read_text())
+        assert "[published]" in summary and "native C core" in summary
+        assert ("(int8, TFLite Micro)" in summary) == (selected["kind"] == "liquid")
+        assert "On the microcontroller" in summary and "simulated reruns" in summary
+        assert ("[peer: absent, fetch it with: snakemake --cores 1 data/peers/dlnet_paper.tflite]"
+                in summary) == p.startswith("paper")
+        assert "ridge (alpha=" in summary and "knn (components=" in summary
 
 
 def test_deployed_model_is_bit_exact_everywhere(tiny_run):
@@ -134,7 +189,8 @@ def test_deployed_model_is_bit_exact_everywhere(tiny_run):
         assert m4["all_bit_exact"] and m4["windows_compared"] > 0
         assert m4["instructions_per_inference"]["max"] > 0
         deploy = json.loads((wd / "results" / p / "deploy/metrics.json").read_text())
-        assert set(deploy) >= {"float", "int8", "tflite"}
+        liquid = json.loads((wd / "results" / p / "pareto/selected.json").read_text())["kind"] == "liquid"
+        assert set(deploy) >= {"float", "int8"} and ("tflite" in deploy) == liquid
         assert verify["summary"]["all_exact"] is True
 
 
@@ -148,3 +204,68 @@ def test_cleaning_rules_do_not_touch_the_paper_protocol(tiny_run, tmp_path):
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts["prepare_data"] == 1 and counts["teacher"] == 1
     assert "results/paper/" not in proc.stdout.split("Job stats")[0]
+
+
+def test_selection_reads_no_test_column(tiny_run, tmp_path):
+    """The select rule again on the tiny run's finalists, with every test and segments error in
+    its inputs replaced: selected.json comes out byte for byte the same."""
+    from types import SimpleNamespace
+
+    from dlnet.run.select import run
+
+    wd, _ = tiny_run
+    r = wd / "results/paper"
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    tiny = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    params = SimpleNamespace(name="paper", select=config["pareto"]["select"],
+                             objectives=config["pareto"]["objectives"],
+                             runs=tiny["pareto"]["seeds"], seed=config["seed"],
+                             stability_draws=tiny["pareto"]["stability_draws"])
+    cands = pd.read_csv(r / "pareto/candidates.csv")
+    folders = {"teacher": "teacher", "student": "students/{}", "recovered": "recovered/{}"}
+    seed_metrics = [str(r / "seeds/s43" / folders[stage].format(name) / "metrics.json")
+                    for name, stage in cands.loc[cands["finalist"], ["name", "stage"]].to_numpy()]
+    assert seed_metrics
+    rng = np.random.default_rng(0)
+    for variant in ("same", "scrambled"):
+        d = tmp_path / variant
+        d.mkdir()
+        table, metrics = cands.copy(), []
+        for i, path in enumerate(seed_metrics):
+            m = json.loads(Path(path).read_text())
+            if variant == "scrambled":
+                for s in ("test", "segments"):
+                    m[s]["mae"] = float(rng.uniform(0, 1))
+            (d / f"m{i}.json").write_text(json.dumps(m))
+            metrics.append(str(d / f"m{i}.json"))
+        if variant == "scrambled":
+            for c in ("test_mae", "segments_mae"):
+                table[c] = rng.uniform(0, 1, len(table))
+        table.to_csv(d / "candidates.csv", index=False)
+        run(SimpleNamespace(candidates=str(d / "candidates.csv"), seed_metrics=metrics,
+                            seed_models=[p.replace("metrics.json", "model.pt") for p in seed_metrics]),
+            SimpleNamespace(**{k: str(d / f) for k, f in (("selected", "selected.json"),
+                               ("pareto", "pareto.csv"), ("seeds", "seeds.csv"),
+                               ("plot", "pareto.png"))}),
+            params, str(d / "select.log"))
+    assert (tmp_path / "same/selected.json").read_bytes() == \
+        (tmp_path / "scrambled/selected.json").read_bytes()
+    assert (tmp_path / "same/selected.json").read_bytes() == (r / "pareto/selected.json").read_bytes()
+
+
+def test_a_peer_is_scored_once_its_file_is_there(tiny_run, exported, tmp_path):
+    """Offline, the peer's row says how to fetch it; given the file (here a TFLite model the
+    tests build), the same target is rerun and scored in TFLite Micro."""
+    wd, _ = tiny_run
+    target = "results/paper/peers/dlnet_paper/metrics.json"
+    before = json.loads((wd / target).read_text())
+    assert before["status"] == "absent"
+    *_, path, data = exported
+    (tmp_path / "peer.yaml").write_text(yaml.safe_dump({"peers": {"dlnet_paper": {"file": str(path)}}}))
+    proc = snakemake(wd, target, "--cores", "1", "--configfile", "tests/config_tiny.yaml",
+                     str(tmp_path / "peer.yaml"))
+    after = json.loads((wd / target).read_text())
+    assert after["status"] == "scored" and after["flatbuffer_bytes"] == len(data)
+    assert after["sha256_matches_pin"] is False       # not the paper's file: said, not hidden
+    assert set(after["scalings"]) == {"firmware", "protocol"}
+    assert "score_peer" in proc.stdout + proc.stderr

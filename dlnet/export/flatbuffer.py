@@ -8,6 +8,7 @@ and may crash on one.
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
@@ -57,3 +58,13 @@ def float_tensors(data):
     """Names of the model's float32 tensors: none in a full-integer model."""
     graph = parse(data).subgraphs[0]
     return [t.name.decode() for t in graph.tensors if t.type == schema.TensorType.FLOAT32]
+
+
+def fully_connected_macs(data):
+    """Multiply-accumulates of the graph's FULLY_CONNECTED ops: the size of each weight matrix."""
+    fc = schema.BuiltinOperator.FULLY_CONNECTED
+    model = parse(data)
+    graph = model.subgraphs[0]
+    return int(sum(
+        int(np.prod(graph.tensors[op.inputs[1]].shape)) for op in graph.operators
+        if runtime.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex]) == fc))

@@ -1,6 +1,6 @@
 """The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
 
-Layout (format version 3), every integer little-endian, arrays row-major:
+Layout (format version 4), every integer little-endian, arrays row-major:
 
     offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
     offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
@@ -16,6 +16,10 @@ into their bias (qmodel.fold_zero_point), and the cell's W and U gained a bias (
 that carries the zero point of their input the same way (U_input_offset is gone).
 Version 3 added the dimension trend_len and, when it is not 0, the trend section at the end
 (the quadratic scaling's parabola, qmodel.Trend).
+Version 4 added the first dimension, the network (qmodel.NETWORKS: 0 liquid, 1 linear, 2 none):
+a linear network has one fully connected section, `linear`, and none has no section between the
+anchor and the trend; their liquid sizes (enc_hidden ... steps) are 0. A trend may be 1 value
+long and of degree 0 or 1 (zero rows): the polynomial baselines.
 
 The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
 here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
@@ -32,10 +36,10 @@ from dlnet.quant import qmodel as qmod
 from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Trend
 
 MAGIC = 0x514E4C44
-VERSION = 3
+VERSION = 4
 HEADER_BYTES = 16
 ALIGN = 4
-DIMS = ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid", "coupling",
+DIMS = ("network", "input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid", "coupling",
         "rank", "steps", "trend_len", "scratch_bytes")
 _DTYPES = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8")}
 
@@ -69,11 +73,21 @@ def _cell(w, coupling, rank):
 
 def layout(d):
     """(field, type, shape or sub-layout) of every section after the dimensions, in order."""
+    anchor = [("anchor", Anchor, [("kind", "i32", None), ("length", "i32", None),
+                                  ("constant", "i32", None), ("mult", "i32", None),
+                                  ("shift", "i32", None)])]
+    network = qmod.NETWORKS[d["network"]]
+    if network == "linear":
+        anchor.append(("linear", FC, _fc(d["input_len"], d["output_len"])))
+    elif network == "liquid":
+        anchor += _liquid(d)
+    return anchor + ([("trend", Trend, [("weight", "i32", (3, d["trend_len"])),
+                                        ("shift", "i32", (3,))])] if d["trend_len"] else [])
+
+
+def _liquid(d):
     coupling = qmod.COUPLINGS[d["coupling"]]
     return [
-        ("anchor", Anchor, [("kind", "i32", None), ("length", "i32", None),
-                            ("constant", "i32", None), ("mult", "i32", None),
-                            ("shift", "i32", None)]),
         ("enc_in", FC, _fc(d["input_len"], d["enc_hidden"])),
         ("enc_norm", LayerNorm, _ln(d["enc_hidden"])),
         ("enc_out", FC, _fc(d["enc_hidden"], d["width"])),
@@ -87,8 +101,7 @@ def layout(d):
         ("dec_norm", LayerNorm, _ln(d["dec_hidden"])),
         ("dec_mid", FC, _fc(d["dec_hidden"], d["dec_mid"])),
         ("dec_out", FC, _fc(d["dec_mid"], d["output_len"])),
-    ] + ([("trend", Trend, [("weight", "i32", (3, d["trend_len"])), ("shift", "i32", (3,))])]
-         if d["trend_len"] else [])
+    ]
 
 
 def padded(n):
@@ -97,8 +110,10 @@ def padded(n):
 
 
 def size_of(dims):
-    """Bytes of the blob of a model with these dims (coupling as a name), without building it."""
-    d = {**dims, "coupling": qmod.COUPLINGS.index(dims["coupling"])}
+    """Bytes of the blob of a model with these dims (network and coupling as names), without
+    building it."""
+    d = {**dims, "network": qmod.NETWORKS.index(dims["network"]),
+         "coupling": qmod.COUPLINGS.index(dims.get("coupling", "full"))}
 
     def size(fields):
         return sum(size(shape) if isinstance(kind, type) else
@@ -108,9 +123,11 @@ def size_of(dims):
     return HEADER_BYTES + 4 * len(DIMS) + size(layout(d))
 
 
-def _dims(qm):
+def stored_dims(qm):
+    """The dimensions as the blob stores them: network and coupling as codes, scratch bytes."""
     d = dict(qm.dims)
-    d["coupling"] = qmod.COUPLINGS.index(qm.cell.coupling)
+    d["network"] = qmod.NETWORKS.index(qm.network)
+    d["coupling"] = qmod.COUPLINGS.index(qm.cell.coupling) if qm.network == "liquid" else 0
     d["scratch_bytes"] = qmod.scratch_bytes(qm.dims)
     return d
 
@@ -118,7 +135,7 @@ def _dims(qm):
 def to_bytes(qm):
     """Serialize (after qmodel.check, so that only a model the core accepts is ever written)."""
     qmod.check(qm)
-    d = _dims(qm)
+    d = stored_dims(qm)
     out = [struct.pack(f"<{len(DIMS)}i", *(d[k] for k in DIMS))]
 
     def put(obj, fields):
@@ -169,17 +186,28 @@ def from_bytes(data, source="<model blob>"):
         raise InputError(source, "is too short to hold the model dimensions", fix)
     d = dict(zip(DIMS, struct.unpack_from(f"<{len(DIMS)}i", data, pos)))
     pos += 4 * len(DIMS)
+    if not 0 <= d["network"] < len(qmod.NETWORKS):
+        raise InputError(source, f"has network code {d['network']}", fix)
     if not 0 <= d["coupling"] < len(qmod.COUPLINGS):
         raise InputError(source, f"has coupling code {d['coupling']}", fix)
-    for k in DIMS[:6]:
+    for k in ("input_len", "output_len"):
         if not 1 <= d[k] <= qmod.MAX_DIM:
             raise InputError(source, f"has {k} = {d[k]}, outside 1..{qmod.MAX_DIM}", fix)
-    lowrank = d["coupling"] == qmod.COUPLINGS.index("lowrank")
-    if not (1 <= d["rank"] <= d["width"] if lowrank else d["rank"] == 0):
-        raise InputError(source, f"has rank {d['rank']} for width {d['width']}", fix)
-    if not 1 <= d["steps"] <= qmod.MAX_STEPS:
-        raise InputError(source, f"has {d['steps']} Euler steps, outside 1..{qmod.MAX_STEPS}", fix)
-    if not (d["trend_len"] == 0 or 3 <= d["trend_len"] <= d["input_len"]):
+    liquid = ("enc_hidden", "width", "dec_hidden", "dec_mid", "coupling", "rank", "steps")
+    if qmod.NETWORKS[d["network"]] == "liquid":
+        for k in liquid[:4]:
+            if not 1 <= d[k] <= qmod.MAX_DIM:
+                raise InputError(source, f"has {k} = {d[k]}, outside 1..{qmod.MAX_DIM}", fix)
+        lowrank = d["coupling"] == qmod.COUPLINGS.index("lowrank")
+        if not (1 <= d["rank"] <= d["width"] if lowrank else d["rank"] == 0):
+            raise InputError(source, f"has rank {d['rank']} for width {d['width']}", fix)
+        if not 1 <= d["steps"] <= qmod.MAX_STEPS:
+            raise InputError(source, f"has {d['steps']} Euler steps, outside "
+                             f"1..{qmod.MAX_STEPS}", fix)
+    elif any(d[k] for k in liquid):
+        raise InputError(source, f"has liquid sizes {[d[k] for k in liquid]} for a "
+                         f"{qmod.NETWORKS[d['network']]} network (they must be 0)", fix)
+    if not 0 <= d["trend_len"] <= d["input_len"]:
         raise InputError(source, f"has trend length {d['trend_len']}", fix)
 
     def get(cls, fields):
@@ -208,7 +236,7 @@ def from_bytes(data, source="<model blob>"):
     sections = get(None, layout(d))
     if pos != len(data):
         raise InputError(source, f"has {len(data) - pos} bytes after its last field", fix)
-    qm = QuantModel(**sections)
+    qm = QuantModel(qmod.NETWORKS[d["network"]], d["input_len"], d["output_len"], **sections)
     try:
         qmod.check(qm)
     except ValueError as e:

@@ -19,11 +19,7 @@ def text(qm, source="", comment_lines=()):
     data = fmt.to_bytes(qm)
     d = qm.dims
     rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 16]) for i in range(0, len(data), 16)]
-    about = [f"Source: {source}" if source else None,
-             f"input {d['input_len']} -> encoder {d['enc_hidden']} -> latent {d['width']} "
-             f"({qm.cell.coupling} coupling{', rank %d' % d['rank'] if d['rank'] else ''}, "
-             f"{d['steps']} Euler step{'s' if d['steps'] > 1 else ''}) -> decoder "
-             f"{d['dec_hidden']} -> {d['dec_mid']} -> output {d['output_len']}",
+    about = [f"Source: {source}" if source else None, qm.describe(),
              f"{qmod.weight_bytes(qm)} int8 weight bytes, {len(data)} model bytes in all",
              *comment_lines]
     lines = [

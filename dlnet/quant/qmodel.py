@@ -1,7 +1,13 @@
-"""The integer model: every int8 weight and integer parameter of one quantized LiquidNet.
+"""The integer model: every int8 weight and integer parameter of one deployable forecaster.
 
-`quantize(model, scaler, x_calibration, ...)` turns a float LiquidNet into a QuantModel; the
-blob module serializes it for the C core, the reference module runs it. Activation scales
+A QuantModel is the Scaler's anchor, a network, and (quadratic scaling, polynomial baselines)
+a trend. The network is one of NETWORKS:
+  liquid  a LiquidNet: `quantize(model, scaler, x_calibration, ...)`
+  linear  one fully connected layer from the scaled input to the output, ridge regression:
+          `quantize_linear(weight, bias, scaler)`
+  none    no network: the forecast is the anchor plus the trend, a polynomial baseline:
+          `quantize_polynomial(input_len, output_len, fit_len, degree)`
+The blob module serializes it for the C core, the reference module runs it. Activation scales
 (`scales`) are kept for the record; the integer arithmetic never needs them.
 
 Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
@@ -30,6 +36,7 @@ from dlnet.quant.fixedpoint import (FINE_BITS, INT8, INT16, INT32, NORM_BITS, SO
                                     TREND_FRAC_BITS, fine, fine_vec, quantize_multiplier,
                                     quantize_multipliers, soh_to_q)
 
+NETWORKS = ("liquid", "linear", "none")
 COUPLINGS = ("full", "lowrank")
 ANCHORS = ("constant", "mean")
 MAX_DIM = 1024          # any vector; keeps every int32 accumulator bound checkable
@@ -116,10 +123,11 @@ class Anchor:
 
 @dataclass
 class Trend:
-    """The quadratic scaling's forecast anchor b(x) = a + P d, with P the least-squares parabola
+    """The forecast anchor b(x) = a + P d, with P the least-squares polynomial (degree <= 2)
     through the last `length` values of d extrapolated (dlnet.scaling.trend_matrix). P has rank
-    3, so the core computes the parabola's level, slope and curvature c_j (TREND_FRAC_BITS) from
-    `weight` (3, length) with a rounding shift each, then c0 + c1 t + c2 t^2 for t = 1..horizon."""
+    <= 3, so the core computes the polynomial's level, slope and curvature c_j (TREND_FRAC_BITS)
+    from `weight` (3, length) with a rounding shift each, then c0 + c1 t + c2 t^2 for
+    t = 1..horizon; a lower degree has zero rows."""
     weight: np.ndarray
     shift: np.ndarray
 
@@ -130,29 +138,53 @@ class Trend:
 
 @dataclass
 class QuantModel:
+    network: str
+    input_len: int
+    output_len: int
     anchor: Anchor
-    enc_in: FC
-    enc_norm: LayerNorm
-    enc_out: FC
-    lat_norm: LayerNorm
-    lat_tanh: np.ndarray
-    cell: Cell
-    residual: Residual
-    dec_in: FC
-    dec_norm: LayerNorm
-    dec_mid: FC
-    dec_out: FC
+    # liquid
+    enc_in: FC = None
+    enc_norm: LayerNorm = None
+    enc_out: FC = None
+    lat_norm: LayerNorm = None
+    lat_tanh: np.ndarray = None
+    cell: Cell = None
+    residual: Residual = None
+    dec_in: FC = None
+    dec_norm: LayerNorm = None
+    dec_mid: FC = None
+    dec_out: FC = None
+    # linear
+    linear: FC = None
     trend: Trend = None
     scales: dict = field(default_factory=dict)
 
     @property
     def dims(self):
-        """input_len, output_len, enc_hidden, width, dec_hidden, dec_mid, rank, steps."""
-        return {"input_len": self.enc_in.weight.shape[1], "output_len": len(self.dec_out.weight),
-                "enc_hidden": len(self.enc_in.weight), "width": len(self.enc_out.weight),
-                "dec_hidden": len(self.dec_in.weight), "dec_mid": len(self.dec_mid.weight),
-                "rank": self.cell.rank, "steps": self.cell.steps,
-                "trend_len": self.trend.length if self.trend is not None else 0}
+        """network, input_len, output_len, the liquid network's sizes (0 for the other
+        networks), trend_len (0: no trend)."""
+        d = {"network": self.network, "input_len": self.input_len, "output_len": self.output_len,
+             "enc_hidden": 0, "width": 0, "dec_hidden": 0, "dec_mid": 0, "rank": 0, "steps": 0,
+             "trend_len": self.trend.length if self.trend is not None else 0}
+        if self.network == "liquid":
+            d.update(enc_hidden=len(self.enc_in.weight), width=len(self.enc_out.weight),
+                     dec_hidden=len(self.dec_in.weight), dec_mid=len(self.dec_mid.weight),
+                     rank=self.cell.rank, steps=self.cell.steps)
+        return d
+
+    def describe(self):
+        """One line: what the integers compute."""
+        d = self.dims
+        trend = (f" + polynomial trend through the last {d['trend_len']} inputs"
+                 if d["trend_len"] else "")
+        if self.network == "none":
+            return f"input {d['input_len']} -> anchor{trend} -> output {d['output_len']}"
+        if self.network == "linear":
+            return f"input {d['input_len']} -> linear -> output {d['output_len']}{trend}"
+        return (f"input {d['input_len']} -> encoder {d['enc_hidden']} -> latent {d['width']} "
+                f"({self.cell.coupling} coupling{', rank %d' % d['rank'] if d['rank'] else ''}, "
+                f"{d['steps']} Euler step{'s' if d['steps'] > 1 else ''}) -> decoder "
+                f"{d['dec_hidden']} -> {d['dec_mid']} -> output {d['output_len']}{trend}")
 
 
 def scratch_bytes(dims):
@@ -161,6 +193,7 @@ def scratch_bytes(dims):
     a: the int16 scaled input, then the int8 output of each LayerNorm, the residual
     b: the int16 output of each Linear that feeds a LayerNorm, the int8 decoder middle layer
     c: the liquid cell's h0, h, tanh input and (lowrank) the rank-sized projection V^T h
+    Without a liquid network its sizes are 0, and only the scaled input is left.
     """
     d = dims
     a = max(2 * d["input_len"], d["enc_hidden"], d["width"], d["dec_hidden"])
@@ -170,6 +203,10 @@ def scratch_bytes(dims):
 
 
 def weight_bytes(qm):
+    if qm.network == "none":
+        return 0
+    if qm.network == "linear":
+        return int(qm.linear.weight.size)
     cell = qm.cell
     mats = [qm.enc_in.weight, qm.enc_out.weight, qm.dec_in.weight, qm.dec_mid.weight,
             qm.dec_out.weight] + ([cell.W] if cell.coupling == "full" else [cell.V.weight, cell.U])
@@ -222,11 +259,7 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
         offset = cal.round_int(p[f"{name}.bias"] / s_out * (1 << FINE_BITS))
         return LayerNorm(eps, mult, shift, offset, zp_out, max(-128, zp_out) if relu else -128, 127)
 
-    if scaler.kind == "minmax":
-        anchor = Anchor("constant", 0, int(soh_to_q(scaler.offset)), 0, 0)
-    else:
-        anchor = Anchor("mean", scaler.anchor_len, 0, *quantize_multiplier(1.0 / scaler.anchor_len))
-    trend = quadratic_trend(scaler.trend_len) if scaler.kind == "quadratic" else None
+    anchor, trend = scaler_integers(scaler)
     enc_in = fc("enc_in", s["d"], 0, s["enc_in"], out=INT16)
     enc_norm = norm("enc_norm", s["enc_in"], s["enc_norm"], zp["enc_norm"], relu=True)
     enc_out = fc("enc_out", s["enc_norm"], zp["enc_norm"], s["enc_out"], out=INT16)
@@ -242,8 +275,10 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     # the output multiplier carries span and 2^14: the accumulator lands in Q1.14 SOH units
     dec_out = fc("dec_out", s["dec_mid"], zp["dec_mid"], None, out=INT16,
                  out_factor=scaler.span * 2.0 ** SOH_FRAC_BITS)
-    qm = QuantModel(anchor, enc_in, enc_norm, enc_out, lat_norm, lat_tanh, cell, residual,
-                    dec_in, dec_norm, dec_mid, dec_out, trend,
+    qm = QuantModel("liquid", model.cfg.input_len, model.cfg.output_len, anchor, enc_in=enc_in,
+                    enc_norm=enc_norm, enc_out=enc_out, lat_norm=lat_norm, lat_tanh=lat_tanh,
+                    cell=cell, residual=residual, dec_in=dec_in, dec_norm=dec_norm,
+                    dec_mid=dec_mid, dec_out=dec_out, trend=trend,
                     scales={"scale": s, "zero_point": zp, "weights": weights,
                             "calibration": calibration, "headroom": headroom,
                             "percentile": percentile if calibration == "percentile" else None})
@@ -251,19 +286,63 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     return qm
 
 
-def quadratic_trend(length):
+def scaler_integers(scaler):
+    """(Anchor, Trend or None) of a Scaler: minmax's constant offset, or the mean of the last
+    anchor_len inputs; the quadratic scaling's parabola through the last trend_len."""
+    if scaler.kind == "minmax":
+        return Anchor("constant", 0, int(soh_to_q(scaler.offset)), 0, 0), None
+    anchor = mean_anchor(scaler.anchor_len)
+    return anchor, (polynomial_trend(scaler.trend_len) if scaler.kind == "quadratic" else None)
+
+
+def mean_anchor(length):
+    return Anchor("mean", length, 0, *quantize_multiplier(1.0 / length))
+
+
+def polynomial_trend(length, degree=2):
     """Trend weights: c_j = sum_i G_ji d_i in 2^-TREND_FRAC_BITS[j] units, with G the
-    least-squares parabola's coefficients (level, slope, curvature at the last input) per input.
-    Each row gets as many extra bits as keep its largest weight below 2^30; the shift removes
-    them again with one rounding."""
+    least-squares polynomial's coefficients (level, slope, curvature at the last input) per
+    input; rows above `degree` are zero. Each row gets as many extra bits as keep its largest
+    weight below 2^30; the shift removes them again with one rounding."""
+    if not 0 <= degree <= 2 or length <= degree:
+        raise ValueError(f"a degree-{degree} fit needs more than {degree} values, not {length}")
     t = np.arange(-length + 1, 1, dtype=np.float64)
-    g = np.linalg.pinv(np.vander(t, 3, increasing=True))                   # (3, length)
-    weight, shift = np.zeros((3, length), np.int64), np.zeros(3, np.int64)
-    for j, bits in enumerate(TREND_FRAC_BITS):
-        row = g[j] * 2.0 ** bits
+    g = np.linalg.pinv(np.vander(t, degree + 1, increasing=True))         # (degree+1, length)
+    weight, shift = np.zeros((3, length), np.int64), np.ones(3, np.int64)
+    for j in range(degree + 1):
+        row = g[j] * 2.0 ** TREND_FRAC_BITS[j]
         shift[j] = 29 - int(np.floor(np.log2(np.abs(row).max())))
         weight[j] = cal.round_int(row * 2.0 ** shift[j])
     return Trend(weight, shift)
+
+
+def quantize_polynomial(input_len, output_len, fit_len, degree):
+    """The polynomial baseline (dlnet.baselines) as a QuantModel without a network: the anchor is
+    the mean of the fitted values, the trend the polynomial through them, so the forecast is
+    a + P (x - a) = P x, the baseline itself, up to Q1.14 rounding."""
+    qm = QuantModel("none", input_len, output_len, mean_anchor(fit_len),
+                    trend=polynomial_trend(fit_len, degree),
+                    scales={"polynomial": {"fit_len": int(fit_len), "degree": int(degree)}})
+    check(qm)
+    return qm
+
+
+def quantize_linear(weight, bias, scaler, weights="per_channel"):
+    """A linear map from the scaled input to the scaled output (ridge regression: z_out =
+    weight z_in + bias) as a QuantModel: one int8 layer from the int16 d = x - a straight to
+    Q1.14, as the liquid network's first and last layers do, then the scaler's trend."""
+    weight, bias = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
+    if weights not in ("per_channel", "per_tensor"):
+        raise ValueError(f"unknown weight quantization '{weights}'; use per_channel or per_tensor")
+    anchor, trend = scaler_integers(scaler)
+    s_in = 2.0 ** -SOH_FRAC_BITS / scaler.span
+    wq, sw = cal.quantize_weights(weight, weights == "per_channel")
+    mult, shift = quantize_multipliers(sw * scaler.span * 2.0 ** SOH_FRAC_BITS * s_in)
+    layer = FC(wq, cal.round_int(bias / (s_in * sw)), mult, shift, 0, *INT16)
+    qm = QuantModel("linear", weight.shape[1], weight.shape[0], anchor, linear=layer, trend=trend,
+                    scales={"scale": {"d": s_in}, "zero_point": {}, "weights": weights})
+    check(qm)
+    return qm
 
 
 def tanh_table(s_in, zp_in, s_out, zp_out):
@@ -313,11 +392,9 @@ def check(qm):
     whatever the order in which the core adds a row's products.
     """
     d = qm.dims
-    for k in ("input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid"):
+    _need(qm.network in NETWORKS, f"network {qm.network}")
+    for k in ("input_len", "output_len"):
         _need(1 <= d[k] <= MAX_DIM, f"{k} = {d[k]} is outside 1..{MAX_DIM}")
-    for k in ("enc_hidden", "width", "dec_hidden"):
-        _need(d[k] <= MAX_NORM_DIM, f"{k} = {d[k]} is above the LayerNorm limit {MAX_NORM_DIM}")
-    _need(1 <= d["steps"] <= MAX_STEPS, f"steps = {d['steps']} is outside 1..{MAX_STEPS}")
     a = qm.anchor
     _need(a.kind in ANCHORS, f"anchor kind {a.kind}")
     if a.kind == "mean":
@@ -327,9 +404,25 @@ def check(qm):
     if qm.trend is not None:
         tr = qm.trend
         _need(a.kind == "mean", "a trend needs the mean anchor")
-        _need(3 <= tr.length <= d["input_len"], f"trend length {tr.length}")
+        _need(1 <= tr.length <= d["input_len"], f"trend length {tr.length}")
         _need(np.all((1 <= tr.shift) & (tr.shift <= 62)), f"trend shifts {tr.shift}")
         _need(np.abs(tr.weight).max() < 2 ** 31, "trend weights beyond int32")
+    if qm.network == "linear":
+        _need(qm.linear.weight.shape == (d["output_len"], d["input_len"]),
+              f"linear weights {qm.linear.weight.shape} for {d['input_len']} -> {d['output_len']}")
+        _fc("linear", qm.linear, INT16, INT16)
+    if qm.network == "liquid":
+        _check_liquid(qm, d)
+
+
+def _check_liquid(qm, d):
+    _need((len(qm.dec_out.weight), qm.enc_in.weight.shape[1]) == (d["output_len"], d["input_len"]),
+          "the network's first and last layers do not match input_len and output_len")
+    for k in ("enc_hidden", "width", "dec_hidden", "dec_mid"):
+        _need(1 <= d[k] <= MAX_DIM, f"{k} = {d[k]} is outside 1..{MAX_DIM}")
+    for k in ("enc_hidden", "width", "dec_hidden"):
+        _need(d[k] <= MAX_NORM_DIM, f"{k} = {d[k]} is above the LayerNorm limit {MAX_NORM_DIM}")
+    _need(1 <= d["steps"] <= MAX_STEPS, f"steps = {d['steps']} is outside 1..{MAX_STEPS}")
     cell = qm.cell
     _need(cell.coupling in COUPLINGS, f"coupling {cell.coupling}")
     for name, in_bounds, out_bounds in (("enc_in", INT16, INT16), ("enc_out", INT8, INT16),

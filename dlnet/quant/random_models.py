@@ -1,5 +1,6 @@
-"""Random LiquidNets, scalers and windows, to check the C core against the reference far from
-the trained models: every shape limit, both couplings, both scalings, negative gains, saturation.
+"""Random LiquidNets, linear networks, polynomial baselines, scalers and windows, to check the C
+core against the reference far from the trained models: every shape limit, both couplings, every
+scaling, negative gains, saturation.
 
 Weights come from PyTorch's initialization, then every parameter the initialization leaves at a
 constant (LayerNorm gain and offset, alpha, beta, w_u, d, r) is drawn at random with either sign,
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from dlnet.model import LiquidNet, NetConfig
+from dlnet.quant import qmodel
 from dlnet.quant.fixedpoint import soh_to_q
 from dlnet.scaling import Scaler
 
@@ -28,16 +30,34 @@ def random_model(rng, coupling=None, big=False):
                     dec_mid=size(1, 32) if not big else 128, coupling=str(coupling),
                     rank=size(1, min(3, width)), steps=size(1, 9) if coupling == "full" else 1,
                     dt=float(rng.uniform(0.02, 0.2)), dropout=0.0)
-    model = randomized(LiquidNet(cfg), rng)
+    return randomized(LiquidNet(cfg), rng), random_scaler(rng, n_in)
+
+
+def random_scaler(rng, n_in):
+    size = (lambda lo, hi: int(rng.integers(lo, hi + 1)))
     kind = rng.choice(["minmax", "anchored", "quadratic"])
     if kind == "minmax":
-        scaler = Scaler("minmax", span=rng.uniform(0.1, 0.5), offset=rng.uniform(0.5, 0.9))
-    elif kind == "anchored":
-        scaler = Scaler("anchored", span=rng.uniform(0.02, 0.3), anchor_len=size(1, n_in))
-    else:
-        scaler = Scaler("quadratic", span=rng.uniform(0.02, 0.3), anchor_len=size(1, n_in),
-                        trend_len=size(3, n_in))
-    return model, scaler
+        return Scaler("minmax", span=rng.uniform(0.1, 0.5), offset=rng.uniform(0.5, 0.9))
+    if kind == "anchored":
+        return Scaler("anchored", span=rng.uniform(0.02, 0.3), anchor_len=size(1, n_in))
+    return Scaler("quadratic", span=rng.uniform(0.02, 0.3), anchor_len=size(1, n_in),
+                  trend_len=size(3, n_in))
+
+
+def random_linear(rng):
+    """A linear network (what ridge regression deploys) with random weights and scaler."""
+    n_in, n_out = int(rng.integers(8, 101)), int(rng.integers(1, 101))
+    weight = rng.normal(0, n_in ** -0.5, (n_out, n_in)) * rng.uniform(0.1, 3.0)
+    return qmodel.quantize_linear(weight, rng.normal(0, 0.3, n_out), random_scaler(rng, n_in),
+                                  weights=str(rng.choice(["per_channel", "per_tensor"])))
+
+
+def random_polynomial(rng):
+    """A polynomial baseline of random degree (0..2) and fit length."""
+    n_in, n_out = int(rng.integers(8, 101)), int(rng.integers(1, 101))
+    degree = int(rng.integers(0, 3))
+    fit_len = int(rng.integers(degree + 1, n_in + 1))
+    return qmodel.quantize_polynomial(n_in, n_out, fit_len, degree)
 
 
 def randomized(model, rng):

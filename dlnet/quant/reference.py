@@ -124,6 +124,8 @@ def residual(res, h, h0, state_offset):
 
 def run(qm, x):
     """Q1.14 SOH windows (n, input_len) -> Q1.14 SOH forecasts (n, output_len), int16."""
+    if qm.network != "liquid":
+        return run_without_liquid(qm, x)
     d, a, u_sum = scale_input(qm.anchor, x)
     z = layer_norm(qm.enc_norm, fully_connected(qm.enc_in, d))
     h0 = lookup(qm.lat_tanh, layer_norm(qm.lat_norm, fully_connected(qm.enc_out, z)))
@@ -138,6 +140,18 @@ def run(qm, x):
     # the forecast anchor is the parabola, the output layer adds the model's correction to it
     c = trend_coefficients(qm.trend, d)
     return add_trend(c, a, output_soh(qm.dec_out, z, 0)).astype(np.int16)
+
+
+def run_without_liquid(qm, x):
+    """The linear network (one int16 -> Q1.14 layer, saturated) or none (zeros), plus the
+    anchor and trend: add_trend with zero coefficients when there is no trend."""
+    d, a, _ = scale_input(qm.anchor, x)
+    if qm.network == "linear":
+        y = fully_connected(qm.linear, d)
+    else:
+        y = np.zeros((len(d), qm.output_len), np.int64)
+    c = trend_coefficients(qm.trend, d) if qm.trend is not None else np.zeros((len(d), 3), np.int64)
+    return add_trend(c, a, y).astype(np.int16)
 
 
 def predict(qm, soh, batch=4096):

@@ -4,7 +4,8 @@ import numpy as np
 
 from dlnet.quant import blob as fmt
 from dlnet.quant import host, qmodel, reference
-from dlnet.quant.random_models import mixed_windows, random_model, soh_windows
+from dlnet.quant.random_models import (mixed_windows, random_linear, random_model,
+                                       random_polynomial, soh_windows)
 
 
 def compare(qm, x, exe, work, model="builtin"):
@@ -20,9 +21,15 @@ def compare(qm, x, exe, work, model="builtin"):
 
 def random_models(exe, work, n_models, n_windows, seed, big=1):
     """Quantize `n_models` random LiquidNets (alternating couplings, `big` of them teacher-sized)
-    and compare host and reference on `n_windows` windows each, a quarter of them hostile."""
+    and compare host and reference on `n_windows` windows each, a quarter of them hostile; then
+    as many linear networks and polynomial baselines, a quarter of `n_models` each."""
     rng = np.random.default_rng(seed)
     rows = []
+    for make in [random_linear, random_polynomial] * max(1, n_models // 4):
+        qm = make(rng)
+        result = compare(qm, mixed_windows(rng, n_windows, qm.input_len), exe, work,
+                         model=fmt.to_bytes(qm))
+        rows.append({**qm.dims, **result})
     for i in range(n_models):
         model, scaler = random_model(rng, ("full", "lowrank")[i % 2], big=i < big)
         cfg = model.cfg

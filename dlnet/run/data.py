@@ -15,7 +15,7 @@ def run(input, output, params, log, threads=1):
     source = load_source(dataset, params.cleaning)
     for reason, n in source.dropped["reason"].value_counts().items():
         log(f"cleaning dropped {n} row(s): {reason}")
-    splits, scaler, series = protocols.build(params.name, pcfg, source)
+    splits, scaler, series = protocols.build(params.name, pcfg, source, params.fit_lengths)
     info = {"protocol": params.name, "kind": pcfg["kind"], "dataset": dataset["adapter"],
             "scaler": scaler.to_dict(), "splits": protocols.summary(splits),
             "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}
@@ -29,6 +29,8 @@ def run(input, output, params, log, threads=1):
         log("every segment overlaps training windows of its cell: "
             f"{min(o['overlapping_train_windows'] for o in info['segment_overlaps'])} to "
             f"{max(o['overlapping_train_windows'] for o in info['segment_overlaps'])} each")
+    if pcfg.get("trend_len") == "validation":
+        log(f"trend_len {scaler.trend_len}: the quadratic baseline's best fit length on validation")
     log(f"scaler {json.dumps(scaler.to_dict())}")
     write_csv(output.dropped, source.dropped)
     write_csv(output.series, series)

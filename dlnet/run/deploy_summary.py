@@ -21,38 +21,45 @@ def mae_change(quantized, reference):
 def run(input, output, params, log, threads=1):
     log = Log(log)
     native, size = read_json(input.int8_metrics), read_json(input.int8_size)
-    tflite, onnx = read_json(input.tflite_metrics), read_json(input.onnx_check)
     splits = [s for s in native["float"] if s != "train"]
     metrics = {
-        "model": native["model"],
+        "model": native["model"], "kind": native["kind"],
         "float": {s: native["float"][s] for s in splits},
         "int8": {s: native["int8"][s] for s in splits},
-        "tflite": {s: tflite["tflite_micro"][s] for s in splits if s in tflite["tflite_micro"]},
         "int8_mae_change_percent": {s: native["agreement"][s]["mae_change_percent"] for s in splits},
-        "tflite_mae_change_percent": mae_change(tflite["tflite_micro"], tflite["float"]),
         "quantization": native["quantization"],
         "seed": native["seed"],
-        "versions": {**native["versions"], **tflite["versions"]},
+        "versions": native["versions"],
     }
     sizes = {
-        "model": native["model"],
+        "model": native["model"], "kind": native["kind"],
         "params": size["params"],
         "macs": size["macs"],
         "weight_bytes": size["weight_bytes"],
         "native_model_bytes": size["model_bytes"],
         "native_header_bytes": os.path.getsize(input.header),
         "native_peak_activation_bytes": size["scratch_bytes"],
-        "tflite_flatbuffer_bytes": tflite["flatbuffer_bytes"],
-        "tflite_header_bytes": os.path.getsize(input.tflite_header),
-        "tflite_arena_bytes": tflite["arena_bytes"],
-        "onnx_bytes": onnx["onnx_bytes"],
         "float32_bytes": size["float32_bytes"],
     }
+    if getattr(input, "tflite_metrics", None):
+        tflite, onnx = read_json(input.tflite_metrics), read_json(input.onnx_check)
+        metrics["tflite"] = {s: tflite["tflite_micro"][s] for s in splits
+                             if s in tflite["tflite_micro"]}
+        metrics["tflite_mae_change_percent"] = mae_change(tflite["tflite_micro"], tflite["float"])
+        metrics["versions"] = {**metrics["versions"], **tflite["versions"]}
+        sizes.update(tflite_flatbuffer_bytes=tflite["flatbuffer_bytes"],
+                     tflite_header_bytes=os.path.getsize(input.tflite_header),
+                     tflite_arena_bytes=tflite["arena_bytes"], onnx_bytes=onnx["onnx_bytes"])
+    else:
+        metrics["exports"] = sizes["exports"] = (
+            f"no TFLite or ONNX export: the selected model is {native['kind']}, which the native "
+            "core runs; the exports take liquid networks")
     for s in splits:
-        tfl = metrics["tflite"].get(s, {}).get("mae")
+        tfl = metrics.get("tflite", {}).get(s, {}).get("mae")
         log(f"{s}: MAE float {metrics['float'][s]['mae']:.5f}, int8 {metrics['int8'][s]['mae']:.5f}"
             + (f", TFLite {tfl:.5f}" if tfl is not None else ""))
     log(f"native model {sizes['native_model_bytes']} B + {sizes['native_peak_activation_bytes']} B "
-        f"scratch; TFLite {sizes['tflite_flatbuffer_bytes']} B + {sizes['tflite_arena_bytes']} B arena")
+        f"scratch" + (f"; TFLite {sizes['tflite_flatbuffer_bytes']} B + "
+                      f"{sizes['tflite_arena_bytes']} B arena" if "tflite" in metrics else ""))
     write_json(output.metrics, metrics)
     write_json(output.sizes, sizes)

@@ -13,7 +13,7 @@ from dlnet.training import set_determinism
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, model, scaler, model_path = selected.load(input)
+    splits, model, scaler, model_path = selected.load_network(input)
     export(model, output.onnx, model.cfg.input_len, params.opset)
     windows = {s: scaler.transform(w.x) for s, w in splits.items() if len(w)}
     diff = max_abs_diff(output.onnx, model, windows, threads)

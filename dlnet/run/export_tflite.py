@@ -22,7 +22,7 @@ def run(input, output, params, log, threads=1):
 
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, model, scaler, model_path = selected.load(input)
+    splits, model, scaler, model_path = selected.load_network(input)
     train = splits["train"]
     # the same windows as the native core's calibration (rule quantize)
     calibration = torch.as_tensor(calibrate.sample(scaler.transform(train.x),
@@ -40,7 +40,7 @@ def run(input, output, params, log, threads=1):
 def run_check(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, model, scaler, model_path = selected.load(input)
+    splits, model, scaler, model_path = selected.load_network(input)
     data = flatbuffer.read(input.tflite)
     arena, recorded = arena_size(input.tflite)
     log(f"{input.tflite}: {len(data)} bytes; smallest arena {arena} bytes; after allocation the "

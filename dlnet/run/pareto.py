@@ -1,11 +1,12 @@
-"""Rules front1 (checkpoint) and pareto: fronts of error against cost, and the selection."""
+"""Rules front1 (checkpoint) and pareto (checkpoint): fronts of error against cost, and the
+finalists that are trained again with more seeds before the selection (rule select)."""
 
-import pandas as pd
+import numpy as np
 
 from dlnet import candidates
-from dlnet.io import save_figure, write_csv, write_json
+from dlnet.io import write_csv
 from dlnet.logs import Log
-from dlnet.pareto import front_ranks, select
+from dlnet.pareto import front_ranks
 
 
 def run_front1(input, output, params, log, threads=1):
@@ -21,37 +22,28 @@ def run_front1(input, output, params, log, threads=1):
 
 
 def run(input, output, params, log, threads=1):
+    """candidates.csv: every model, baseline and learned reference with its cost and errors;
+    `eligible` (what the protocol may deploy), `front` (rank among the eligible ones) and
+    `finalist` (the front's most accurate liquid networks, retrained with every seed)."""
     log = Log(log)
+    pcfg = params.protocol
     paths = [input.teacher_model, *input.student_models, *input.recovered_models]
     metrics = [input.teacher_metrics, *input.student_metrics, *input.recovered_metrics]
-    frame = candidates.table(metrics, paths, input.baselines)
-    models = frame["stage"] != "baseline"
-    frame.loc[models, "front"] = front_ranks(frame.loc[models, params.objectives].to_numpy(float))
-    front = frame[models & (frame["front"] == 1)]
-    pick, reason = select(front, "val_mae", params.select["cost"], params.select["rule"],
-                          params.select["tolerance"])
-    frame["selected"] = frame.index == pick
-    chosen = frame.loc[pick]
-    log(f"{int(models.sum())} models, {len(front)} on front 1; selected {chosen['name']}: {reason}")
-    selected = {"name": chosen["name"], "stage": chosen["stage"], "model": chosen["model"],
-                "reason": reason, "rule": params.select,
-                "objectives": params.objectives,
-                **{k: _plain(chosen[k]) for k in frame.columns
-                   if k not in ("name", "stage", "model", "selected")}}
-    write_csv(output.candidates, frame.drop(columns="selected"))
-    write_csv(output.pareto, front.assign(selected=front.index == pick))
-    fig = _figure(frame, params)
-    save_figure(output.plot, fig, dpi=120)
-    write_json(output.selected, selected)
-
-
-def _figure(frame, params):
-    from dlnet.plots import pareto_figure
-
-    return pareto_figure(frame, params.select["cost"], params.protocol)
-
-
-def _plain(v):
-    if pd.isna(v):
-        return None
-    return v.item() if hasattr(v, "item") else v
+    frame = candidates.table(metrics, paths, input.baselines, (input.learned, input.ridge),
+                             (pcfg["input_len"], pcfg["output_len"]))
+    frame["eligible"] = candidates.eligible(frame, pcfg["candidates"])
+    ok = frame["eligible"].to_numpy(bool)
+    if not ok.any():
+        raise ValueError(f"no candidate of protocol {params.name} is eligible: raise "
+                         f"protocols.{params.name}.candidates.max_int8_bytes in config.yaml")
+    frame["front"] = np.nan
+    frame.loc[ok, "front"] = front_ranks(frame.loc[ok, params.objectives].to_numpy(float))
+    frame["front"] = frame["front"].astype("Int64")
+    networks = frame[ok & (frame["front"] == 1) & (frame["kind"] == "liquid")]
+    finalists = networks.sort_values("val_mae", kind="stable").head(params.finalists).index
+    frame["finalist"] = frame.index.isin(finalists)
+    log(f"{len(frame)} candidates, {int(ok.sum())} eligible "
+        f"({pcfg['candidates']}), {int((frame['front'] == 1).sum())} on front 1")
+    for _, r in frame[frame["finalist"]].iterrows():
+        log(f"finalist {r['name']}: val MAE {r['val_mae']:.5f}, {int(r['int8_bytes'])} bytes")
+    write_csv(output.candidates, frame)

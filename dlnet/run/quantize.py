@@ -8,9 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlnet import model as net
 from dlnet import protocols
-from dlnet.cost import costs
 from dlnet.errors import InputError
 from dlnet.io import versions, write_json, write_text
 from dlnet.logs import Log
@@ -19,19 +17,18 @@ from dlnet.quant import blob as fmt
 from dlnet.quant import calibrate, header, host, qmodel, reference, verify
 from dlnet.quant.fixedpoint import soh_to_q
 from dlnet.run import selected
-from dlnet.training import predict, set_determinism
+from dlnet.training import set_determinism
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
     s = params.quantization
-    splits, model, scaler, model_path = selected.load(input)
+    splits, model, model_path = selected.load(input)
     x_cal = calibrate.sample(splits["train"].x, int(s["calibration_windows"]))
-    log(f"quantizing {model_path}: {s['weights']} weights, {s['calibration']} calibration on "
-        f"{len(x_cal)} training windows")
+    log(f"quantizing {model_path} ({model.kind}): {s['weights']} weights, {s['calibration']} "
+        f"calibration on {len(x_cal)} training windows")
     try:
-        draft = qmodel.quantize(model, scaler, x_cal, s["weights"], s["calibration"],
-                                float(s["percentile"]), float(s["headroom"]))
+        draft = model.quantize(x_cal, s)
     except ValueError as e:
         raise InputError(model_path, f"cannot be quantized ({e})",
                          "check the model for non-finite or extreme parameters") from None
@@ -40,17 +37,18 @@ def run(input, output, params, log, threads=1):
     text = header.text(draft, source=model_path, comment_lines=[
         f"Quantization: {s['weights']} int8 weights, activations calibrated by {s['calibration']}"
         + (f" ({s['percentile']} percentile)" if s["calibration"] == "percentile" else "")
-        + f" on {len(x_cal)} training windows, ranges widened x{s['headroom']}."])
+        + f" on {len(x_cal)} training windows, ranges widened x{s['headroom']}."]
+        if model.kind == "liquid" else [])
 
     start = time.perf_counter()
-    float_m = all_splits(splits, lambda x: predict(model, scaler, x), skip=())
+    float_m = all_splits(splits, model.predict, skip=())
     int8_m = all_splits(splits, lambda x: reference.predict(qm, x), skip=())
     seconds = time.perf_counter() - start
     agreement = {}
     for name, w in splits.items():
         if not len(w):
             continue
-        gap = np.abs(predict(model, scaler, w.x) - reference.predict(qm, w.x))
+        gap = np.abs(model.predict(w.x) - reference.predict(qm, w.x))
         change = 100.0 * (int8_m[name]["mae"] / float_m[name]["mae"] - 1.0)
         agreement[name] = {"mean_abs_float_int8": float(gap.mean()),
                            "max_abs_float_int8": float(gap.max()), "mae_change_percent": change}
@@ -59,7 +57,7 @@ def run(input, output, params, log, threads=1):
             f"{agreement[name]['mean_abs_float_int8']:.5f} over {len(w)} windows")
     percentile = s["percentile"] if s["calibration"] == "percentile" else None
     metrics = {
-        "model": model_path, "n_windows": {n: len(w) for n, w in splits.items()},
+        "model": model_path, "kind": model.kind, "n_windows": {n: len(w) for n, w in splits.items()},
         "quantization": {**quantization_scheme(), "weights": s["weights"],
                          "calibration": s["calibration"], "percentile": percentile,
                          "headroom": float(s["headroom"]), "calibration_windows": int(len(x_cal)),
@@ -68,13 +66,12 @@ def run(input, output, params, log, threads=1):
         "eval_seconds": seconds, "seed": params.seed, "versions": versions(),
     }
     size = {
-        "model": model_path, **costs(model, scaler),
+        "model": model_path, "kind": model.kind, **model.costs(),
         "weight_bytes": qmodel.weight_bytes(qm),
         "model_bytes": len(data),
         "header_file_bytes": len(text.encode()),
         "scratch_bytes": qmodel.scratch_bytes(qm.dims),
-        "float32_bytes": 4 * net.n_params(model),
-        "dims": qm.dims, "coupling": qm.cell.coupling,
+        "dims": qm.dims, "coupling": qm.cell.coupling if qm.network == "liquid" else None,
         "notes": {"weight_bytes": "int8 matrices (Linear weights, coupling W or U and V)",
                   "model_bytes": "the whole const blob in flash: weights, int32 biases and "
                                  "multipliers, shifts, tables, header",
@@ -100,7 +97,7 @@ def quantization_scheme():
 def qm_scales(qm):
     sc = qm.scales
     return {k: {"scale": float(v), "zero_point": int(sc["zero_point"].get(k, 0))}
-            for k, v in sc["scale"].items()}
+            for k, v in sc.get("scale", {}).items()}
 
 
 def run_verify(input, output, params, log, threads=1):

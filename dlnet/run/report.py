@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
+from dlnet import deployable, plots, protocols, summary
 from dlnet import model as net
-from dlnet import plots, protocols, summary
 from dlnet.baselines import polynomial_forecast
 from dlnet.io import read_json, save_figure, write_csv, write_text
 from dlnet.logs import Log
@@ -15,15 +15,17 @@ from dlnet.windows import cut, window_starts
 def run_summary(input, output, params, log, threads=1):
     log = Log(log)
     table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
-                               input.m4_report)
+                               input.m4_report, input.peers)
     firmware = summary.firmware_table(input.m4_report, input.sizes)
     selected = read_json(input.selected)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
-             f"Selected model: **{selected['name']}** ({selected['reason']}).", "",
+             summary.selection_text(selected, input.seeds), "",
              summary.to_markdown(table), "",
              "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
-             "protocol (16 segments), shown for reference, not recomputed here.", "",
+             "protocol (16 segments), shown for reference, not recomputed here; rows marked "
+             "[peer] are published models run by this project's code (TFLite Micro) on these "
+             "windows, under the input scaling named.", "",
              "## On the microcontroller", "",
              summary.to_markdown(firmware), "",
              "Instructions are counted in QEMU (Cortex-M4, -icount); latency is that count at "
@@ -39,15 +41,16 @@ def run_summary(input, output, params, log, threads=1):
 def run_figures(input, output, params, log, threads=1):
     log = Log(log)
     splits = protocols.load(input.dataset)
+    n_in, n_out = splits["train"].x.shape[1], splits["train"].y.shape[1]
     selected = read_json(input.selected)
-    model, scaler, _ = net.load(input.model)
+    model = deployable.load(selected, n_in, n_out, input.selected)
     teacher, t_scaler, _ = net.load(input.teacher)
-    k = read_json(input.baselines)["quadratic"]["fit_len"]
+    k = read_json(input.baselines)["float"]["quadratic"]["fit_len"]
 
     def forecasts(x):
-        return {f"{selected['name']} (selected)": predict(model, scaler, x),
+        return {f"{selected['name']} (selected)": model.predict(x),
                 "teacher": predict(teacher, t_scaler, x),
-                f"quadratic k={k}": polynomial_forecast(x, k, 2, splits["train"].y.shape[1])}
+                f"quadratic k={k}": polynomial_forecast(x, k, 2, n_out)}
 
     if "segments" in splits:
         seg = splits["segments"]
@@ -58,7 +61,7 @@ def run_figures(input, output, params, log, threads=1):
     save_figure(output.predictions, fig, dpi=110)
     histories = {"teacher": pd.read_csv(input.teacher_history)}
     for path in input.selected_histories:
-        histories[path.split("/")[-3] + "/" + path.split("/")[-2]] = pd.read_csv(path)
+        histories["/".join(path.split("/")[2:-1])] = pd.read_csv(path)
     save_figure(output.training, plots.training_figure(histories), dpi=110)
     log("figures written")
 

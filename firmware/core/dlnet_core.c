@@ -588,6 +588,17 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
     if (m->trend.length != 0) {
         dlnet_trend_coefficients(&m->trend, m->input_len, a16, trend);
     }
+    if (m->network != DLNET_NETWORK_LIQUID) {
+        /* reference.run_without_liquid: the linear layer's output or zeros, then the anchor
+         * and the trend (zero coefficients without one) */
+        if (m->network == DLNET_NETWORK_LINEAR) {
+            dlnet_fc_s16_s16(&m->linear, a16, soh_out);
+        } else {
+            memset(soh_out, 0, (size_t)m->output_len * sizeof *soh_out);
+        }
+        dlnet_add_trend(trend, anchor, m->output_len, soh_out);
+        return DLNET_OK;
+    }
     dlnet_fc_s16_s16(&m->enc_in, a16, b16);
     dlnet_layer_norm(&m->enc_norm, b16, a8);
     dlnet_fc_s8_s16(&m->enc_out, a8, b16);
@@ -818,10 +829,12 @@ static void read_cell(reader_t *r, dlnet_cell_t *c)
     check_mults(r, c->gain_mult, c->gain_shift, c->width);
 }
 
+static void read_liquid(reader_t *r, dlnet_model_t *m, int32_t coupling);
+
 static int read_model(reader_t *r, dlnet_model_t *m)
 {
-    dlnet_residual_t *res = &m->residual;
-    int32_t coupling, scratch, j;
+    int32_t coupling, scratch, j, liquid;
+    m->network = take_i32(r);
     m->input_len = take_i32(r);
     m->output_len = take_i32(r);
     m->enc_hidden = take_i32(r);
@@ -837,14 +850,20 @@ static int read_model(reader_t *r, dlnet_model_t *m)
         return r->err;
     }
     /* Sizes first: everything below trusts them for pointer arithmetic. */
-    if (!in_range(m->input_len, 1, DLNET_MAX_DIM) || !in_range(m->output_len, 1, DLNET_MAX_DIM) ||
-        !in_range(m->enc_hidden, 1, DLNET_MAX_NORM_DIM) ||
-        !in_range(m->width, 1, DLNET_MAX_NORM_DIM) ||
-        !in_range(m->dec_hidden, 1, DLNET_MAX_NORM_DIM) ||
-        !in_range(m->dec_mid_size, 1, DLNET_MAX_DIM) || !in_range(coupling, 0, 1) ||
-        !in_range(m->steps, 1, DLNET_MAX_STEPS) ||
-        !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width)) ||
-        !(m->trend.length == 0 || in_range(m->trend.length, 3, m->input_len))) {
+    liquid = m->network == DLNET_NETWORK_LIQUID;
+    if (!in_range(m->network, DLNET_NETWORK_LIQUID, DLNET_NETWORK_NONE) ||
+        !in_range(m->input_len, 1, DLNET_MAX_DIM) || !in_range(m->output_len, 1, DLNET_MAX_DIM) ||
+        !in_range(m->trend.length, 0, m->input_len)) {
+        return DLNET_ERR_SIZE;
+    }
+    if (liquid ? (!in_range(m->enc_hidden, 1, DLNET_MAX_NORM_DIM) ||
+                  !in_range(m->width, 1, DLNET_MAX_NORM_DIM) ||
+                  !in_range(m->dec_hidden, 1, DLNET_MAX_NORM_DIM) ||
+                  !in_range(m->dec_mid_size, 1, DLNET_MAX_DIM) || !in_range(coupling, 0, 1) ||
+                  !in_range(m->steps, 1, DLNET_MAX_STEPS) ||
+                  !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width)))
+               : (m->enc_hidden | m->width | m->dec_hidden | m->dec_mid_size | coupling |
+                  m->rank | m->steps) != 0) {
         return DLNET_ERR_SIZE;
     }
     m->scratch_bytes = dlnet_scratch_bytes(m->input_len, m->enc_hidden, m->width, m->dec_hidden,
@@ -860,6 +879,29 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     need(r, in_range(m->anchor.kind, 0, 1) && in_range(m->anchor.constant, INT16_LO, INT16_HI) &&
                 mult_ok(m->anchor.mult, m->anchor.shift) &&
                 (m->anchor.kind == 0 || in_range(m->anchor.length, 1, m->input_len)));
+    if (m->network == DLNET_NETWORK_LINEAR) {
+        read_fc(r, &m->linear, m->input_len, m->output_len, 1, 1);
+    } else if (liquid) {
+        read_liquid(r, m, coupling);
+    }
+    if (m->trend.length != 0) {
+        m->trend.weight = take(r, 12u * (size_t)m->trend.length);
+        for (j = 0; j < 3; j++) {
+            m->trend.shift[j] = take_i32(r);
+            need(r, in_range(m->trend.shift[j], 1, 62));
+        }
+        need(r, m->anchor.kind == 1);
+    }
+    if (r->err == DLNET_OK && r->left != 0) {
+        r->err = DLNET_ERR_SIZE;
+    }
+    return r->err;
+}
+
+/* The liquid network's sections, from enc_in to dec_out (blob._liquid). */
+static void read_liquid(reader_t *r, dlnet_model_t *m, int32_t coupling)
+{
+    dlnet_residual_t *res = &m->residual;
     read_fc(r, &m->enc_in, m->input_len, m->enc_hidden, 1, 1);
     read_ln(r, &m->enc_norm, m->enc_hidden);
     read_fc(r, &m->enc_out, m->enc_hidden, m->width, 0, 1);
@@ -881,18 +923,6 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     read_ln(r, &m->dec_norm, m->dec_hidden);
     read_fc(r, &m->dec_mid, m->dec_hidden, m->dec_mid_size, 0, 0);
     read_fc(r, &m->dec_out, m->dec_mid_size, m->output_len, 0, 1);
-    if (m->trend.length != 0) {
-        m->trend.weight = take(r, 12u * (size_t)m->trend.length);
-        for (j = 0; j < 3; j++) {
-            m->trend.shift[j] = take_i32(r);
-            need(r, in_range(m->trend.shift[j], 1, 62));
-        }
-        need(r, m->anchor.kind == 1);
-    }
-    if (r->err == DLNET_OK && r->left != 0) {
-        r->err = DLNET_ERR_SIZE;
-    }
-    return r->err;
 }
 
 int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size)

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define DLNET_MAGIC 0x514E4C44u          /* "DLNQ" as little-endian bytes */
-#define DLNET_FORMAT_VERSION 3
+#define DLNET_FORMAT_VERSION 4
 #define DLNET_MAX_DIM 1024               /* any vector */
 #define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
 #define DLNET_MAX_STEPS 64
@@ -54,6 +54,11 @@ extern "C" {
 #define DLNET_TREND_BITS0 8
 #define DLNET_TREND_BITS1 16
 #define DLNET_TREND_BITS2 24
+
+/* The network between the scaling and the output (blob.py, qmodel.NETWORKS). */
+#define DLNET_NETWORK_LIQUID 0   /* a LiquidNet */
+#define DLNET_NETWORK_LINEAR 1   /* one int8 layer from the scaled input to the output (ridge) */
+#define DLNET_NETWORK_NONE 2     /* none: the anchor plus the trend (a polynomial baseline) */
 
 /* Return codes: DLNET_OK or a negative error. */
 #define DLNET_OK 0
@@ -126,8 +131,9 @@ typedef struct {
     int32_t kind, length, constant, mult, shift;
 } dlnet_anchor_t;
 
-/* Quadratic scaling: the forecast anchor is the least-squares parabola through the last
- * `length` inputs (length 0: no trend, the forecast anchor is the input anchor). */
+/* Quadratic scaling and polynomial baselines: the forecast anchor is the least-squares
+ * polynomial (degree <= 2) through the last `length` inputs (length 0: no trend, the forecast
+ * anchor is the input anchor). */
 typedef struct {
     int32_t length;
     const uint8_t *weight;     /* 3 x length int32: level, slope, curvature per input */
@@ -136,6 +142,7 @@ typedef struct {
 
 typedef struct {
     uint32_t ready;            /* DLNET_MAGIC once dlnet_model_init succeeded, else 0 */
+    int32_t network;           /* DLNET_NETWORK_*; the liquid sizes below are 0 without one */
     int32_t input_len, output_len, enc_hidden, width, dec_hidden, dec_mid_size, rank, steps;
     size_t scratch_bytes;      /* bytes dlnet_run needs; equals the header's DLNET_SCRATCH_BYTES */
     dlnet_anchor_t anchor;
@@ -150,6 +157,7 @@ typedef struct {
     dlnet_ln_t dec_norm;       /* -> int8, ReLU */
     dlnet_fc_t dec_mid;        /* int8 -> int8, ReLU */
     dlnet_fc_t dec_out;        /* int8 -> Q1.14 SOH */
+    dlnet_fc_t linear;         /* linear network: int16 scaled input -> Q1.14 SOH */
     dlnet_trend_t trend;
 } dlnet_model_t;
 
@@ -170,7 +178,8 @@ int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size);
 int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, void *scratch,
               size_t scratch_bytes);
 
-/* Bytes of scratch a model of these sizes needs (rank 0 for full coupling). */
+/* Bytes of scratch a model of these sizes needs (rank 0 for full coupling; all liquid sizes 0
+ * without a liquid network). */
 size_t dlnet_scratch_bytes(int32_t input_len, int32_t enc_hidden, int32_t width,
                            int32_t dec_hidden, int32_t dec_mid, int32_t rank);
 

@@ -1,0 +1,120 @@
+"""Learned references with scikit-learn: ridge regression and PCA + k nearest neighbours.
+
+Both see what the liquid networks see: the protocol's training windows under its scaling, so with
+the quadratic scaling they learn the correction to the parabola, and both forecast through the
+same Scaler.inverse. Their hyperparameters come from a small grid, each setting scored on the
+validation windows only; the scores of every setting are kept, as the baselines keep theirs.
+
+Their cost, as the Pareto table counts it:
+  ridge  a deployable model: its coefficients as one int8 layer (qmodel.quantize_linear), so its
+         bytes are the blob the C core runs, and its MACs input_len x output_len. Its errors are
+         kept in float and as the int8 core computes them (`int8`).
+  knn    not deployable: it stores the training windows. Its bytes are what an int8 store would
+         hold (the PCA basis, and per training window its coordinates and its targets), its MACs
+         the projection, the distance to every stored window and the average of the neighbours.
+"""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsRegressor
+
+from dlnet.cost import linear_costs, trend_len, trend_macs
+from dlnet.metrics import all_splits, errors
+
+
+def _scaled(window_set, scaler):
+    return scaler.transform(window_set.x), scaler.scale_targets(window_set.x, window_set.y)
+
+
+class RidgeForecaster:
+    """z_out = weight z_in + bias on scaled windows."""
+
+    kind = "linear"
+
+    def __init__(self, scaler, alpha):
+        self.scaler, self.alpha = scaler, float(alpha)
+
+    def fit(self, train):
+        ridge = Ridge(alpha=self.alpha, solver="cholesky").fit(*_scaled(train, self.scaler))
+        self.weight, self.bias = ridge.coef_, ridge.intercept_
+        return self
+
+    def predict(self, x):
+        return self.scaler.inverse(x, self.scaler.transform(x) @ self.weight.T + self.bias)
+
+    def int8_predict(self, x):
+        """As the int8 core computes it: one int8 layer (qmodel.quantize_linear)."""
+        from dlnet.quant import qmodel, reference
+
+        return reference.predict(qmodel.quantize_linear(self.weight, self.bias, self.scaler), x)
+
+    def cost(self):
+        n_out, n_in = self.weight.shape
+        return linear_costs(n_in, n_out, trend_len(self.scaler))
+
+
+class KnnForecaster:
+    """The mean correction of the `neighbours` training windows nearest in the first
+    `components` principal components of the scaled input, weighted by inverse distance."""
+
+    kind = "knn"
+
+    def __init__(self, scaler, components, neighbours):
+        self.scaler, self.components, self.neighbours = scaler, int(components), int(neighbours)
+
+    def fit(self, train):
+        xs, ys = _scaled(train, self.scaler)
+        self.pca = PCA(min(self.components, *xs.shape), svd_solver="full").fit(xs)
+        self.knn = KNeighborsRegressor(min(self.neighbours, len(xs)), weights="distance")
+        self.knn.fit(self.pca.transform(xs), ys)
+        self.n_train, self.n_in, self.n_out = len(xs), xs.shape[1], ys.shape[1]
+        return self
+
+    def predict(self, x):
+        z = self.knn.predict(self.pca.transform(self.scaler.transform(x)))
+        return self.scaler.inverse(x, z)
+
+    def cost(self):
+        k = self.pca.n_components_
+        stored = self.n_train * (k + self.n_out)
+        return {"params": int(k * self.n_in + stored),
+                "macs": int(k * self.n_in + self.n_train * k + self.knn.n_neighbors * self.n_out)
+                + trend_macs(trend_len(self.scaler), self.n_out),
+                "int8_bytes": int(k * self.n_in + stored)}
+
+
+def grid(learned_cfg):
+    """name -> list of (setting dict, constructor(scaler))."""
+    return {
+        "ridge": [({"alpha": a}, lambda s, a=a: RidgeForecaster(s, a))
+                  for a in learned_cfg["ridge"]["alpha"]],
+        "knn": [({"components": c, "neighbours": k},
+                 lambda s, c=c, k=k: KnnForecaster(s, c, k))
+                for c in learned_cfg["knn"]["components"] for k in learned_cfg["knn"]["neighbours"]],
+    }
+
+
+def setting_name(setting):
+    return ", ".join(f"{k} {v:g}" for k, v in setting.items())
+
+
+def evaluate(splits, scaler, learned_cfg, log=print):
+    """{name: (fitted forecaster of the best setting, its record)}; the record has the setting,
+    every setting's validation MAE, the cost and the metrics of every split but train."""
+    train, val = splits["train"], splits["val"]
+    out = {}
+    for name, settings in grid(learned_cfg).items():
+        fitted, scores = [], {}
+        for setting, make in settings:
+            model = make(scaler).fit(train)
+            scores[setting_name(setting)] = errors(val.y, model.predict(val.x))["mae"]
+            fitted.append((setting, model))
+            log(f"{name} {setting_name(setting)}: val MAE {scores[setting_name(setting)]:.6f}")
+        setting, model = min(fitted, key=lambda sm: scores[setting_name(sm[0])])
+        record = {"kind": model.kind, "setting": setting, "val_mae_by_setting": scores,
+                  **model.cost(), **all_splits(splits, model.predict)}
+        if hasattr(model, "int8_predict"):
+            record["int8"] = all_splits(splits, model.int8_predict)
+        out[name] = (model, record)
+    return out

@@ -1,0 +1,135 @@
+"""Rule select (checkpoint): the model to deploy, chosen so that seed noise cannot flip it.
+
+Every finalist has been trained with each seed; their spread is the noise (dlnet.seeds), split
+into what a seed shares across a lineage and what each model adds. The
+selectable candidates are the finalists, scored by their mean validation MAE over the seeds, and
+the eligible deterministic ones (the polynomial baselines and ridge, when they compete). The rule
+(dlnet.pareto) reads validation columns only, and selected.json holds only what it read:
+validation errors and costs (seeds.csv has every run's errors on every split, for the report).
+Of the chosen finalist, the seed with the lowest validation MAE is deployed.
+"""
+
+import numpy as np
+import pandas as pd
+
+from dlnet import pareto
+from dlnet.candidates import SCORE_SPLITS
+from dlnet.io import read_json, save_figure, write_csv, write_json
+from dlnet.logs import Log
+from dlnet import seeds as seed_noise
+
+
+def seed_table(frame, metrics_paths, model_paths, seed):
+    """One row per finalist and seed: the configured seed's from the candidates table, the
+    others from their metrics files."""
+    rows = [{"name": r["name"], "seed": seed, "model": r["model"],
+             **{f"{s}_mae": r.get(f"{s}_mae") for s in SCORE_SPLITS}}
+            for _, r in frame[frame["finalist"]].iterrows()]
+    for metrics_path, model_path in zip(metrics_paths, model_paths):
+        m = read_json(metrics_path)
+        rows.append({"name": m["name"], "seed": m["seed"], "model": str(model_path),
+                     **{f"{s}_mae": m[s]["mae"] if s in m else None for s in SCORE_SPLITS}})
+    table = pd.DataFrame(rows, columns=["name", "seed", "model",
+                                        *(f"{s}_mae" for s in SCORE_SPLITS)])
+    table = table.sort_values(["name", "seed"], kind="stable").reset_index(drop=True)
+    unscored = [c for c in table.columns if c.endswith("_mae") and c != "val_mae"
+                and table[c].isna().all()]
+    return table.drop(columns=unscored).astype({"seed": int})
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    rule = params.select
+    frame = pd.read_csv(input.candidates)
+    seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
+    by_name = seeds.groupby("name", sort=False)["val_mae"]
+    if by_name.ngroups:
+        noise = seed_noise.estimate(seeds)
+        log(f"seed noise of validation MAE per run: {noise.total:.2%} of the MAE "
+            f"({noise.dof_total} degrees of freedom, {by_name.ngroups} finalists x {params.runs} "
+            f"seeds), of which {noise.own:.2%} each model's own and {noise.shared:.2%} shared by a "
+            f"lineage on one seed ({noise.dof_own} degrees of freedom)")
+    else:
+        # no liquid network on the eligible front: a deterministic candidate dominates them all
+        noise = seed_noise.Noise(0.0, 0.0, 0.0, 0, 0)
+        log("no finalist: no liquid network is on the eligible front, nothing was reseeded")
+
+    pool = frame[frame["finalist"] | (frame["eligible"] & (frame["kind"] != "liquid"))].copy()
+    pool["runs"] = np.where(pool["kind"] == "liquid", params.runs, np.inf)
+    for stat in ("mean", "min", "max"):
+        values = by_name.agg(stat)
+        pool[f"val_mae_{stat}"] = [values.get(n, v) for n, v in zip(pool["name"], pool["val_mae"])]
+    pool["lineage"] = pool["name"].map(seed_noise.lineage)
+    error, runs = pool["val_mae_mean"].to_numpy(float), pool["runs"].to_numpy(float)
+    cost, lineages = pool[rule["cost"]].to_numpy(float), pool["lineage"].to_numpy()
+
+    def choose(err):
+        if rule["rule"] == "knee":
+            front = np.flatnonzero(pareto.front_ranks(np.c_[err, cost]) == 1)
+            return int(front[pareto.knee(err[front], cost[front])])
+        return pareto.within_noise(err, runs, cost, lineages, noise, rule["confidence"])[0]
+
+    pick = choose(error)
+    _, best, margin = pareto.within_noise(error, runs, cost, lineages, noise,
+                                          rule["confidence"])
+    held, votes = pareto.stability(choose, error, runs, lineages, noise,
+                                   params.stability_draws, params.seed)
+    pool["margin_se"], pool["chosen_share"] = margin, [votes.get(i, 0.0) for i in range(len(pool))]
+    chosen = pool.iloc[pick]
+    reason = (f"cheapest by {rule['cost']} among the candidates whose mean validation MAE is not "
+              f"significantly worse than the best, {pool.iloc[best]['name']} "
+              f"({error[best]:.6f}): one-sided {rule['confidence']:.0%}, seed noise "
+              f"{noise.total:.1%} per run" if rule["rule"] == "within_noise" else
+              f"knee of the mean validation MAE vs log({rule['cost']}) front")
+    if rule["rule"] == "within_noise" and chosen["kind"] != "liquid":
+        reason += "; no liquid network is significantly better than this baseline on validation"
+    for _, r in pool.sort_values("val_mae_mean").iterrows():
+        log(f"{r['name']:>24s} val MAE {r['val_mae_mean']:.6f} over {r['runs']:g} runs, "
+            f"{int(r[rule['cost']])} {rule['cost']}, margin {r['margin_se']:+.2f} SE"
+            f"{'  <- selected' if r['name'] == chosen['name'] else ''}")
+    log(f"selected {chosen['name']}: {reason}; the choice holds in {held:.0%} of "
+        f"{params.stability_draws} simulated reruns")
+
+    instance = {"seed": None, "model": chosen["model"]}
+    if chosen["kind"] == "liquid":
+        runs_of = seeds[seeds["name"] == chosen["name"]]
+        instance = runs_of.loc[runs_of["val_mae"].idxmin()].to_dict()
+    selected = {
+        "name": chosen["name"], "stage": chosen["stage"], "kind": chosen["kind"],
+        "model": instance["model"], "seed": _plain(instance["seed"]),
+        "reason": reason, "rule": rule, "objectives": params.objectives,
+        "noise": {**noise.to_dict(), "runs": params.runs, "finalists": sorted(by_name.groups)},
+        "stability": {"held": held, "draws": params.stability_draws,
+                      "shares": {pool.iloc[i]["name"]: f for i, f in votes.items()},
+                      **_alternatives(pool, votes, pick, rule["cost"])},
+        "val_mae": float(instance.get("val_mae", chosen["val_mae"])),
+        "val_mae_mean": float(chosen["val_mae_mean"]),
+        **{k: _plain(chosen[k]) for k in ("family", "width", "ratio", "params", "macs",
+                                          "int8_bytes", "degree", "fit_len") if k in chosen},
+    }
+    frame["selected"] = frame["name"] == chosen["name"]
+    write_csv(output.seeds, seeds)
+    write_csv(output.pareto, pool.assign(selected=pool["name"] == chosen["name"]))
+    save_figure(output.plot, _figure(frame, pool, params, rule), dpi=120)
+    write_json(output.selected, selected)
+
+
+def _alternatives(pool, votes, pick, cost):
+    """What a flip would cost: among the candidates chosen in at least 1% of the reruns, the
+    largest relative difference of mean validation MAE from the chosen one, and their cost range."""
+    seen = pool.iloc[[i for i, f in votes.items() if f >= 0.01] or [pick]]
+    chosen = pool.iloc[pick]["val_mae_mean"]
+    return {"val_mae_spread": float((seen["val_mae_mean"] / chosen - 1).abs().max()),
+            f"{cost}_range": [_plain(seen[cost].min()), _plain(seen[cost].max())]}
+
+
+def _figure(frame, pool, params, rule):
+    from dlnet.plots import pareto_figure
+
+    return pareto_figure(frame, pool, rule["cost"], params.name)
+
+
+def _plain(v):
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return v.item() if hasattr(v, "item") else v

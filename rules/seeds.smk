@@ -1,0 +1,69 @@
+# The finalists of the pareto checkpoint trained again with the other seeds (config seed + 1,
+# ...), each with its whole lineage: a student from scratch, a recovered model from a student of
+# its own seed pruned at its ratio. The same rules as the main tree, under seeds/s{seed}/.
+
+
+use rule teacher as teacher_seed with:
+    output:
+        model="results/{protocol}/seeds/s{seed}/teacher/model.pt",
+        metrics="results/{protocol}/seeds/s{seed}/teacher/metrics.json",
+        history="results/{protocol}/seeds/s{seed}/teacher/train_log.csv",
+    params:
+        seed=lambda w: int(w.seed),
+    log:
+        "results/{protocol}/seeds/s{seed}/teacher/train.log",
+    benchmark:
+        "results/{protocol}/seeds/s{seed}/teacher/benchmark.tsv"
+
+
+use rule student as student_seed with:
+    output:
+        model="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
+        metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
+        history="results/{protocol}/seeds/s{seed}/students/{student}/train_log.csv",
+    params:
+        seed=lambda w: int(w.seed),
+    log:
+        "results/{protocol}/seeds/s{seed}/students/{student}/train.log",
+    benchmark:
+        "results/{protocol}/seeds/s{seed}/students/{student}/benchmark.tsv"
+
+
+use rule prune as prune_seed with:
+    input:
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+        model="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
+        metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
+    output:
+        models=expand(
+            "results/{{protocol}}/seeds/s{{seed}}/pruned/{{student}}_p{ratio}/model.pt",
+            ratio=RATIOS,
+        ),
+        metrics=expand(
+            "results/{{protocol}}/seeds/s{{seed}}/pruned/{{student}}_p{ratio}/metrics.json",
+            ratio=RATIOS,
+        ),
+    params:
+        seed=lambda w: int(w.seed),
+    log:
+        "results/{protocol}/seeds/s{seed}/logs/prune_{student}.log",
+
+
+use rule recover as recover_seed with:
+    input:
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+        teacher="results/{protocol}/teacher/model.pt",
+        model="results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/model.pt",
+        metrics="results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/metrics.json",
+    output:
+        model="results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/model.pt",
+        metrics="results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/metrics.json",
+        history="results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train_log.csv",
+    params:
+        seed=lambda w: int(w.seed),
+    log:
+        "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train.log",
+    benchmark:
+        "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/benchmark.tsv"
