@@ -43,10 +43,11 @@ def copy_workflow(dest):
     return dest
 
 
-def snakemake(workdir, *args, check=True):
-    """Run Snakemake in `workdir` with this interpreter's environment; return the process."""
+def snakemake(workdir, *args, check=True, env=None):
+    """Run Snakemake in `workdir` with this interpreter's environment (plus `env`); return the
+    process."""
     cmd = [sys.executable, "-m", "snakemake", *args]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from conftest import snakemake
+from conftest import copy_workflow, snakemake
 
 PROTOCOLS = ("paper", "paper_residual", "cells")
 
@@ -269,3 +269,39 @@ def test_a_peer_is_scored_once_its_file_is_there(tiny_run, exported, tmp_path):
     assert after["sha256_matches_pin"] is False       # not the paper's file: said, not hidden
     assert set(after["scalings"]) == {"firmware", "protocol"}
     assert "score_peer" in proc.stdout + proc.stderr
+
+
+def comparable(path):
+    """A metrics file without what may differ between two runs of the same computation: times,
+    and the machine's description."""
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items()
+                    if not k.endswith("seconds") and k not in ("versions", "cpu_capability")}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+    return strip(json.loads(Path(path).read_text()))
+
+
+def test_other_vector_kernels_give_the_same_numbers(tiny_run, tmp_path):
+    """Another x86-64 machine with the same package versions (constraints.txt) runs PyTorch's
+    AVX2 kernels where this one may run AVX-512 ones: the tiny workflow again with AVX2 forced
+    trains, selects and quantizes the same numbers, bit for bit."""
+    wd, _ = tiny_run
+    other = copy_workflow(tmp_path / "wf")
+    snakemake(other, "--cores", "2", "--configfile", "tests/config_tiny.yaml",
+              env={"ATEN_CPU_CAPABILITY": "avx2"})
+    checked = 0
+    for path in sorted((wd / "results").rglob("*.json")):
+        rel = path.relative_to(wd)
+        if "peers" in rel.parts:
+            continue    # another test may have given the peer its file
+        assert comparable(other / rel) == comparable(path), rel
+        checked += 1
+    assert checked > 50
+    for p in PROTOCOLS:
+        assert (other / "results" / p / "pareto/selected.json").read_bytes() == \
+            (wd / "results" / p / "pareto/selected.json").read_bytes()
+        assert (other / "results" / p / "deploy/dlnet_model.h").read_bytes() == \
+            (wd / "results" / p / "deploy/dlnet_model.h").read_bytes()
