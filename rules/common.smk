@@ -13,6 +13,7 @@ PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
 RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
 # The finalists' extra training runs: every seed but the configured one, which the main tree has.
 EXTRA_SEEDS = run_seeds(config["seed"], config["pareto"]["seeds"])[1:]
+PEERS = config.get("peers", {})
 
 
 STUDENTS = student_architectures(config["students"]["families"])
@@ -26,7 +27,7 @@ wildcard_constraints:
     student="|".join(STUDENTS),
     ratio=r"0\.\d+",
     seed=r"\d+",
-    peer="|".join(config.get("peers", {})) or "no_peers",
+    peer="|".join(PEERS) or "no_peers",
 
 
 def protocol_config(wildcards):
@@ -129,9 +130,6 @@ def selected_histories(wildcards):
         student = s["name"].rsplit("_p", 1)[0]
         logs.insert(0, os.path.join(tree, *model_folder("student", student), "train_log.csv"))
     return logs
-
-
-PEERS = config.get("peers", {})
 
 
 def peer_path(name):

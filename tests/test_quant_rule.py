@@ -66,15 +66,20 @@ def test_quantize_writes_header_metrics_and_sizes(deployed):
     assert header.read(d / "dlnet_model.h").dims["width"] == 4
 
 
-@pytest.mark.skipif(host.compiler() is None, reason="no C compiler (gcc or $CC) for the host build")
-def test_verify_native_compares_real_and_random_windows(deployed):
-    d, params, small = deployed
-    inputs = Input(header=str(d / "dlnet_model.h"), dataset=str(d / "dataset.npz"),
+def verified(d, dataset, params):
+    """Rule verify_native on the header in folder d: the summary of verify.json."""
+    inputs = Input(header=str(d / "dlnet_model.h"), dataset=str(dataset),
                    core=[str(host.CORE / "dlnet_core.c"), str(host.CORE / "dlnet_core.h")],
                    host=str(host.HOST / "dlnet_host.c"))
     run_verify(inputs, SimpleNamespace(verify=str(d / "verify.json")), params,
                str(d / "verify.log"))
-    v = json.loads((d / "verify.json").read_text())["summary"]
+    return json.loads((d / "verify.json").read_text())["summary"]
+
+
+@pytest.mark.skipif(host.compiler() is None, reason="no C compiler (gcc or $CC) for the host build")
+def test_verify_native_compares_real_and_random_windows(deployed):
+    d, params, small = deployed
+    v = verified(d, d / "dataset.npz", params)
     assert v["all_exact"] and v["rejections_ok"]
     assert v["real_windows"] == sum(len(w) for w in small.values())
     # 2 random LiquidNets, then a linear network and a polynomial baseline, 50 windows each
@@ -138,12 +143,6 @@ def test_quantize_deploys_ridge_and_a_baseline(without_network, kind):
 @pytest.mark.parametrize("kind", ["linear", "polynomial"])
 def test_verify_native_is_bit_exact_without_a_liquid_network(without_network, deployed, kind):
     dirs, _, small = without_network
-    d, (_, params, _) = dirs[kind], deployed
-    inputs = Input(header=str(d / "dlnet_model.h"), dataset=str(deployed[0] / "dataset.npz"),
-                   core=[str(host.CORE / "dlnet_core.c"), str(host.CORE / "dlnet_core.h")],
-                   host=str(host.HOST / "dlnet_host.c"))
-    run_verify(inputs, SimpleNamespace(verify=str(d / "verify.json")), params,
-               str(d / "verify.log"))
-    v = json.loads((d / "verify.json").read_text())["summary"]
+    v = verified(dirs[kind], deployed[0] / "dataset.npz", deployed[1])
     assert v["all_exact"] and v["rejections_ok"]
     assert v["real_windows"] == sum(len(w) for w in small.values())
