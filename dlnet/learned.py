@@ -14,7 +14,6 @@ Their cost, as the Pareto table counts it:
          the projection, the distance to every stored window and the average of the neighbours.
 """
 
-import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor

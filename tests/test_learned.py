@@ -1,7 +1,6 @@
 """Learned references: ridge and PCA + kNN on the models' scaled windows, chosen on validation."""
 
 import numpy as np
-import pytest
 
 from conftest import shipped_splits
 from dlnet import learned
