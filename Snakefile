@@ -44,7 +44,6 @@ localrules:
     all,
     front1,
     pareto,
-    select,
     deploy_summary,
     summary,
 

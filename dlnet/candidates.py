@@ -17,7 +17,8 @@ COLUMNS = ["name", "stage", "kind", "family", "width", "ratio", "params", "macs"
 DEPLOYABLE = ("liquid", "linear", "polynomial")
 
 
-def _scores(m):
+def scores(m):
+    """{split_mae: MAE} of a metrics dict, None where the split is absent."""
     return {f"{s}_mae": m[s]["mae"] if s in m else None for s in SCORE_SPLITS}
 
 
@@ -25,7 +26,7 @@ def model_row(metrics_path, model_path):
     m = read_json(metrics_path)
     row = {k: m.get(k) for k in ("name", "stage", "family", "width", "ratio", "params", "macs",
                                  "int8_bytes")}
-    return {**row, "kind": "liquid", **_scores(m), "model": str(model_path)}
+    return {**row, "kind": "liquid", **scores(m), "model": str(model_path)}
 
 
 def baseline_rows(baselines_path, input_len, output_len):
@@ -37,7 +38,7 @@ def baseline_rows(baselines_path, input_len, output_len):
         for name, r in b[arithmetic].items():
             rows.append({"name": f"{name} (k={r['fit_len']}{suffix})", "stage": "baseline",
                          "kind": kind, **polynomial_costs(input_len, output_len, r["fit_len"]),
-                         **_scores(r), "degree": r["degree"], "fit_len": r["fit_len"],
+                         **scores(r), "degree": r["degree"], "fit_len": r["fit_len"],
                          "model": str(baselines_path)})
     return rows
 
@@ -52,11 +53,11 @@ def learned_rows(learned_path, ridge_path):
         setting = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items())
         cost = {k: r[k] for k in ("params", "macs", "int8_bytes")}
         rows.append({"name": f"{name} ({setting})", "stage": "learned",
-                     "kind": "knn" if r["kind"] == "knn" else "reference", **cost, **_scores(r),
+                     "kind": "knn" if r["kind"] == "knn" else "reference", **cost, **scores(r),
                      "model": ""})
         if "int8" in r:
             rows.append({"name": f"{name} ({setting}, int8)", "stage": "learned",
-                         "kind": r["kind"], **cost, **_scores(r["int8"]),
+                         "kind": r["kind"], **cost, **scores(r["int8"]),
                          "model": str(ridge_path)})
     return rows
 

@@ -42,19 +42,26 @@ class Liquid:
 
 
 class Linear:
+    """z_out = weight z_in + bias on the scaler's scaled windows (ridge regression's model)."""
+
     kind = "linear"
 
-    def __init__(self, path):
-        with np.load(path) as z:
-            self.weight, self.bias = z["weight"], z["bias"]
-            self.scaler = Scaler.from_dict(json.loads(str(z["scaler"])))
+    def __init__(self, weight, bias, scaler):
+        self.weight, self.bias, self.scaler = np.asarray(weight), np.asarray(bias), scaler
         self.output_len, self.input_len = self.weight.shape
+
+    @classmethod
+    def load(cls, path):
+        """From rule learned_baselines' ridge.npz."""
+        with np.load(path) as z:
+            return cls(z["weight"], z["bias"], Scaler.from_dict(json.loads(str(z["scaler"]))))
 
     def predict(self, x):
         return self.scaler.inverse(x, self.scaler.transform(x) @ self.weight.T + self.bias)
 
-    def quantize(self, x_calibration, s):
-        return qmodel.quantize_linear(self.weight, self.bias, self.scaler, s["weights"])
+    def quantize(self, x_calibration=None, s=None):
+        weights = (s or {}).get("weights", "per_channel")
+        return qmodel.quantize_linear(self.weight, self.bias, self.scaler, weights)
 
     def costs(self):
         from dlnet.cost import linear_costs, trend_len
@@ -95,6 +102,6 @@ def load(selected, input_len, output_len, source="selected.json"):
     if kind == "liquid":
         return Liquid(path)
     if kind == "linear":
-        return Linear(path)
+        return Linear.load(path)
     raise InputError(source, f"names a model of kind '{kind}', which cannot be deployed",
                      "rerun the select rule (it selects liquid, linear or polynomial models)")

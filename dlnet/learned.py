@@ -18,7 +18,8 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
 
-from dlnet.cost import linear_costs, trend_len, trend_macs
+from dlnet.cost import trend_len, trend_macs
+from dlnet.deployable import Linear
 from dlnet.metrics import all_splits, errors
 
 
@@ -27,7 +28,8 @@ def _scaled(window_set, scaler):
 
 
 class RidgeForecaster:
-    """z_out = weight z_in + bias on scaled windows."""
+    """Ridge regression fitted on scaled windows; it forecasts as, and deploys as, the linear
+    model it fits (deployable.Linear)."""
 
     kind = "linear"
 
@@ -36,21 +38,21 @@ class RidgeForecaster:
 
     def fit(self, train):
         ridge = Ridge(alpha=self.alpha, solver="cholesky").fit(*_scaled(train, self.scaler))
-        self.weight, self.bias = ridge.coef_, ridge.intercept_
+        self.linear = Linear(ridge.coef_, ridge.intercept_, self.scaler)
+        self.weight, self.bias = self.linear.weight, self.linear.bias
         return self
 
     def predict(self, x):
-        return self.scaler.inverse(x, self.scaler.transform(x) @ self.weight.T + self.bias)
+        return self.linear.predict(x)
 
     def int8_predict(self, x):
         """As the int8 core computes it: one int8 layer (qmodel.quantize_linear)."""
-        from dlnet.quant import qmodel, reference
+        from dlnet.quant import reference
 
-        return reference.predict(qmodel.quantize_linear(self.weight, self.bias, self.scaler), x)
+        return reference.predict(self.linear.quantize(), x)
 
     def cost(self):
-        n_out, n_in = self.weight.shape
-        return linear_costs(n_in, n_out, trend_len(self.scaler))
+        return {k: v for k, v in self.linear.costs().items() if k != "float32_bytes"}
 
 
 class KnnForecaster:

@@ -7,7 +7,7 @@ the non-dominated set. Selection reads validation columns only.
 
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
-from scipy.stats import norm
+from scipy.stats import t as student_t
 
 
 def front_ranks(points):
@@ -21,6 +21,13 @@ def front_ranks(points):
     return ranks
 
 
+def paired(runs, lineages, best):
+    """Which candidates are compared with the best seed by seed: trained on the same seeds in
+    the same lineage."""
+    n = np.asarray(runs, np.float64)
+    return (np.asarray(lineages) == lineages[best]) & np.isfinite(n) & (n == n[best])
+
+
 def difference_variance(error, runs, lineages, noise, best):
     """Variance of each candidate's mean error minus the best one's, from the seed noise
     (dlnet.seeds.Noise): the parts each model's training adds always count; the part a seed
@@ -29,8 +36,7 @@ def difference_variance(error, runs, lineages, noise, best):
     deterministic candidate (runs inf) adds nothing."""
     m, n = np.asarray(error, np.float64), np.asarray(runs, np.float64)
     both = m ** 2 / n + m[best] ** 2 / n[best]
-    paired = (np.asarray(lineages) == lineages[best]) & np.isfinite(n) & (n == n[best])
-    shared = np.where(paired, (m - m[best]) ** 2 / n, both)
+    shared = np.where(paired(runs, lineages, best), (m - m[best]) ** 2 / n, both)
     return noise.own ** 2 * both + noise.shared ** 2 * shared
 
 
@@ -41,20 +47,24 @@ def within_noise(error, runs, cost, lineages, noise, confidence):
     error: each candidate's mean validation MAE over its `runs` training runs (seeds); runs is
     inf for a deterministic candidate (a baseline). Candidate m is within noise of the best b when
 
-        error_m - error_b <= z sqrt(difference_variance),
+        error_m - error_b <= q sqrt(difference_variance),
 
-    z the one-sided normal quantile of `confidence`: the difference is what the seeds alone
-    could make. margin = z - difference / standard error, >= 0 within. Ties in cost go to the
-    lower error.
+    q the one-sided Student t quantile of `confidence` with the degrees of freedom of the noise
+    estimate that dominates the comparison (a lineage's own part for paired candidates, the
+    whole noise otherwise): the difference is what the seeds alone could make. margin =
+    q - difference / standard error, >= 0 within. Ties in cost go to the lower error.
     """
     error, runs, cost = (np.asarray(a, np.float64) for a in (error, runs, cost))
     if not len(error):
         raise ValueError("no candidate models to select from")
     best = int(np.argmin(error))
     se = np.sqrt(difference_variance(error, runs, lineages, noise, best))
+    dof = np.where(paired(runs, lineages, best) & (noise.dof_own > 0), noise.dof_own,
+                   noise.dof_total)
+    quantile = student_t.ppf(confidence, np.maximum(dof, 1))
     diff = error - error[best]
     with np.errstate(divide="ignore", invalid="ignore"):
-        margin = norm.ppf(confidence) - diff / se
+        margin = quantile - diff / se
     exact = se == 0                       # two deterministic candidates: no noise to allow
     margin[exact] = np.where(diff[exact] <= 0, np.inf, -np.inf)
     ok = np.flatnonzero(margin >= 0)

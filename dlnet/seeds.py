@@ -5,8 +5,9 @@ the spread of its validation MAE across them is the noise that would reorder can
 machine, whose floating-point rounding sends training down another path just as a seed does.
 
 Finalists come in lineages: a student and the pruned models recovered from it share, seed by seed,
-the student they start from (the teacher is a lineage of its own). So the noise of a run has two
-parts, in units of the candidate's mean MAE m:
+the student they start from (the teacher is a lineage of its own). Every seed's students are
+distilled from the configured seed's teacher, so the noise leaves out what a retrained teacher
+would add. So the noise of a run has two parts, in units of the candidate's mean MAE m:
 
     mae_run = m (1 + shared_seed + own),   shared_seed ~ (0, shared^2), own ~ (0, own^2)
 

@@ -7,13 +7,15 @@ import pandas as pd
 
 from dlnet.data.sources import input_files
 from dlnet.names import student_architectures
-from dlnet.seeds import run_seeds
+from dlnet.seeds import lineage, run_seeds
 
 PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
 RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
 # The finalists' extra training runs: every seed but the configured one, which the main tree has.
 EXTRA_SEEDS = run_seeds(config["seed"], config["pareto"]["seeds"])[1:]
 PEERS = config.get("peers", {})
+# What both int8 paths of a model are quantized with (the select rule scores finalists with it).
+QUANTIZATION = {k: v for k, v in config["deploy"].items() if k != "verify"}
 
 
 STUDENTS = student_architectures(config["students"]["families"])
@@ -90,6 +92,12 @@ def finalist_seed_files(wildcards, what):
             for seed in EXTRA_SEEDS]
 
 
+def finalist_models(wildcards):
+    """The finalists' checkpoints of the main tree (the configured seed)."""
+    table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
+    return table.loc[table["finalist"], "model"].tolist()
+
+
 def model_folder(stage, name):
     """Where a model of `stage` lives, under a protocol's (or a seed's) results folder."""
     return {"teacher": ["teacher"], "student": ["students", name],
@@ -127,8 +135,8 @@ def selected_histories(wildcards):
     logs = [os.path.join(folder, "train_log.csv")]
     if s["stage"] == "recovered":
         tree = os.path.dirname(os.path.dirname(folder))        # the protocol's or the seed's
-        student = s["name"].rsplit("_p", 1)[0]
-        logs.insert(0, os.path.join(tree, *model_folder("student", student), "train_log.csv"))
+        logs.insert(0, os.path.join(tree, *model_folder("student", lineage(s["name"])),
+                                    "train_log.csv"))
     return logs
 
 

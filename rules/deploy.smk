@@ -13,7 +13,7 @@ rule quantize:
         size="results/{protocol}/deploy/int8_size.json",
     params:
         seed=config["seed"],
-        quantization={k: v for k, v in config["deploy"].items() if k != "verify"},
+        quantization=QUANTIZATION,
     log:
         "results/{protocol}/logs/quantize.log",
     threads: 1

@@ -1,7 +1,7 @@
 # Front 2 and the choice of the model to deploy. The pareto checkpoint tables every candidate
 # (models, polynomial baselines, learned references) and names the finalists; rules/seeds.smk
-# trains each finalist again with the other seeds; the select checkpoint picks the model from
-# their mean validation MAE and the seed noise (dlnet/run/select.py).
+# trains each finalist again with the other seeds; the select checkpoint quantizes every run and
+# picks the model from their mean int8 validation MAE and the seed noise (dlnet/run/select.py).
 
 
 checkpoint pareto:
@@ -34,6 +34,9 @@ checkpoint pareto:
 checkpoint select:
     input:
         candidates="results/{protocol}/pareto/candidates.csv",
+        dataset="results/{protocol}/data/dataset.npz",
+        info="results/{protocol}/data/dataset.json",
+        finalists=finalist_models,
         seed_metrics=lambda w: finalist_seed_files(w, "metrics.json"),
         seed_models=lambda w: finalist_seed_files(w, "model.pt"),
     output:
@@ -54,8 +57,13 @@ checkpoint select:
         runs=config["pareto"]["seeds"],
         seed=config["seed"],
         stability_draws=config["pareto"]["stability_draws"],
+        quantization=QUANTIZATION,
     log:
         "results/{protocol}/logs/select.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     conda:
         "../envs/core.yaml"
     script:

@@ -20,7 +20,8 @@ from dlnet import model as net
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, host, qmodel, verify
 from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
-from dlnet.quant.random_models import mixed_windows, random_model, randomized, soh_windows
+from dlnet.quant.random_models import (mixed_windows, random_linear, random_model, randomized,
+                                       soh_windows)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -216,3 +217,24 @@ def test_core_cross_compiles_for_cortex_m4_without_float(work):
     nm = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True)
     undefined = {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
     assert undefined <= {"memset", "memcpy", "__aeabi_ldivmod", "__aeabi_uldivmod"}, undefined
+
+
+@pytest.mark.parametrize("make", [lambda: qmodel.quantize_polynomial(30, 7, 5, 2),
+                                  lambda: random_linear(np.random.default_rng(3))],
+                         ids=["none", "linear"])
+def test_a_model_without_a_liquid_network_must_say_so_in_every_size(sanitized, work, make):
+    """A network-free or linear blob that claims a liquid size is refused by both loaders
+    (DLNET_ERR_SIZE in C), even with a valid checksum: the sizes decide every pointer."""
+    qm = make()
+    data = fmt.to_bytes(qm)
+    x = np.zeros((1, qm.input_len), np.int16)
+    host.run(sanitized, data, x, work)                              # the intact blob runs
+    at = fmt.HEADER_BYTES + 4 * fmt.DIMS.index("width")
+    body = bytearray(data[fmt.HEADER_BYTES:])
+    body[at - fmt.HEADER_BYTES:at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 1)
+    bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, bad, x, work)
+    assert e.value.code == -4                                       # DLNET_ERR_SIZE
+    with pytest.raises(Exception, match="liquid sizes"):
+        fmt.from_bytes(bad)

@@ -67,9 +67,10 @@ def test_pymoo_fronts_on_hand_made_points():
     assert front_ranks(three).tolist() == [1, 1, 1, 2]
 
 
-def apart(total):
-    """Noise whose every part counts between candidates: each its own lineage."""
-    return Noise(total, total / np.sqrt(2), total / np.sqrt(2), 10, 10)
+def apart(total, dof=10 ** 6):
+    """Noise split evenly in its two parts, estimated with `dof` degrees of freedom (by default
+    so many that the t quantile is the normal one, 1.645 at 95%)."""
+    return Noise(total, total / np.sqrt(2), total / np.sqrt(2), dof, dof)
 
 
 def test_within_noise_takes_the_cheapest_candidate_the_seeds_cannot_tell_from_the_best():
@@ -86,13 +87,17 @@ def test_within_noise_takes_the_cheapest_candidate_the_seeds_cannot_tell_from_th
     assert within_noise(error, runs, cost, lineages, apart(0.10), 0.95)[0] == 3
     # more runs shrink the standard error: at 30 runs 0.0103 is 3.8 SE above the best
     assert within_noise(error, runs * 10, cost, lineages, apart(0.03), 0.95)[0] == 0
+    # a noise estimated from few runs is uncertain itself: the t quantile widens the band
+    # (1 degree of freedom: 6.31 SE), and 0.0110 at 3.9 SE is in
+    pick, _, margin = within_noise(error, runs, cost, lineages, apart(0.03, dof=1), 0.95)
+    assert pick == 3 and margin[0] == pytest.approx(6.314, abs=1e-3)
 
 
 def test_a_lineage_compares_seed_by_seed():
     """Pruned models of one student share each seed's student: only their own noise separates
     them, so a small but consistent loss is significant within a lineage and not across."""
     error, runs, cost = np.array([0.0100, 0.0104]), np.array([3, 3]), np.array([7000, 5000])
-    noise = Noise(0.03, 0.028, 0.01, 12, 10)        # mostly shared by a seed's lineage
+    noise = Noise(0.03, 0.028, 0.01, 10 ** 6, 10 ** 6)    # mostly shared by a lineage
     assert within_noise(error, runs, cost, np.array(["h4", "h9"]), noise, 0.95)[0] == 1
     pick, _, margin = within_noise(error, runs, cost, np.array(["h4", "h4"]), noise, 0.95)
     assert pick == 0 and margin[1] < -1

@@ -82,7 +82,7 @@ def test_verify_native_compares_real_and_random_windows(deployed):
     v = verified(d, d / "dataset.npz", params)
     assert v["all_exact"] and v["rejections_ok"]
     assert v["real_windows"] == sum(len(w) for w in small.values())
-    # 2 random LiquidNets, then a linear network and a polynomial baseline, 50 windows each
+    # a linear network, a polynomial baseline and 2 random LiquidNets, 50 windows each
     assert v["random_models"] == 4 and v["random_windows"] == 200
 
 

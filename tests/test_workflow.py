@@ -206,51 +206,62 @@ def test_cleaning_rules_do_not_touch_the_paper_protocol(tiny_run, tmp_path):
     assert "results/paper/" not in proc.stdout.split("Job stats")[0]
 
 
-def test_selection_reads_no_test_column(tiny_run, tmp_path):
+def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
     """The select rule again on the tiny run's finalists, with every test and segments error in
-    its inputs replaced: selected.json comes out byte for byte the same."""
+    its inputs replaced, and the test windows too: selected.json comes out byte for byte the
+    same, for a protocol that chooses among networks and one where baselines compete."""
     from types import SimpleNamespace
 
+    from dlnet import protocols
     from dlnet.run.select import run
 
     wd, _ = tiny_run
-    r = wd / "results/paper"
+    monkeypatch.chdir(wd)                                  # the tables hold relative paths
     config = yaml.safe_load((wd / "config.yaml").read_text())
     tiny = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
-    params = SimpleNamespace(name="paper", select=config["pareto"]["select"],
-                             objectives=config["pareto"]["objectives"],
-                             runs=tiny["pareto"]["seeds"], seed=config["seed"],
-                             stability_draws=tiny["pareto"]["stability_draws"])
-    cands = pd.read_csv(r / "pareto/candidates.csv")
     folders = {"teacher": "teacher", "student": "students/{}", "recovered": "recovered/{}"}
-    seed_metrics = [str(r / "seeds/s43" / folders[stage].format(name) / "metrics.json")
-                    for name, stage in cands.loc[cands["finalist"], ["name", "stage"]].to_numpy()]
-    assert seed_metrics
     rng = np.random.default_rng(0)
-    for variant in ("same", "scrambled"):
-        d = tmp_path / variant
-        d.mkdir()
-        table, metrics = cands.copy(), []
-        for i, path in enumerate(seed_metrics):
-            m = json.loads(Path(path).read_text())
+    for p in ("paper", "paper_residual"):
+        r = Path("results") / p
+        params = SimpleNamespace(name=p, select=config["pareto"]["select"],
+                                 objectives=config["pareto"]["objectives"],
+                                 runs=tiny["pareto"]["seeds"], seed=config["seed"],
+                                 stability_draws=tiny["pareto"]["stability_draws"],
+                                 quantization={k: v for k, v in config["deploy"].items()
+                                               if k != "verify"})
+        cands = pd.read_csv(r / "pareto/candidates.csv")
+        finalists = cands.loc[cands["finalist"], ["name", "stage", "model"]].to_numpy()
+        seed_dirs = [r / "seeds/s43" / folders[stage].format(name) for name, stage, _ in finalists]
+        for variant in ("same", "scrambled"):
+            d = tmp_path / p / variant
+            d.mkdir(parents=True)
+            table, metrics = cands.copy(), []
+            splits = protocols.load(r / "data/dataset.npz")
+            for i, folder in enumerate(seed_dirs):
+                m = json.loads((folder / "metrics.json").read_text())
+                if variant == "scrambled":
+                    m["test"]["mae"] = m["segments"]["mae"] = float(rng.uniform(0, 1))
+                (d / f"m{i}.json").write_text(json.dumps(m))
+                metrics.append(str(d / f"m{i}.json"))
             if variant == "scrambled":
+                for c in ("test_mae", "segments_mae"):
+                    table[c] = rng.uniform(0, 1, len(table))
                 for s in ("test", "segments"):
-                    m[s]["mae"] = float(rng.uniform(0, 1))
-            (d / f"m{i}.json").write_text(json.dumps(m))
-            metrics.append(str(d / f"m{i}.json"))
-        if variant == "scrambled":
-            for c in ("test_mae", "segments_mae"):
-                table[c] = rng.uniform(0, 1, len(table))
-        table.to_csv(d / "candidates.csv", index=False)
-        run(SimpleNamespace(candidates=str(d / "candidates.csv"), seed_metrics=metrics,
-                            seed_models=[p.replace("metrics.json", "model.pt") for p in seed_metrics]),
-            SimpleNamespace(**{k: str(d / f) for k, f in (("selected", "selected.json"),
-                               ("pareto", "pareto.csv"), ("seeds", "seeds.csv"),
-                               ("plot", "pareto.png"))}),
-            params, str(d / "select.log"))
-    assert (tmp_path / "same/selected.json").read_bytes() == \
-        (tmp_path / "scrambled/selected.json").read_bytes()
-    assert (tmp_path / "same/selected.json").read_bytes() == (r / "pareto/selected.json").read_bytes()
+                    w = splits[s]
+                    splits[s] = type(w)(w.x[::-1], w.y[::-1] + 0.01, w.cell, w.start)
+            protocols.save(d / "dataset.npz", splits)
+            table.to_csv(d / "candidates.csv", index=False)
+            run(SimpleNamespace(candidates=str(d / "candidates.csv"), dataset=str(d / "dataset.npz"),
+                                info=str(r / "data/dataset.json"),
+                                finalists=[m for *_, m in finalists], seed_metrics=metrics,
+                                seed_models=[str(f / "model.pt") for f in seed_dirs]),
+                SimpleNamespace(**{k: str(d / f) for k, f in (("selected", "selected.json"),
+                                   ("pareto", "pareto.csv"), ("seeds", "seeds.csv"),
+                                   ("plot", "pareto.png"))}),
+                params, str(d / "select.log"))
+        same = (tmp_path / p / "same/selected.json").read_bytes()
+        assert same == (tmp_path / p / "scrambled/selected.json").read_bytes(), p
+        assert same == (r / "pareto/selected.json").read_bytes(), p
 
 
 def test_a_peer_is_scored_once_its_file_is_there(tiny_run, exported, tmp_path):

@@ -336,7 +336,13 @@ def quantize_linear(weight, bias, scaler, weights="per_channel"):
         raise ValueError(f"unknown weight quantization '{weights}'; use per_channel or per_tensor")
     anchor, trend = scaler_integers(scaler)
     s_in = 2.0 ** -SOH_FRAC_BITS / scaler.span
-    wq, sw = cal.quantize_weights(weight, weights == "per_channel")
+    _, sw = cal.quantize_weights(weight, weights == "per_channel")
+    # a row whose weights are tiny beside its bias gets a coarser step, so that the bias, in
+    # the accumulator's units b / (s_in s_w), stays within 2^30 (half of int32)
+    sw = np.maximum(sw, np.abs(bias) / (s_in * 2.0 ** 30))
+    if weights == "per_tensor":
+        sw = np.full_like(sw, sw.max())
+    wq = np.clip(cal.round_int(weight / sw[:, None]), -127, 127)
     mult, shift = quantize_multipliers(sw * scaler.span * 2.0 ** SOH_FRAC_BITS * s_in)
     layer = FC(wq, cal.round_int(bias / (s_in * sw)), mult, shift, 0, *INT16)
     qm = QuantModel("linear", weight.shape[1], weight.shape[0], anchor, linear=layer, trend=trend,
@@ -406,7 +412,7 @@ def check(qm):
         _need(a.kind == "mean", "a trend needs the mean anchor")
         _need(1 <= tr.length <= d["input_len"], f"trend length {tr.length}")
         _need(np.all((1 <= tr.shift) & (tr.shift <= 62)), f"trend shifts {tr.shift}")
-        _need(np.abs(tr.weight).max() < 2 ** 31, "trend weights beyond int32")
+        _in(tr.weight, INT32, "trend weights")
     if qm.network == "linear":
         _need(qm.linear.weight.shape == (d["output_len"], d["input_len"]),
               f"linear weights {qm.linear.weight.shape} for {d['input_len']} -> {d['output_len']}")

@@ -20,9 +20,10 @@ def compare(qm, x, exe, work, model="builtin"):
 
 
 def random_models(exe, work, n_models, n_windows, seed, big=1):
-    """Quantize `n_models` random LiquidNets (alternating couplings, `big` of them teacher-sized)
-    and compare host and reference on `n_windows` windows each, a quarter of them hostile; then
-    as many linear networks and polynomial baselines, a quarter of `n_models` each."""
+    """Quantize random linear networks and polynomial baselines (a quarter of `n_models` each,
+    at least one), then `n_models` random LiquidNets (alternating couplings, `big` of them
+    teacher-sized), and compare host and reference on `n_windows` windows each, a quarter of
+    them hostile."""
     rng = np.random.default_rng(seed)
     rows = []
     for make in [random_linear, random_polynomial] * max(1, n_models // 4):

@@ -55,13 +55,9 @@ def run(input, output, params, log, threads=1):
         log(f"{name}: MAE float {float_m[name]['mae']:.5f} int8 {int8_m[name]['mae']:.5f} "
             f"({agreement[name]['mae_change_percent']:+.2f}%), mean |float - int8| "
             f"{agreement[name]['mean_abs_float_int8']:.5f} over {len(w)} windows")
-    percentile = s["percentile"] if s["calibration"] == "percentile" else None
     metrics = {
         "model": model_path, "kind": model.kind, "n_windows": {n: len(w) for n, w in splits.items()},
-        "quantization": {**quantization_scheme(), "weights": s["weights"],
-                         "calibration": s["calibration"], "percentile": percentile,
-                         "headroom": float(s["headroom"]), "calibration_windows": int(len(x_cal)),
-                         "calibration_split": "train", "activation_scales": qm_scales(draft)},
+        "quantization": quantization_record(model.kind, s, len(x_cal), draft),
         "float": float_m, "int8": int8_m, "agreement": agreement,
         "eval_seconds": seconds, "seed": params.seed, "versions": versions(),
     }
@@ -83,6 +79,21 @@ def run(input, output, params, log, threads=1):
     write_text(output.header, text)
     write_json(output.size, size)
     write_json(output.metrics, metrics)
+
+
+def quantization_record(kind, s, calibration_windows, qm):
+    """What the quantization of this model used: the whole scheme for a liquid network; for
+    ridge its int8 weights; for a polynomial baseline, only the integer trend."""
+    if kind == "polynomial":
+        return {"io": quantization_scheme()["io"], "trend": "int32 weights, one rounding per "
+                "coefficient (qmodel.polynomial_trend)", "weights": None, "calibration": None}
+    if kind == "linear":
+        return {"io": quantization_scheme()["io"], "weights": s["weights"], "calibration": None,
+                "layer": "int16 scaled input, int8 weights, int32 accumulator, Q1.14 output"}
+    return {**quantization_scheme(), "weights": s["weights"], "calibration": s["calibration"],
+            "percentile": s["percentile"] if s["calibration"] == "percentile" else None,
+            "headroom": float(s["headroom"]), "calibration_windows": int(calibration_windows),
+            "calibration_split": "train", "activation_scales": qm_scales(qm)}
 
 
 def quantization_scheme():

@@ -1,34 +1,38 @@
 """Rule select (checkpoint): the model to deploy, chosen so that seed noise cannot flip it.
 
 Every finalist has been trained with each seed; their spread is the noise (dlnet.seeds), split
-into what a seed shares across a lineage and what each model adds. The
-selectable candidates are the finalists, scored by their mean validation MAE over the seeds, and
-the eligible deterministic ones (the polynomial baselines and ridge, when they compete). The rule
-(dlnet.pareto) reads validation columns only, and selected.json holds only what it read:
-validation errors and costs (seeds.csv has every run's errors on every split, for the report).
-Of the chosen finalist, the seed with the lowest validation MAE is deployed.
+into what a seed shares across a lineage and what each model adds. The selectable candidates are
+the finalists, scored by their mean validation MAE over the seeds, and the eligible deterministic
+ones (the polynomial baselines and ridge, when they compete). Every score is the deployed one: the
+validation MAE of the int8 model (each finalist's run quantized here as rule quantize would; the
+baselines and ridge as the core computes them), so a candidate does not gain or lose by its
+arithmetic. The rule (dlnet.pareto) reads validation columns only, and selected.json holds only
+what it read: validation errors and costs (seeds.csv has every run's float errors on every split,
+for the report). Of the chosen finalist, the seed with the lowest validation MAE is deployed.
 """
 
 import numpy as np
 import pandas as pd
 
-from dlnet import pareto
-from dlnet.candidates import SCORE_SPLITS
+from dlnet import deployable, pareto
+from dlnet import seeds as seed_noise
+from dlnet.candidates import SCORE_SPLITS, scores
 from dlnet.io import read_json, save_figure, write_csv, write_json
 from dlnet.logs import Log
-from dlnet import seeds as seed_noise
+from dlnet.metrics import errors
+from dlnet.quant import calibrate, reference
+from dlnet.run.train_common import load_data
 
 
 def seed_table(frame, metrics_paths, model_paths, seed):
-    """One row per finalist and seed: the configured seed's from the candidates table, the
-    others from their metrics files."""
+    """One row per finalist and seed, float errors: the configured seed's from the candidates
+    table, the others from their metrics files."""
     rows = [{"name": r["name"], "seed": seed, "model": r["model"],
              **{f"{s}_mae": r.get(f"{s}_mae") for s in SCORE_SPLITS}}
             for _, r in frame[frame["finalist"]].iterrows()]
     for metrics_path, model_path in zip(metrics_paths, model_paths):
         m = read_json(metrics_path)
-        rows.append({"name": m["name"], "seed": m["seed"], "model": str(model_path),
-                     **{f"{s}_mae": m[s]["mae"] if s in m else None for s in SCORE_SPLITS}})
+        rows.append({"name": m["name"], "seed": m["seed"], "model": str(model_path), **scores(m)})
     table = pd.DataFrame(rows, columns=["name", "seed", "model",
                                         *(f"{s}_mae" for s in SCORE_SPLITS)])
     table = table.sort_values(["name", "seed"], kind="stable").reset_index(drop=True)
@@ -37,14 +41,32 @@ def seed_table(frame, metrics_paths, model_paths, seed):
     return table.drop(columns=unscored).astype({"seed": int})
 
 
+def int8_validation(paths, splits, quantization):
+    """Validation MAE of each liquid checkpoint as the int8 core computes it, quantized with
+    the deploy settings on the same calibration windows as rule quantize."""
+    x_cal = calibrate.sample(splits["train"].x, int(quantization["calibration_windows"]))
+    val = splits["val"]
+    out = []
+    for path in paths:
+        qm = deployable.Liquid(path).quantize(x_cal, quantization)
+        out.append(errors(val.y, reference.predict(qm, val.x))["mae"])
+    return out
+
+
 def run(input, output, params, log, threads=1):
     log = Log(log)
     rule = params.select
     frame = pd.read_csv(input.candidates)
     seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
-    by_name = seeds.groupby("name", sort=False)["val_mae"]
+    splits, _ = load_data(input.dataset, input.info)
+    seeds["val_mae_int8"] = int8_validation(seeds["model"], splits, params.quantization)
+    for _, r in seeds.iterrows():
+        log(f"{r['name']} seed {r['seed']}: validation MAE float {r['val_mae']:.6f}, "
+            f"int8 {r['val_mae_int8']:.6f}")
+    runs_int8 = seeds.assign(val_mae=seeds["val_mae_int8"])
+    by_name = runs_int8.groupby("name", sort=False)["val_mae"]
     if by_name.ngroups:
-        noise = seed_noise.estimate(seeds)
+        noise = seed_noise.estimate(runs_int8)
         log(f"seed noise of validation MAE per run: {noise.total:.2%} of the MAE "
             f"({noise.dof_total} degrees of freedom, {by_name.ngroups} finalists x {params.runs} "
             f"seeds), of which {noise.own:.2%} each model's own and {noise.shared:.2%} shared by a "
@@ -90,9 +112,9 @@ def run(input, output, params, log, threads=1):
     log(f"selected {chosen['name']}: {reason}; the choice holds in {held:.0%} of "
         f"{params.stability_draws} simulated reruns")
 
-    instance = {"seed": None, "model": chosen["model"]}
+    instance = {"seed": None, "model": chosen["model"], "val_mae": chosen["val_mae"]}
     if chosen["kind"] == "liquid":
-        runs_of = seeds[seeds["name"] == chosen["name"]]
+        runs_of = runs_int8[runs_int8["name"] == chosen["name"]]
         instance = runs_of.loc[runs_of["val_mae"].idxmin()].to_dict()
     selected = {
         "name": chosen["name"], "stage": chosen["stage"], "kind": chosen["kind"],
@@ -102,7 +124,7 @@ def run(input, output, params, log, threads=1):
         "stability": {"held": held, "draws": params.stability_draws,
                       "shares": {pool.iloc[i]["name"]: f for i, f in votes.items()},
                       **_alternatives(pool, votes, pick, rule["cost"])},
-        "val_mae": float(instance.get("val_mae", chosen["val_mae"])),
+        "val_mae": float(instance["val_mae"]),
         "val_mae_mean": float(chosen["val_mae_mean"]),
         **{k: _plain(chosen[k]) for k in ("family", "width", "ratio", "params", "macs",
                                           "int8_bytes", "degree", "fit_len") if k in chosen},
