@@ -45,6 +45,8 @@ def main():
             print(f"{name}: rule {rule['rule']}, nothing to check here")
             continue
         pool, seeds = pd.read_csv(d / "pareto.csv"), pd.read_csv(d / "seeds.csv")
+        # what select scored: every run's int8 validation MAE
+        seeds = seeds.assign(val_mae=seeds["val_mae_int8"]) if len(seeds) else seeds
         error = pool["val_mae_mean"].to_numpy(float)
         names_ = pool["name"].tolist()
         pick = choose(pool, error, noise, rule)
