@@ -2,7 +2,9 @@
 
 AdamW, cosine learning-rate schedule over the epochs, gradient clipping, mini-batches in a seeded
 order. The checkpoint kept is the epoch with the lowest validation MSE against the true targets;
-the held-out test windows are never looked at here.
+the held-out test windows are never looked at here. With `patience`, training stops once that
+many epochs have passed without a lower validation loss; the schedule stays the one of `epochs`,
+so an early-stopped run is the full run cut short, epoch for epoch.
 """
 
 import copy
@@ -23,6 +25,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     clip: float = 1.0
+    patience: int | None = None
     seed: int = 42
     lambda_start: float = 0.1
     lambda_end: float = 0.9
@@ -72,6 +75,8 @@ def fit(model, cfg, train, val, span, teacher_train=None, log=print):
     x, y = as_tensor(train[0]), as_tensor(train[1])
     t = as_tensor(teacher_train) if teacher_train is not None else None
     xv, yv = as_tensor(val[0]), as_tensor(val[1])
+    # dropout draws from the seed, not from whatever was built or loaded before this call
+    torch.manual_seed(cfg.seed)
     # fused: one kernel for the whole update, a third faster per step on small CPU models
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
@@ -107,6 +112,9 @@ def fit(model, cfg, train, val, span, teacher_train=None, log=print):
             best = (val_loss, copy.deepcopy(model.state_dict()), epoch + 1)
         log(f"epoch {epoch + 1:4d}/{cfg.epochs} lambda {lam:.2f} train_loss {row['train_loss']:.3e} "
             f"val_loss {val_loss:.3e} val_mae {val_mae:.5f} lr {lr:.2e} {row['seconds']:.2f}s")
+        if cfg.patience and epoch + 1 - best[2] >= cfg.patience:
+            log(f"stopped: {cfg.patience} epochs without a lower validation loss")
+            break
     model.load_state_dict(best[1])
     model.eval()
     log(f"best epoch {best[2]} (val_loss {best[0]:.3e})")

@@ -7,6 +7,8 @@ rule baselines:
         fit_lengths=config["baselines"]["fit_lengths"],
     log:
         "results/{protocol}/logs/baselines.log",
+    benchmark:
+        "results/{protocol}/logs/baselines_benchmark.tsv"
     threads: 1
     conda:
         "../envs/core.yaml"
@@ -25,6 +27,8 @@ rule learned_baselines:
         learned=config["baselines"]["learned"],
     log:
         "results/{protocol}/logs/learned_baselines.log",
+    benchmark:
+        "results/{protocol}/logs/learned_baselines_benchmark.tsv"
     threads: 1
     conda:
         "../envs/core.yaml"

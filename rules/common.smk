@@ -7,6 +7,7 @@ import pandas as pd
 
 from dlnet.data.sources import input_files
 from dlnet.names import student_architectures
+from dlnet.protocols import describe
 from dlnet.seeds import lineage, run_seeds
 
 PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
@@ -34,6 +35,11 @@ wildcard_constraints:
 
 def protocol_config(wildcards):
     return config["protocols"][wildcards.protocol]
+
+
+def training_config(wildcards):
+    """The training section with the protocol's own changes (early stopping) applied."""
+    return {**config["training"], **protocol_config(wildcards).get("training", {})}
 
 
 def dataset_config(wildcards):
@@ -140,6 +146,30 @@ def selected_histories(wildcards):
     return logs
 
 
+def stage_benchmarks(wildcards):
+    """The benchmark.tsv of every job behind the protocol's deployed model and its checks, for
+    the summary's time per stage."""
+    p = f"results/{wildcards.protocol}"
+    rules = ["prepare_data", "baselines", "learned_baselines", "front1", "pareto", "select",
+             "quantize", "verify_native", "firmware_m4"]
+    if selected(wildcards)["kind"] == "liquid":
+        rules += ["export_onnx", "check_tflite"]
+    if config["firmware"]["arduino"]:
+        rules.append("firmware_arduino")
+    files = [f"{p}/logs/{rule}_benchmark.tsv" for rule in rules]
+    if selected(wildcards)["kind"] == "liquid":
+        files.append(f"{p}/deploy/export_tflite_benchmark.tsv")
+    files.append(f"{p}/teacher/benchmark.tsv")
+    files += student_files(wildcards, "benchmark.tsv")
+    files += [f"{p}/logs/prune_recover_{student}_benchmark.tsv"
+              for student in pruned_students(wildcards.protocol)]
+    table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
+    files += [f"{p}/seeds/s{seed}/students/{lineage(name)}/benchmark.tsv" for seed in EXTRA_SEEDS
+              for name in table.loc[table["finalist"] & (table["stage"] == "recovered"), "name"]]
+    files += finalist_seed_files(wildcards, "benchmark.tsv")
+    return sorted(set(files))
+
+
 def peer_path(name):
     """A peer's file: its configured `file`, or where download_peer puts it."""
     return PEERS[name].get("file", f"data/peers/{name}.tflite")
@@ -157,8 +187,6 @@ def peer_metrics(wildcards):
 
 
 def protocol_description(wildcards):
-    from dlnet.protocols import describe  # SciPy: imported when a job needs it, not per DAG
-
     return describe(protocol_config(wildcards))
 
 

@@ -14,6 +14,8 @@ rule prepare_data:
         fit_lengths=trend_fit_lengths,
     log:
         "results/{protocol}/logs/prepare_data.log",
+    benchmark:
+        "results/{protocol}/logs/prepare_data_benchmark.tsv"
     threads: 1
     conda:
         "../envs/core.yaml"

@@ -16,6 +16,8 @@ rule quantize:
         quantization=QUANTIZATION,
     log:
         "results/{protocol}/logs/quantize.log",
+    benchmark:
+        "results/{protocol}/logs/quantize_benchmark.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -39,6 +41,8 @@ rule verify_native:
         verify=config["deploy"]["verify"],
     log:
         "results/{protocol}/logs/verify_native.log",
+    benchmark:
+        "results/{protocol}/logs/verify_native_benchmark.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -19,6 +19,8 @@ rule export_onnx:
         tolerance=config["export"]["onnx_tolerance"],
     log:
         "results/{protocol}/logs/export_onnx.log",
+    benchmark:
+        "results/{protocol}/logs/export_onnx_benchmark.tsv"
     threads: 1
     conda:
         "../envs/onnx.yaml"
@@ -64,6 +66,8 @@ rule check_tflite:
         seed=config["seed"],
     log:
         "results/{protocol}/logs/check_tflite.log",
+    benchmark:
+        "results/{protocol}/logs/check_tflite_benchmark.tsv"
     threads: 1
     conda:
         "../envs/tflite.yaml"

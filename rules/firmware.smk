@@ -35,6 +35,8 @@ rule firmware_m4:
         firmware=FIRMWARE_M4,
     log:
         "results/{protocol}/logs/firmware_m4.log",
+    benchmark:
+        "results/{protocol}/logs/firmware_m4_benchmark.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -59,6 +61,8 @@ rule firmware_arduino:
         arduino=FIRMWARE_ARDUINO,
     log:
         "results/{protocol}/logs/firmware_arduino.log",
+    benchmark:
+        "results/{protocol}/logs/firmware_arduino_benchmark.tsv"
     threads: 1
     resources:
         mem_mb=2000,

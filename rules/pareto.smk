@@ -25,6 +25,8 @@ checkpoint pareto:
         finalists=config["pareto"]["finalists"],
     log:
         "results/{protocol}/logs/pareto.log",
+    benchmark:
+        "results/{protocol}/logs/pareto_benchmark.tsv"
     conda:
         "../envs/core.yaml"
     script:
@@ -60,6 +62,8 @@ checkpoint select:
         quantization=QUANTIZATION,
     log:
         "results/{protocol}/logs/select.log",
+    benchmark:
+        "results/{protocol}/logs/select_benchmark.tsv"
     threads: 1
     resources:
         mem_mb=2000,

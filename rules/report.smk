@@ -7,6 +7,7 @@ rule summary:
         sizes="results/{protocol}/deploy/size.json",
         m4_report="results/{protocol}/firmware/m4_report.json",
         peers=peer_metrics,
+        benchmarks=stage_benchmarks,
     output:
         markdown="results/{protocol}/summary.md",
         table=report(
@@ -22,6 +23,13 @@ rule summary:
             category="Firmware",
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "firmware figures"},
+        ),
+        times=report(
+            "results/{protocol}/report/time_per_stage.csv",
+            caption="../report/time_per_stage.rst",
+            category="Time per stage",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "time per stage"},
         ),
     params:
         protocol=lambda w: w.protocol,

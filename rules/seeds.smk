@@ -29,39 +29,22 @@ use rule student as student_seed with:
         "results/{protocol}/seeds/s{seed}/students/{student}/benchmark.tsv"
 
 
-use rule prune as prune_seed with:
-    input:
-        dataset="results/{protocol}/data/dataset.npz",
-        info="results/{protocol}/data/dataset.json",
-        model="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
-        metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
-    output:
-        models=expand(
-            "results/{{protocol}}/seeds/s{{seed}}/pruned/{{student}}_p{ratio}/model.pt",
-            ratio=RATIOS,
-        ),
-        metrics=expand(
-            "results/{{protocol}}/seeds/s{{seed}}/pruned/{{student}}_p{ratio}/metrics.json",
-            ratio=RATIOS,
-        ),
-    params:
-        seed=lambda w: int(w.seed),
-    log:
-        "results/{protocol}/seeds/s{seed}/logs/prune_{student}.log",
-
-
-use rule recover as recover_seed with:
+# A seed's tree prunes and recovers only the finalists' ratios, one job each.
+use rule prune_recover as prune_recover_seed with:
     input:
         dataset="results/{protocol}/data/dataset.npz",
         info="results/{protocol}/data/dataset.json",
         teacher="results/{protocol}/teacher/model.pt",
-        model="results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/model.pt",
-        metrics="results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/metrics.json",
+        student="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
+        student_metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
     output:
-        model="results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/model.pt",
-        metrics="results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/metrics.json",
-        history="results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train_log.csv",
+        pruned=["results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/model.pt"],
+        pruned_metrics=["results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/metrics.json"],
+        models=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/model.pt"],
+        metrics=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/metrics.json"],
+        histories=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train_log.csv"],
     params:
+        ratios=lambda w: [float(w.ratio)],
         seed=lambda w: int(w.seed),
     log:
         "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train.log",

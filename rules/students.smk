@@ -11,7 +11,7 @@ rule student:
         name=lambda w: w.student,
         arch=student_arch,
         seed=config["seed"],
-        training=config["training"],
+        training=training_config,
         distill=STUDENT_TRAINING,
     log:
         "results/{protocol}/students/{student}/train.log",
@@ -38,6 +38,8 @@ checkpoint front1:
         front1_ranks=config["pareto"]["front1_ranks"],
     log:
         "results/{protocol}/logs/front1.log",
+    benchmark:
+        "results/{protocol}/logs/front1_benchmark.tsv"
     conda:
         "../envs/core.yaml"
     script:

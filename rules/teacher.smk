@@ -8,7 +8,7 @@ rule teacher:
         history="results/{protocol}/teacher/train_log.csv",
     params:
         seed=config["seed"],
-        training=config["training"],
+        training=training_config,
         teacher=config["teacher"],
     log:
         "results/{protocol}/teacher/train.log",

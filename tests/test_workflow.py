@@ -86,6 +86,44 @@ def test_checkpoints_build_the_pruning_and_seed_parts_of_the_dag(tiny_run):
         assert pareto["selected"].sum() == 1
 
 
+def test_a_ratio_pruned_and_recovered_alone_is_what_its_students_job_made(tiny_run, tmp_path):
+    """prune_recover prunes and recovers every ratio of a student in one process; the last ratio
+    done in a process of its own comes out the same, number for number."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from dlnet.run.prune_recover import run
+
+    wd, _ = tiny_run
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    tiny = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    r = wd / "results/cells"
+    front = pd.read_csv(r / "students/front1.csv")
+    student = front.loc[front["prune"], "name"].iloc[0]
+    ratio = tiny["pruning"]["ratios"][-1]
+    name = f"{student}_p{ratio:g}"
+    params = SimpleNamespace(
+        student=student, ratios=[ratio], keep_first_last=config["pruning"]["keep_first_last"],
+        epochs=tiny["pruning"]["recovery_epochs"], seed=config["seed"],
+        training={**config["training"], **tiny["training"],
+                  **config["protocols"]["cells"].get("training", {})},
+        distill={k: v for k, v in config["students"].items() if k != "families"})
+    out = {k: [tmp_path / k / f] for k, f in (("pruned", "model.pt"), ("pruned_metrics", "m.json"),
+                                              ("models", "model.pt"), ("metrics", "m.json"),
+                                              ("histories", "log.csv"))}
+    run(SimpleNamespace(dataset=r / "data/dataset.npz", info=r / "data/dataset.json",
+                        teacher=r / "teacher/model.pt", student=r / f"students/{student}/model.pt",
+                        student_metrics=r / f"students/{student}/metrics.json"),
+        SimpleNamespace(**out), params, str(tmp_path / "run.log"))
+    for stage, model, metrics in (("pruned", "pruned", "pruned_metrics"),
+                                  ("recovered", "models", "metrics")):
+        assert comparable(out[metrics][0]) == comparable(r / stage / name / "metrics.json")
+        alone = torch.load(out[model][0], weights_only=False)["state_dict"]
+        batched = torch.load(r / stage / name / "model.pt", weights_only=False)["state_dict"]
+        assert all(torch.equal(alone[k], batched[k]) for k in batched), stage
+
+
 def test_the_paper_protocol_chooses_among_liquid_networks_only(tiny_run):
     wd, _ = tiny_run
     cands = pd.read_csv(wd / "results/paper/pareto/candidates.csv")
@@ -168,7 +206,7 @@ def test_html_report_has_every_section(tiny_run):
     wd, _ = tiny_run
     snakemake(wd, "--configfile", "tests/config_tiny.yaml", "--report", "results/report.html")
     html = (wd / "results/report.html").read_text(errors="replace")
-    for section in ("Metrics", "Pareto", "Predictions", "Training", "Firmware"):
+    for section in ("Metrics", "Pareto", "Predictions", "Training", "Firmware", "Time per stage"):
         assert section in html, section
     for p in PROTOCOLS:
         summary = (wd / "results" / p / "summary.md").read_text()
@@ -179,6 +217,25 @@ def test_html_report_has_every_section(tiny_run):
         assert ("[peer: absent, fetch it with: snakemake --cores 1 data/peers/dlnet_paper.tflite]"
                 in summary) == p.startswith("paper")
         assert "ridge (alpha=" in summary and "knn (components=" in summary
+
+
+def test_time_per_stage_counts_every_training_job(tiny_run):
+    """The summary's time per stage holds a row per stage that ran, and as many training jobs
+    as the run's training logs say ran: no job is left out, none counted twice."""
+    wd, _ = tiny_run
+    for p in PROTOCOLS:
+        r = wd / "results" / p
+        times = pd.read_csv(r / "report/time_per_stage.csv").set_index("stage")
+        for stage in ("data", "baselines", "teacher", "students", "pruning and recovery",
+                      "selection", "deploy", "firmware"):
+            assert times.loc[stage, "jobs"] >= 1 and times.loc[stage, "job_seconds"] > 0, (p, stage)
+        front = pd.read_csv(r / "students/front1.csv")
+        assert times.loc["students", "jobs"] == len(front)
+        assert times.loc["pruning and recovery", "jobs"] == front["prune"].sum()
+        seed_jobs = len(list((r / "seeds").rglob("*benchmark.tsv")))
+        assert (times.loc["seed reruns", "jobs"] if seed_jobs else 0) == seed_jobs
+        assert abs(times["share"].sum() - 1) < 0.01
+        assert "## Time per stage" in (r / "summary.md").read_text()
 
 
 def test_deployed_model_is_bit_exact_everywhere(tiny_run):

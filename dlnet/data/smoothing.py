@@ -5,10 +5,12 @@ inputs of a window see the first targets. Only the `paper` protocol uses it, for
 """
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 
 def savgol_series(values, window=5, order=2):
+    # SciPy here, not at the top: every training job imports this module, few smooth anything
+    from scipy.signal import savgol_filter
+
     values = np.asarray(values, dtype=np.float64)
     if len(values) < window:
         return values.copy()

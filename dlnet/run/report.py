@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from dlnet import deployable, plots, protocols, summary
+from dlnet import deployable, plots, protocols, stage_times, summary
 from dlnet import model as net
 from dlnet.baselines import polynomial_forecast
 from dlnet.io import read_json, save_figure, write_csv, write_text
@@ -17,6 +17,7 @@ def run_summary(input, output, params, log, threads=1):
     table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
                                input.m4_report, input.peers)
     firmware = summary.firmware_table(input.m4_report, input.sizes)
+    times = stage_times.stage_table(input.benchmarks)
     selected = read_json(input.selected)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
@@ -31,9 +32,17 @@ def run_summary(input, output, params, log, threads=1):
              "Instructions are counted in QEMU (Cortex-M4, -icount); latency is that count at "
              "64 MHz times an assumed 1-2 cycles per instruction, an estimate until a board "
              "measures it. Flash is model data plus the core's code; RAM is static data, "
-             "scratch and buffers; the paper's RAM figure is its TFLite Micro arena."]
+             "scratch and buffers; the paper's RAM figure is its TFLite Micro arena.", "",
+             "## Time per stage", "",
+             summary.to_markdown(times.assign(job_seconds=times["job_seconds"].round().astype(int),
+                                              share=times["share"].map("{:.0%}".format))), "",
+             f"Job seconds from the rules' benchmark.tsv files, {times['jobs'].sum()} jobs, "
+             f"{times['job_seconds'].sum():.0f} s in all: on n cores the run takes about that "
+             "over n. Seed reruns are the finalists' extra training runs (their lineage "
+             "included); max_rss_mb is the largest memory one job of the stage held."]
     write_csv(output.table, table)
     write_csv(output.firmware, firmware)
+    write_csv(output.times, times)
     write_text(output.markdown, "\n".join(lines) + "\n")
     log(f"main table: {len(table)} rows")
 

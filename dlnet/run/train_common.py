@@ -25,7 +25,7 @@ def train_config(training, seed, epochs=None, distill=None):
     distill = distill or {}
     return TrainConfig(epochs=epochs or training["epochs"], batch_size=training["batch_size"],
                        lr=training["lr"], weight_decay=training["weight_decay"],
-                       clip=training["clip"], seed=seed,
+                       clip=training["clip"], patience=training.get("patience"), seed=seed,
                        lambda_start=distill.get("lambda_start", 0.1),
                        lambda_end=distill.get("lambda_end", 0.9),
                        divergence=distill.get("divergence", "mse"))

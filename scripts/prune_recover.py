@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.prune import run
+from dlnet.run.prune_recover import run
 
 bridge(run, snakemake)

@@ -1,4 +1,0 @@
-from dlnet.run import bridge
-from dlnet.run.recover import run
-
-bridge(run, snakemake)
