@@ -14,12 +14,12 @@ int8_bytes: the exact size of the model blob the int8 C core runs from flash (dl
   bytes. The polynomial baselines are blobs too, without a network (polynomial_costs).
 """
 
-import torch.nn as nn
 
-from dlnet.model import LiquidNet, n_params
+def macs(model):
+    # PyTorch here, not at the top: the rules that cost only baselines (pareto, summary) run
+    # without it
+    import torch.nn as nn
 
-
-def macs(model: LiquidNet):
     cfg, cell = model.cfg, model.cell
     total = 0
     for m in model.modules():
@@ -41,7 +41,7 @@ def trend_macs(fit_len, output_len):
     return 3 * fit_len + 3 * output_len if fit_len else 0
 
 
-def int8_bytes(model: LiquidNet, scaler=None):
+def int8_bytes(model, scaler=None):
     """Blob bytes; the quadratic scaling's parabola (scaler.trend_len inputs) is part of it."""
     from dlnet.quant.blob import size_of
 
@@ -54,6 +54,8 @@ def int8_bytes(model: LiquidNet, scaler=None):
 
 
 def costs(model, scaler=None):
+    from dlnet.model import n_params
+
     return {"params": n_params(model),
             "macs": macs(model) + trend_macs(trend_len(scaler), model.cfg.output_len),
             "int8_bytes": int8_bytes(model, scaler)}

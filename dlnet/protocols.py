@@ -248,6 +248,14 @@ def load(path_npz):
         return {s: WindowSet(z[f"{s}_x"], z[f"{s}_y"], z[f"{s}_cell"], z[f"{s}_start"]) for s in names}
 
 
+def load_with_scaler(path_npz, info_json):
+    """Splits and the protocol's scaler (fitted on training windows by prepare_data)."""
+    from dlnet.io import read_json
+    from dlnet.scaling import Scaler
+
+    return load(path_npz), Scaler.from_dict(read_json(info_json)["scaler"])
+
+
 def summary(splits):
     return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist()))} for s, w in splits.items()}
 

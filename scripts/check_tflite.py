@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.export_tflite import run_check
+from dlnet.run.check_tflite import run
 
-bridge(run_check, snakemake)
+bridge(run, snakemake)

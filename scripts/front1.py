@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.pareto import run_front1
+from dlnet.run.front1 import run
 
-bridge(run_front1, snakemake)
+bridge(run, snakemake)

@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.report import run_figures
+from dlnet.run.report_figures import run
 
-bridge(run_figures, snakemake)
+bridge(run, snakemake)

@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.report import run_summary
+from dlnet.run.summary import run
 
-bridge(run_summary, snakemake)
+bridge(run, snakemake)

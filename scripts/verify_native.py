@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.quantize import run_verify
+from dlnet.run.verify_native import run
 
-bridge(run_verify, snakemake)
+bridge(run, snakemake)

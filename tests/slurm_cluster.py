@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -195,7 +196,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 SchedulerType=sched/backfill
 AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
+# Every finished job's final state, kept for the cluster's life: the tests' evidence, whatever
+# squeue still remembers (MinJobAge) when a slow run ends.
+JobCompType=jobcomp/filetxt
+JobCompLoc={self.log("jobcomp")}
 JobAcctGatherType=jobacct_gather/none
 PlugStackConfig={r / "plugstack.conf"}
 SlurmdParameters=config_overrides
@@ -317,6 +321,14 @@ PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
         """Slurm job id -> (job name, state) for every job squeue still knows (MinJobAge)."""
         out = self.run("squeue", "-h", "--states=all", "-o", "%i|%j|%T", check=False).stdout
         rows = [line.split("|") for line in out.splitlines() if line.count("|") == 2]
+        return {jid: (name, state) for jid, name, state in rows}
+
+    def completed(self) -> dict[str, tuple[str, str]]:
+        """Slurm job id -> (job name, final state) of every job that ended, from the job
+        completion record (jobcomp/filetxt), which keeps them all."""
+        path = self.log("jobcomp")
+        text = path.read_text() if path.exists() else ""
+        rows = re.findall(r"JobId=(\d+) .*?Name=(\S*) JobState=(\S+)", text)
         return {jid: (name, state) for jid, name, state in rows}
 
     def diagnostics(self) -> str:

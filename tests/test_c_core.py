@@ -238,3 +238,95 @@ def test_a_model_without_a_liquid_network_must_say_so_in_every_size(sanitized, w
     assert e.value.code == -4                                       # DLNET_ERR_SIZE
     with pytest.raises(Exception, match="liquid sizes"):
         fmt.from_bytes(bad)
+
+
+def glitched_windows(rng, n, length=100):
+    """Real-looking SOH windows, most of them with a glitch a BMS stream carries: a zero row, an
+    impossible spike, a one-cycle jump, values at and beyond the limits."""
+    from dlnet.quant import guard
+
+    x = soh_to_q(soh_windows(rng, n, length))
+    for row in x:
+        i = int(rng.integers(0, length))
+        kind = rng.integers(0, 7)
+        if kind == 0:
+            row[i] = 0                                           # a missed measurement
+        elif kind == 1:
+            row[i] = soh_to_q(np.array([2.88 / 1.1]))[0]         # a 2.88 Ah reading
+        elif kind == 2:
+            row[i:] = np.clip(row[i:] + int(rng.choice([-1, 1])) * int(rng.integers(600, 1100)),
+                              -32768, 32767)                     # a step near the jump limit
+        elif kind == 3:
+            row[i] = int(rng.choice([guard.SOH_MAX_Q, guard.SOH_MAX_Q + 1, 1, -1]))
+        elif kind == 4:
+            row[:] = rng.integers(-32768, 32768, length)         # noise
+    return x
+
+
+def test_the_input_guard_agrees_with_its_numpy_specification(work):
+    """dlnet_check_window against guard.check_window on 3000 windows, most of them glitched
+    (sanitized build): the same code and the same first bad index, every window."""
+    from dlnet.quant import guard
+
+    exe = host.build(work, "sanitized", host_source=host.GUARD_HOST)[0]
+    rng = np.random.default_rng(11)
+    x = glitched_windows(rng, 3000)
+    got = host.check_windows(exe, x, work)
+    want = np.array([guard.check_window(row) for row in x])
+    assert np.array_equal(got, want)
+    codes = set(want[:, 0].tolist())
+    assert codes == {guard.OK, guard.ERR_INPUT_RANGE, guard.ERR_INPUT_JUMP}
+    short = host.check_windows(exe, x[:50, :4], work)               # fewer values than the median
+    assert np.array_equal(short, np.array([guard.check_window(row) for row in x[:50, :4]]))
+
+
+def test_the_input_guard_names_each_glitch_of_a_real_window():
+    from dlnet.quant import guard
+
+    splits, _ = shipped_splits("cells")
+    clean = soh_to_q(splits["test"].x[:200])
+    assert all(guard.check_window(row) == (guard.OK, -1) for row in clean)
+    row = clean[0].copy()
+    spike = int(soh_to_q(np.array([2.88 / 1.1]))[0])                # saturates at 2 SOH
+    for value, code in ((0, guard.ERR_INPUT_RANGE), (spike, guard.ERR_INPUT_RANGE),
+                        (int(row[49]) - 1200, guard.ERR_INPUT_JUMP)):
+        bad = row.copy()
+        bad[50] = value
+        assert guard.check_window(bad) == (code, 50)
+    step = row.copy()
+    step[50:] -= 400                                                 # a real fade step passes
+    assert guard.check_window(step) == (guard.OK, -1)
+
+
+def test_damaged_model_blobs_are_refused_or_run_without_a_sanitizer_finding(sanitized, work):
+    """A bounded random-input fuzz of the blob reader (DLNET_FUZZ_SECONDS, default 20): random
+    bytes of random models overwritten and the checksum made valid again, so that the damage
+    reaches the dimension and parameter checks. Every blob is refused with the core's own code
+    or runs a forecast; ASan/UBSan (no recovery) would fail any out-of-bounds or overflow."""
+    import os
+    import time
+
+    rng = np.random.default_rng(5)
+    seconds = float(os.environ.get("DLNET_FUZZ_SECONDS", "20"))
+    codes = {}
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        model, scaler = random_model(rng)
+        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+        data = fmt.to_bytes(qm)
+        for _ in range(10):
+            bad = bytearray(data)
+            for _ in range(int(rng.integers(1, 6))):
+                bad[int(rng.integers(fmt.HEADER_BYTES, len(bad)))] = int(rng.integers(0, 256))
+            body = bytes(bad[fmt.HEADER_BYTES:])
+            bad = struct.pack("<4I", fmt.MAGIC, fmt.VERSION, len(bad), zlib.crc32(body)) + body
+            x = soh_to_q(soh_windows(rng, 2, model.cfg.input_len))
+            try:
+                host.run(sanitized, bad, x, work, output_len=model.cfg.output_len)
+                code = 0
+            except host.HostError as e:
+                assert e.code is not None, str(e)        # a crash or a sanitizer finding
+                code = e.code
+            codes[code] = codes.get(code, 0) + 1
+    assert sum(codes.values()) >= 100 and set(codes) <= {0, -4, -6}, codes
+    assert codes.get(0) and codes.get(-6), codes   # both paths taken: runs and refusals

@@ -5,6 +5,7 @@ board core), so the board build is left to a connected machine.
 """
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -152,18 +153,24 @@ def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_pa
 
 @needs_host
 def test_sketch_rounds_decimals_like_the_reference(tiny, tmp_path):
-    """Halves up (ties k/32768 included), signs, saturation and long fractions as soh_to_q."""
+    """Halves up (ties k/32768 included), signs and long fractions as soh_to_q, in a window the
+    input guard accepts; values it does not (negative, saturated) are refused by position."""
     sample = windows.pick(tiny.dataset, 1, 100)
     sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
                            windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
     exe = sketchhost.build(sketch, tmp_path / "sketch")
-    values = ["0.000030517578125", "-0.000030517578125", "-0.0000305175781250001", "1.5", "-2.5",
-              "7", "+0.25", "0.999969482421875", "-1.99993896484375", "-2", "0.91234567891234",
-              ".5", "3."] + ["0.9"] * 87
+    tie = 29491 / 32768                                  # 0.899993896484375: halfway, rounds up
+    values = [repr(tie), "0.8999938964843750001", "+0.9", ".9", "0.900", "0.91234567891234",
+              "0.899969482421875", "0.90003"] + ["0.9"] * 92
     x = soh_to_q(np.array([float(v) for v in values]))
-    assert x[:3].tolist() == [1, 0, -1] and x[9] == -32768
+    assert x[0] == 14746 and x[1] == 14746 and x[6] == 14745
     out = sketchhost.run(exe, "W " + ",".join(values) + "\n")
     assert np.array_equal(sketchhost.answers(out)[1], reference.run(tiny.qm, x[None, :])[0])
+    refused = sketchhost.run(exe, "".join(
+        "W " + " ".join(values[:k] + [bad] + values[k + 1:]) + "\n"
+        for k, bad in ((3, "-0.000030517578125"), (4, "-2"), (5, "7"), (6, "0.0000305"))))
+    for k in (3, 4, 5, 6):
+        assert f"E value {k + 1} is outside (0, 1.25] SOH" in refused
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None,
@@ -193,3 +200,63 @@ def test_a_corrupt_model_is_reported_by_the_sketch(tiny, tmp_path):
     out = sketchhost.run(sketchhost.build(sketch, tmp_path / "sketch"), "W " + "0.9 " * 100 + "\n")
     assert "E dlnet_model_init: DLNET_ERR_CHECKSUM (-5)" in out
     assert "E dlnet_run: DLNET_ERR_MODEL (-8)" in out and "self-test" not in out
+
+
+def glitch_lines(rng, clean):
+    """Request lines as a BMS stream and a noisy serial link garble them, with the answer each
+    must get: (line, expected answer's start)."""
+    decimals = [f"{v:.6f}" for v in clean]
+
+    def w(values):
+        return "W " + " ".join(values)
+    cases = [(w(decimals), "P "),
+             (w(decimals[:50] + ["0.000000"] + decimals[51:]), "E value 51 is outside (0, 1.25] SOH"),
+             (w(decimals[:50] + [f"{2.88 / 1.1:.6f}"] + decimals[51:]), "E value 51 is outside"),
+             (w(decimals[:50] + ["1e9"] + decimals[51:]), "E value 51 is not a plain decimal"),
+             (w(decimals[:50] + ["99999999999999999999"] + decimals[51:]), "E value 51 is outside"),
+             (w(decimals[:50] + [f"{clean[49] - 0.08:.6f}"] + decimals[51:]),
+              "E value 51 is more than 0.05 SOH from the median"),
+             (w(decimals[:50] + ["nan"] + decimals[51:]), "E value 51 is not a plain decimal"),
+             (w(decimals[:99]), "E expected 100 values, got 99"),
+             (w(decimals + ["0.9"]), "E more than 100 values"),
+             ("W " + "0.9 " * 3000, "E line too long"),
+             ("hello", "E a request is a line"),
+             ("W", "E a request is a line")]
+    alphabet = list("0123456789.-+ ,\tWSEenaifx\x00\x7f\xff")
+    for _ in range(300):        # random bytes, and valid lines with random damage
+        if rng.random() < 0.5:
+            text = "".join(rng.choice(alphabet, int(rng.integers(0, 400))))
+        else:
+            chars = list(w(decimals))
+            for _ in range(int(rng.integers(1, 8))):
+                chars[int(rng.integers(0, len(chars)))] = str(rng.choice(alphabet))
+            text = "".join(chars)
+        cases.append((text.replace("\n", " "), None))
+    return cases
+
+
+@needs_host
+def test_the_sketch_answers_every_garbled_line_without_a_sanitizer_finding(tiny, tmp_path):
+    """The serial protocol under a bounded fuzz, built with ASan/UBSan: glitched SOH windows get
+    the input guard's `E` line, malformed lines their own, random bytes and damaged requests
+    one answer per line and never a crash; nothing but a plain window is forecast."""
+    sample = windows.pick(tiny.dataset, 1, 100)
+    sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
+                           windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
+    exe = sketchhost.build(sketch, tmp_path / "sketch", sanitize=True)
+    clean = tiny.splits["test"].x[0]
+    cases = glitch_lines(np.random.default_rng(3), clean)
+    out = sketchhost.run(exe, "".join(line + "\n" for line, _ in cases), timeout=300)
+    answers = [a for a in out.splitlines() if a.startswith(("P ", "E "))]
+    answers = answers[1:]                                     # the start-up self-test's P line
+    assert len(answers) == len(cases) - sum(1 for line, _ in cases if not line.strip(" ,\t"))
+    by_line = iter(answers)
+    for line, want in cases:
+        if not line.strip(" ,\t"):
+            continue                                          # an empty line gets no answer
+        got = next(by_line)
+        if want is not None:
+            assert got.startswith(want), (line[:80], got)
+        elif got.startswith("P "):
+            values = re.split(r"[ ,\t]+", line.strip(" ,\t"))[1:]  # forecast from a clean window
+            assert len(values) == 100 and all(0 < float(v) <= 1.25 for v in values), line[:80]

@@ -23,7 +23,7 @@ from dlnet.data.sources import load_source
 from dlnet.firmware import latency, m4, qemu, stack, windows
 from dlnet.cost import macs
 from dlnet.model import LiquidNet, student_config
-from dlnet.quant import header, qmodel, reference
+from dlnet.quant import guard, header, qmodel, reference
 from dlnet.quant.fixedpoint import soh_to_q
 from dlnet.quant.random_models import mixed_windows, random_model, randomized, soh_windows
 from dlnet.run import firmware_m4
@@ -121,6 +121,22 @@ def test_qemu_matches_the_numpy_reference_on_real_windows(tiny, tmp_path):
     assert "arm-none-eabi-gcc" in r["toolchain"]["arm-none-eabi-gcc"]
     assert "QEMU" in r["toolchain"]["qemu"]
     assert (tmp_path / "app.elf").exists()
+
+
+@needs_m4
+def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, tmp_path):
+    """Held-out windows with a zero row, a 2.88 Ah spike and a one-cycle drop: dlnet_check_window
+    on the Cortex-M4 refuses each at the glitch, passes the clean ones, as guard.check_window."""
+    clean = windows.pick(tiny.dataset, 4, 100)
+    q = np.repeat(clean.q, 2, axis=0)
+    q[1, 30], q[3, 60], q[5, 70], q[7, 99] = 0, 32767, q[5, 69] - 1500, -5
+    glitched = windows.Selection(q, np.repeat(clean.y, 2, axis=0), np.repeat(clean.split, 2),
+                                 np.repeat(clean.cell, 2), np.repeat(clean.start, 2))
+    r = m4.verify(tiny.header, glitched, tmp_path, log=lambda _: None)
+    g = r["input_guard"]
+    assert g == {"windows_checked": 8, "refused": 4, "agrees_with_reference": True}
+    assert [guard.check_window(row)[1] for row in q] == [-1, 30, -1, 60, -1, 70, -1, 99]
+    assert r["all_bit_exact"]                  # dlnet_run itself still forecasts from anything
 
 
 @needs_m4

@@ -113,8 +113,10 @@ def test_quadratic_scaling_forecasts_the_baseline_at_zero():
     assert Scaler.from_dict(s.to_dict()).to_dict() == s.to_dict()
 
 
-def test_real_protocols_match_the_published_baseline_figures(root):
-    """On the real data the quadratic baseline reproduces the figures quoted in DESIGN.md."""
+def test_the_quadratic_baseline_on_the_paper_segments_matches_the_figures_in_the_design(root):
+    """On the real data the quadratic baseline gives the figures DESIGN.md quotes (measured by
+    the team with their own code, not published by the paper): 0.0011 through the last 5
+    values, 0.0024 through the last 100."""
     from dlnet.baselines import polynomial_forecast
     from dlnet.metrics import errors
 

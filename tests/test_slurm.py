@@ -61,11 +61,11 @@ def slurm_evidence(cluster, workdir: Path, log: str) -> dict[str, str]:
     assert submitted, "no job was submitted to Slurm"
     run_ids = set(RUN_ID.findall(log))
     assert len(run_ids) == 1, run_ids
-    known = cluster.jobs()  # squeue --states=all: every job of the last MinJobAge seconds
+    known = cluster.completed()  # the job completion record: every job that ended
     ctld = cluster.log("slurmctld").read_text()
     states = {}
     for jid, job_log in submitted.items():
-        assert jid in known, f"Slurm job {jid} unknown to squeue: {known}"
+        assert jid in known, f"Slurm job {jid} not in the job completion record: {known}"
         name, states[jid] = known[jid]
         assert name in run_ids, f"Slurm job {jid} is named {name}, not the run ID {run_ids}"
         assert re.search(rf"(Allocate|Started) JobId={jid} (NodeList=|in {PARTITION} on )"
@@ -142,7 +142,7 @@ def test_generic_profile_through_slurm(slurm_cluster, tmp_path):
         "--seconds-between-status-checks", "3")
     submitted = re.findall(r"Submitted job \d+ with external jobid '(\d+)", log)
     assert submitted == [first, second], submitted
-    jobs = slurm_cluster.jobs()
+    jobs = slurm_cluster.completed()
     assert jobs[first] == ("smk-flaky", "FAILED") and jobs[second] == ("smk-flaky", "COMPLETED")
     for jid in (first, second):
         assert (wf / ".snakemake" / "slurm-generic-logs" / "flaky" / f"{jid}.log").is_file()

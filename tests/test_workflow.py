@@ -263,62 +263,111 @@ def test_cleaning_rules_do_not_touch_the_paper_protocol(tiny_run, tmp_path):
     assert "results/paper/" not in proc.stdout.split("Job stats")[0]
 
 
+HELD_OUT = ("test", "test2", "segments")
+
+
+def scrambled(obj, rng, held_out=False):
+    """obj with every number under a held-out split's key replaced by a random one."""
+    if isinstance(obj, dict):
+        return {k: scrambled(v, rng, held_out or k in HELD_OUT) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [scrambled(v, rng, held_out) for v in obj]
+    if held_out and isinstance(obj, float):
+        return float(rng.uniform(0, 1))
+    return obj
+
+
 def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
-    """The select rule again on the tiny run's finalists, with every test and segments error in
-    its inputs replaced, and the test windows too: selected.json comes out byte for byte the
-    same, for a protocol that chooses among networks and one where baselines compete."""
+    """The front1, pareto and select rules again on the tiny run's models, once as they are and
+    once with every test and segments number in their inputs replaced, and the test windows too:
+    the fronts, the finalists and selected.json come out the same, for a protocol that chooses
+    among networks and one where baselines compete."""
     from types import SimpleNamespace
 
     from dlnet import protocols
-    from dlnet.run.select import run
+    from dlnet.run import front1, pareto, select
 
     wd, _ = tiny_run
-    monkeypatch.chdir(wd)                                  # the tables hold relative paths
     config = yaml.safe_load((wd / "config.yaml").read_text())
     tiny = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
     folders = {"teacher": "teacher", "student": "students/{}", "recovered": "recovered/{}"}
     rng = np.random.default_rng(0)
+    held_out_columns = [f"{s}_mae" for s in HELD_OUT]
     for p in ("paper", "paper_residual"):
-        r = Path("results") / p
-        params = SimpleNamespace(name=p, select=config["pareto"]["select"],
-                                 objectives=config["pareto"]["objectives"],
-                                 runs=tiny["pareto"]["seeds"], seed=config["seed"],
-                                 stability_draws=tiny["pareto"]["stability_draws"],
-                                 quantization={k: v for k, v in config["deploy"].items()
-                                               if k != "verify"})
-        cands = pd.read_csv(r / "pareto/candidates.csv")
-        finalists = cands.loc[cands["finalist"], ["name", "stage", "model"]].to_numpy()
-        seed_dirs = [r / "seeds/s43" / folders[stage].format(name) for name, stage, _ in finalists]
+        r = f"results/{p}"
+        pcfg = config["protocols"][p]
+        students = sorted(q.parent.name for q in (wd / r / "students").glob("*/model.pt"))
+        recovered = sorted(q.parent.name for q in (wd / r / "recovered").glob("*/model.pt"))
+        out = {}
         for variant in ("same", "scrambled"):
+            # the run's tree under the same relative paths (tables hold them): metrics files
+            # copied (scrambled or not), everything else linked
             d = tmp_path / p / variant
-            d.mkdir(parents=True)
-            table, metrics = cands.copy(), []
-            splits = protocols.load(r / "data/dataset.npz")
-            for i, folder in enumerate(seed_dirs):
-                m = json.loads((folder / "metrics.json").read_text())
-                if variant == "scrambled":
-                    m["test"]["mae"] = m["segments"]["mae"] = float(rng.uniform(0, 1))
-                (d / f"m{i}.json").write_text(json.dumps(m))
-                metrics.append(str(d / f"m{i}.json"))
+            monkeypatch.chdir(wd)
+            for path in Path(r).rglob("*"):
+                if path.is_file() and "pareto" not in path.parts:
+                    (d / path).parent.mkdir(parents=True, exist_ok=True)
+                    if path.suffix == ".json":
+                        m = json.loads(path.read_text())
+                        (d / path).write_text(json.dumps(scrambled(m, rng) if variant ==
+                                                         "scrambled" else m))
+                    else:
+                        (d / path).symlink_to(wd / path)
+            monkeypatch.chdir(d)
+            front1.run(SimpleNamespace(metrics=[f"{r}/students/{n}/metrics.json" for n in students],
+                                       models=[f"{r}/students/{n}/model.pt" for n in students]),
+                       SimpleNamespace(front="front1.csv"),
+                       SimpleNamespace(objectives=config["pareto"]["objectives"],
+                                       front1_ranks=config["pareto"]["front1_ranks"]),
+                       "front1.log")
+            pareto.run(SimpleNamespace(
+                baselines=f"{r}/baselines/metrics.json", learned=f"{r}/baselines/learned.json",
+                ridge=f"{r}/baselines/ridge.npz", teacher_model=f"{r}/teacher/model.pt",
+                teacher_metrics=f"{r}/teacher/metrics.json",
+                student_models=[f"{r}/students/{n}/model.pt" for n in students],
+                student_metrics=[f"{r}/students/{n}/metrics.json" for n in students],
+                recovered_models=[f"{r}/recovered/{n}/model.pt" for n in recovered],
+                recovered_metrics=[f"{r}/recovered/{n}/metrics.json" for n in recovered]),
+                SimpleNamespace(candidates="candidates.csv"),
+                SimpleNamespace(name=p, objectives=config["pareto"]["objectives"],
+                                finalists=tiny["pareto"]["finalists"],
+                                protocol={k: pcfg[k] for k in ("input_len", "output_len",
+                                                               "candidates")}),
+                "pareto.log")
+            cands = pd.read_csv("candidates.csv")
+            finalists = cands.loc[cands["finalist"], ["name", "stage", "model"]].to_numpy()
+            seed_dirs = [f"{r}/seeds/s43/" + folders[stage].format(name)
+                         for name, stage, _ in finalists]
+            splits = protocols.load(f"{r}/data/dataset.npz")
             if variant == "scrambled":
-                for c in ("test_mae", "segments_mae"):
-                    table[c] = rng.uniform(0, 1, len(table))
                 for s in ("test", "segments"):
                     w = splits[s]
                     splits[s] = type(w)(w.x[::-1], w.y[::-1] + 0.01, w.cell, w.start)
-            protocols.save(d / "dataset.npz", splits)
-            table.to_csv(d / "candidates.csv", index=False)
-            run(SimpleNamespace(candidates=str(d / "candidates.csv"), dataset=str(d / "dataset.npz"),
-                                info=str(r / "data/dataset.json"),
-                                finalists=[m for *_, m in finalists], seed_metrics=metrics,
-                                seed_models=[str(f / "model.pt") for f in seed_dirs]),
-                SimpleNamespace(**{k: str(d / f) for k, f in (("selected", "selected.json"),
-                                   ("pareto", "pareto.csv"), ("seeds", "seeds.csv"),
-                                   ("plot", "pareto.png"))}),
-                params, str(d / "select.log"))
-        same = (tmp_path / p / "same/selected.json").read_bytes()
-        assert same == (tmp_path / p / "scrambled/selected.json").read_bytes(), p
-        assert same == (r / "pareto/selected.json").read_bytes(), p
+            protocols.save("dataset.npz", splits)
+            select.run(SimpleNamespace(
+                candidates="candidates.csv", dataset="dataset.npz", info=f"{r}/data/dataset.json",
+                finalists=[m for *_, m in finalists],
+                seed_metrics=[f"{f}/metrics.json" for f in seed_dirs],
+                seed_models=[f"{f}/model.pt" for f in seed_dirs]),
+                SimpleNamespace(selected="selected.json", pareto="pareto.csv", seeds="seeds.csv",
+                                plot="pareto.png"),
+                SimpleNamespace(name=p, select=config["pareto"]["select"],
+                                objectives=config["pareto"]["objectives"],
+                                runs=tiny["pareto"]["seeds"], seed=config["seed"],
+                                stability_draws=tiny["pareto"]["stability_draws"],
+                                quantization={k: v for k, v in config["deploy"].items()
+                                              if k != "verify"}),
+                "select.log")
+            out[variant] = {t: pd.read_csv(t) for t in ("front1.csv", "candidates.csv")}
+            out[variant]["selected"] = Path("selected.json").read_bytes()
+        for t in ("front1.csv", "candidates.csv"):
+            same, other = out["same"][t], out["scrambled"][t]
+            assert not same[held_out_columns[::2]].equals(other[held_out_columns[::2]])
+            pd.testing.assert_frame_equal(same.drop(columns=held_out_columns, errors="ignore"),
+                                          other.drop(columns=held_out_columns, errors="ignore"),
+                                          obj=f"{p} {t}")
+        assert out["same"]["selected"] == out["scrambled"]["selected"], p
+        assert out["same"]["selected"] == (wd / r / "pareto/selected.json").read_bytes(), p
 
 
 def test_a_peer_is_scored_once_its_file_is_there(tiny_run, exported, tmp_path):
@@ -373,3 +422,56 @@ def test_other_vector_kernels_give_the_same_numbers(tiny_run, tmp_path):
             (wd / "results" / p / "pareto/selected.json").read_bytes()
         assert (other / "results" / p / "deploy/dlnet_model.h").read_bytes() == \
             (wd / "results" / p / "deploy/dlnet_model.h").read_bytes()
+
+
+def test_a_run_killed_in_training_leaves_nothing_a_rerun_trusts(tmp_path):
+    """SIGKILL to Snakemake and its jobs while the teacher trains: no output of the killed job
+    exists (outputs are written to a temporary file, then renamed), what does exist is whole,
+    the next run says to unlock the folder (Snakemake could not), and after `--unlock` it redoes
+    the killed job and completes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    wd = copy_workflow(tmp_path / "wf")
+    (wd / "kill.yaml").write_text(yaml.safe_dump({
+        "protocols": {"paper": {"enabled": False}, "paper_residual": {"enabled": False}},
+        "training": {"epochs": 40}}))
+    args = ["--configfile", "tests/config_tiny.yaml", "kill.yaml"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", *args], cwd=wd,
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    teacher = wd / "results/cells/teacher"
+    deadline = time.monotonic() + 300
+    while not ((teacher / "train.log").exists() and "epoch    2/" in (teacher / "train.log").read_text()):
+        assert proc.poll() is None and time.monotonic() < deadline, "the teacher never trained"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for name in ("model.pt", "metrics.json", "train_log.csv"):
+        assert not (teacher / name).exists(), name
+    for path in (wd / "results").rglob("*"):
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            continue                                  # the killed write's temporary file
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".pt":
+            torch.load(path, weights_only=False)
+        elif path.name.endswith(".csv"):
+            pd.read_csv(path)
+        elif path.suffix == ".npz":
+            np.load(path)
+    dry = snakemake(wd, "-n", *args).stdout
+    assert "rule teacher:" in dry or "localrule teacher:" in dry
+    locked = snakemake(wd, "--cores", "2", *args, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake(wd, "--unlock", *args)
+    snakemake(wd, "--cores", "2", *args)
+    assert (teacher / "model.pt").exists()
+    again = snakemake(wd, "-n", *args)
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -2,12 +2,15 @@
 
 Three rules, applied per cell, each dropped row recorded with its reason:
   1. `zero`: capacity <= 0 (batch-1 cells start with an all-zero row for the unrecorded cycle 1).
-  2. `above_max`: capacity above `max_capacity_ah` (physically impossible for the rated cell,
-     e.g. b1c18 cycle 40 = 2.88 Ah).
+  2. `above_max`: capacity above `max_capacity_ah` (physically impossible for the rated cell).
   3. `jump`: capacity further than `max_jump_ah` from the median of the previous
      `median_window` raw values. The median looks backwards only, so cleaning never uses a
      later cycle (no look-ahead), and because it runs over raw values a genuine level shift is
      accepted after about half a window instead of dropping the rest of the cell.
+The thresholds sit in gaps of the training cells' readings, never looked for in test cells
+(`python benchmarks/cleaning_thresholds.py`): the largest training reading is 1.098 Ah, under
+the 1.2 limit for 1.1 Ah cells; 99.9% of readings lie within 0.013 Ah of their trailing median
+and none between 0.025 and 0.061 Ah, where the 0.05 jump limit falls.
 """
 
 import numpy as np

@@ -13,7 +13,7 @@ import numpy as np
 
 from dlnet.errors import InputError
 from dlnet.firmware import elfsize, latency, m4build, qemu, stack, tools, windows
-from dlnet.quant import header, reference
+from dlnet.quant import guard, header, reference
 from dlnet.quant.fixedpoint import q_to_soh
 
 _DEFINE = re.compile(r"^#define\s+(DLNET_(?:INPUT|OUTPUT)_LEN)\s+(\d+)\s*$", re.M)
@@ -64,6 +64,7 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
     ref = reference.run(qm, selection.q).astype(np.int64)
     diff = np.abs(run["y"] - ref)
     exact = diff.max(axis=1) == 0
+    guard_ref = np.array([guard.check_window(q) for q in selection.q], np.int64).reshape(-1, 2)
 
     per_tick = run["calib_instructions"] / run["calib_ticks"]
     instr = np.rint((run["ticks"] - run["overhead_ticks"]) * per_tick).astype(np.int64)
@@ -76,6 +77,9 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
         "values_compared": int(ref.size),
         "all_bit_exact": bool(exact.all()),
         "mismatched_windows": int((~exact).sum()),
+        "input_guard": {"windows_checked": int(len(run["guard"])),
+                        "refused": int((run["guard"][:, 0] != 0).sum()),
+                        "agrees_with_reference": bool(np.array_equal(run["guard"], guard_ref))},
         "max_abs_diff_lsb": int(diff.max(initial=0)),
         "instructions_per_inference": {"min": int(instr.min()), "max": int(instr.max()),
                                        "mean": float(instr.mean())},
@@ -124,7 +128,11 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
 
 
 def check(report):
-    """Mismatch unless every output of every window equals the reference's."""
+    """Mismatch unless every output of every window equals the reference's, and the input guard
+    answers every window as guard.check_window does."""
+    if not report["input_guard"]["agrees_with_reference"]:
+        raise Mismatch(f"the Cortex-M4 build's dlnet_check_window disagrees with "
+                       f"dlnet/quant/guard.py: {report['input_guard']}")
     if not report["all_bit_exact"]:
         bad = [w["source"] for w in report["windows"] if not w["bit_exact"]]
         raise Mismatch(f"the Cortex-M4 build disagrees with the NumPy int8 reference on "

@@ -19,6 +19,7 @@ _CALIB = re.compile(r"^calib ticks=(\d+) instructions=(\d+)$", re.M)
 _OVERHEAD = re.compile(r"^overhead ticks=(\d+)$", re.M)
 _INIT = re.compile(r"^init rc=(-?\d+) ticks=(\d+) (\w+)$", re.M)
 _WINDOW = re.compile(r"^window (\d+) rc=(-?\d+) ticks=(\d+) stack=(\d+) y=(.*)$", re.M)
+_GUARD = re.compile(r"^guard (\d+) rc=(-?\d+) bad=(-?\d+)$", re.M)
 
 
 class FirmwareError(RuntimeError):
@@ -65,4 +66,6 @@ def parse(status, text, output_len):
     return {"calib_ticks": int(calib.group(1)), "calib_instructions": int(calib.group(2)),
             "overhead_ticks": int(overhead.group(1)), "init_ticks": int(init.group(2)),
             "ticks": np.array([int(w[2]) for w in windows], np.int64),
-            "stack": np.array([int(w[3]) for w in windows], np.int64), "y": y}
+            "stack": np.array([int(w[3]) for w in windows], np.int64), "y": y,
+            "guard": np.array([[int(g[1]), int(g[2])] for g in _GUARD.findall(text)],
+                              np.int64).reshape(-1, 2)}

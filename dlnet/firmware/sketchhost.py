@@ -15,15 +15,19 @@ STUB_DIR = Path(__file__).resolve().parents[2] / "firmware" / "arduino_stub"
 INSTALL = "install the Debian packages gcc and g++"
 CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 CXXFLAGS = ["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
+SANITIZE = ["-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all"]
 
 
-def build(sketch, out, stub_dir=STUB_DIR):
-    """Compile a staged sketch folder (arduino.stage) into the executable `out`."""
+def build(sketch, out, stub_dir=STUB_DIR, sanitize=False):
+    """Compile a staged sketch folder (arduino.stage) into the executable `out`; `sanitize`
+    builds it with ASan/UBSan, no recovery (any finding ends the run with an error)."""
     sketch, out = Path(sketch), Path(out)
     cc, cxx = tools.require("gcc", INSTALL), tools.require("g++", INSTALL)
     core = out.with_name(out.name + "_dlnet_core.o")
-    for cmd in ([cc, *CFLAGS, "-c", str(sketch / "dlnet_core.c"), "-o", str(core)],
-                [cxx, *CXXFLAGS, f"-I{stub_dir}", f"-I{sketch}", "-x", "c++",
+    extra = SANITIZE if sanitize else []
+    for cmd in ([cc, *CFLAGS, *extra, "-c", str(sketch / "dlnet_core.c"), "-o", str(core)],
+                [cxx, *CXXFLAGS, *extra, f"-I{stub_dir}", f"-I{sketch}", "-x", "c++",
                  str(sketch / f"{sketch.name}.ino"), "-x", "none", str(Path(stub_dir) / "arduino_stub.cpp"),
                  str(core), "-o", str(out)]):
         proc = subprocess.run(cmd, capture_output=True, text=True)

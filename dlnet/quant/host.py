@@ -1,4 +1,5 @@
-"""Build and run the host program firmware/host/dlnet_host.c around the C core.
+"""Build and run the host programs around the C core: firmware/host/dlnet_host.c runs a model,
+dlnet_guard_host.c the input check (dlnet_check_window).
 
 Three builds: `optimized` (-O2), `sanitized` (-fsanitize=address,undefined, no recovery, so any
 out-of-bounds access, signed overflow, misaligned access or bad shift aborts the run), and
@@ -17,13 +18,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "firmware" / "core"
 HOST = ROOT / "firmware" / "host"
+GUARD_HOST = HOST / "dlnet_guard_host.c"
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
             "-fno-sanitize-recover=all"]
 FLAGS = {"optimized": ["-O2"], "sanitized": SANITIZE, "portable": SANITIZE + ["-DDLNET_PORTABLE"]}
 ERRORS = {0: "DLNET_OK", -1: "DLNET_ERR_ARG", -2: "DLNET_ERR_MAGIC", -3: "DLNET_ERR_VERSION",
           -4: "DLNET_ERR_SIZE", -5: "DLNET_ERR_CHECKSUM", -6: "DLNET_ERR_PARAM",
-          -7: "DLNET_ERR_SCRATCH", -8: "DLNET_ERR_MODEL"}
+          -7: "DLNET_ERR_SCRATCH", -8: "DLNET_ERR_MODEL", -9: "DLNET_ERR_INPUT_RANGE",
+          -10: "DLNET_ERR_INPUT_JUMP"}
 
 
 class HostError(RuntimeError):
@@ -46,7 +49,7 @@ def build(out_dir, kind="optimized", header=None, core=CORE, host_source=HOST / 
     if cc is None:
         raise HostError("no C compiler: install gcc or set CC")
     core = Path(core).resolve()
-    out = Path(out_dir) / f"dlnet_host_{kind}"
+    out = Path(out_dir) / f"{Path(host_source).stem}_{kind}"
     cmd = [cc, *WARNINGS, *FLAGS[kind], f"-I{core}", str(core / "dlnet_core.c"),
            str(Path(host_source).resolve()), "-o", str(out)]
     if header is not None:
@@ -82,6 +85,19 @@ def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None):
                         _code(proc.stderr))
     y = np.frombuffer((work / "out.bin").read_bytes(), dtype="<i2")
     return y.reshape(len(x), -1 if output_len is None else output_len) if len(x) else y
+
+
+def check_windows(exe, x, work_dir):
+    """dlnet_check_window on windows x (int16, n x len) through firmware/host/dlnet_guard_host.c
+    (built with host_source=GUARD_HOST): (n, 2) int32 of code and bad index."""
+    work = Path(work_dir)
+    x = np.ascontiguousarray(x, dtype="<i2")
+    (work / "guard_in.bin").write_bytes(x.tobytes())
+    proc = subprocess.run([str(exe), str(x.shape[1]), str(work / "guard_in.bin"),
+                           str(work / "guard_out.bin")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise HostError(f"{Path(exe).name} exited {proc.returncode}: {proc.stderr.strip()[-3000:]}")
+    return np.frombuffer((work / "guard_out.bin").read_bytes(), dtype="<i4").reshape(len(x), 2)
 
 
 def _code(stderr):

@@ -1,20 +1,16 @@
-"""Rules export_tflite and check_tflite: the selected model as a full-integer int8 TFLite
-flatbuffer with its C array header, then checked in TFLite Micro's kernels on every split."""
+"""Rule export_tflite: the selected model as a full-integer int8 TFLite flatbuffer with its C
+array header (check_tflite runs it in TFLite Micro)."""
 
 import time
-from importlib.metadata import version
 
 import torch
 
-from dlnet import metrics
 from dlnet.export import c_array, flatbuffer
-from dlnet.export.micro import Micro, arena_size
-from dlnet.io import atomic_path, read_json, versions, write_json, write_text
+from dlnet.io import atomic_path, write_text
 from dlnet.logs import Log
 from dlnet.quant import calibrate
 from dlnet.run import selected
-from dlnet.training import predict, set_determinism
-from dlnet.windows import WindowSet
+from dlnet.training import set_determinism
 
 
 def run(input, output, params, log, threads=1):
@@ -35,44 +31,3 @@ def run(input, output, params, log, threads=1):
     with atomic_path(output.tflite) as tmp:
         tmp.write_bytes(data)
     write_text(output.header, c_array.header(data, output.tflite))
-
-
-def run_check(input, output, params, log, threads=1):
-    log = Log(log)
-    set_determinism(params.seed, threads)
-    splits, model, scaler, model_path = selected.load_network(input)
-    data = flatbuffer.read(input.tflite)
-    arena, recorded = arena_size(input.tflite)
-    log(f"{input.tflite}: {len(data)} bytes; smallest arena {arena} bytes; after allocation the "
-        f"interpreter holds {recorded['total']} ({recorded['head']} activations, "
-        f"{recorded['tail']} persistent)")
-    micro = Micro(data, arena)
-
-    def float_soh(x):
-        return predict(model, scaler, x)
-
-    def int8_soh(x):
-        return scaler.inverse(x, micro.predict_scaled(scaler.transform(x)))
-
-    result = {"name": read_json(input.selected)["name"], "model": model_path,
-              "flatbuffer_bytes": len(data),
-              "arena_bytes": arena, "arena_recorded": recorded,
-              "ops": flatbuffer.op_counts(data), "input": micro.input, "output": micro.output,
-              "float": metrics.all_splits(splits, float_soh),
-              "tflite_micro": metrics.all_splits(splits, int8_soh)}
-    # The int8 model scored against the float model's forecasts: what quantization alone costs.
-    as_float = {s: WindowSet(w.x, float_soh(w.x), w.cell, w.start) for s, w in splits.items()
-                if s != "train" and len(w)}
-    gap = metrics.all_splits(as_float, int8_soh)
-    result["int8_vs_float"] = {
-        s: {"mae_increase": result["tflite_micro"][s]["mae"] - result["float"][s]["mae"],
-            "mean_abs_diff": gap[s]["mae"],
-            "inputs_clipped": micro.quantize(scaler.transform(w.x))[1]}
-        for s, w in as_float.items()}
-    for s in result["float"]:
-        log(f"{s:>9s}: float MAE {result['float'][s]['mae']:.5f}, TFLite Micro int8 MAE "
-            f"{result['tflite_micro'][s]['mae']:.5f}, mean |int8 - float| "
-            f"{result['int8_vs_float'][s]['mean_abs_diff']:.5f}")
-    result["versions"] = {**versions(), "litert_torch": version("litert-torch"),
-                          "tflite_micro": version("tflite-micro")}
-    write_json(output.metrics, result)

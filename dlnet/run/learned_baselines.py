@@ -3,17 +3,17 @@ ridge's coefficients are kept, since it can be deployed."""
 
 import json
 
+from dlnet import protocols
 from dlnet.io import save_npz, versions, write_json
 from dlnet.learned import setting_name
 from dlnet.logs import Log
-from dlnet.run.train_common import load_data
 
 
 def run(input, output, params, log, threads=1):
     from dlnet import learned  # scikit-learn, imported here to keep the workflow's start light
 
     log = Log(log)
-    splits, scaler = load_data(input.dataset, input.info)
+    splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     result = learned.evaluate(splits, scaler, params.learned, log)
     for name, (_, r) in result.items():
         scores = ", ".join(f"{s} {r[s]['mae']:.5f}" for s in ("val", "test", "test2", "segments")

@@ -1,4 +1,4 @@
-"""Rules front1 (checkpoint) and pareto (checkpoint): fronts of error against cost, and the
+"""Rule pareto (checkpoint): fronts of error against cost over every candidate, and the
 finalists that are trained again with more seeds before the selection (rule select)."""
 
 import numpy as np
@@ -7,18 +7,6 @@ from dlnet import candidates
 from dlnet.io import write_csv
 from dlnet.logs import Log
 from dlnet.pareto import front_ranks
-
-
-def run_front1(input, output, params, log, threads=1):
-    """Students on the first `front1_ranks` fronts of the validation objectives go on to pruning."""
-    log = Log(log)
-    frame = candidates.table(input.metrics, input.models)
-    frame["front"] = front_ranks(frame[params.objectives].to_numpy(float))
-    frame["prune"] = frame["front"] <= params.front1_ranks
-    for _, r in frame.sort_values(["front", "val_mae"]).iterrows():
-        log(f"{r['name']:>14s} front {r['front']} val MAE {r['val_mae']:.5f} "
-            f"int8 {int(r['int8_bytes'])} B macs {int(r['macs'])}{'  -> prune' if r['prune'] else ''}")
-    write_csv(output.front, frame)
 
 
 def run(input, output, params, log, threads=1):

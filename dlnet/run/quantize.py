@@ -1,21 +1,16 @@
-"""Rules quantize and verify_native: the selected model as an int8 C header, and its C core
-checked bit for bit against the NumPy reference."""
+"""Rule quantize: the selected model as an int8 model blob in a C header, scored on every split
+as the C core computes it (verify_native checks the core itself)."""
 
-import json
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-from dlnet import protocols
 from dlnet.errors import InputError
 from dlnet.io import versions, write_json, write_text
 from dlnet.logs import Log
 from dlnet.metrics import all_splits
 from dlnet.quant import blob as fmt
-from dlnet.quant import calibrate, header, host, qmodel, reference, verify
-from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant import calibrate, header, qmodel, reference
 from dlnet.run import selected
 from dlnet.training import set_determinism
 
@@ -109,51 +104,3 @@ def qm_scales(qm):
     sc = qm.scales
     return {k: {"scale": float(v), "zero_point": int(sc["zero_point"].get(k, 0))}
             for k, v in sc.get("scale", {}).items()}
-
-
-def run_verify(input, output, params, log, threads=1):
-    log = Log(log)
-    s = params.verify
-    qm = header.read(input.header)
-    data = header.read_bytes(input.header)
-    splits = protocols.load(input.dataset)
-    result = {"header": input.header, "builds": {}, "real": {}, "seed": params.seed}
-    with tempfile.TemporaryDirectory(prefix="dlnet_host_") as work:
-        exes = {}
-        for kind in ("sanitized", "optimized"):
-            exes[kind], _ = host.build(work, kind, header=input.header,
-                                       core=Path(input.core[0]).parent, host_source=input.host)
-            result["builds"][kind] = " ".join(host.WARNINGS + host.FLAGS[kind])
-            log(f"built {kind}: {result['builds'][kind]}")
-        for name, w in splits.items():
-            x = soh_to_q(w.x)
-            result["real"][name] = {"windows": len(x), **{kind: verify.compare(qm, x, exe, work)
-                                                           for kind, exe in exes.items()}}
-            log(f"{name}: {len(x)} windows, mismatched: " + ", ".join(
-                f"{kind} {result['real'][name][kind]['mismatched_windows']}" for kind in exes))
-        start = time.perf_counter()
-        result["random"] = verify.random_models(exes["sanitized"], work, s["random_models"],
-                                                s["random_windows"], params.seed)
-        log(f"random: {result['random']['models']} models, {result['random']['windows']} windows, "
-            f"mismatched {result['random']['mismatched_windows']} "
-            f"({time.perf_counter() - start:.1f}s)")
-        result["rejections"] = verify.rejections(exes["sanitized"], data, work,
-                                                 qm.dims["input_len"])
-    mismatched = sum(r[kind]["mismatched_windows"] for r in result["real"].values()
-                     for kind in exes)
-    result["summary"] = {
-        "real_windows": sum(r["windows"] for r in result["real"].values()),
-        "random_models": result["random"]["models"],
-        "random_windows": result["random"]["windows"],
-        "mismatched_windows": mismatched + result["random"]["mismatched_windows"],
-        "rejections_ok": all(r["ok"] for r in result["rejections"].values()),
-        "sanitizers": "address,undefined, no recovery: any finding fails the run",
-    }
-    result["summary"]["all_exact"] = result["summary"]["mismatched_windows"] == 0
-    result["versions"] = versions()
-    log(f"summary: {result['summary']}")
-    if not (result["summary"]["all_exact"] and result["summary"]["rejections_ok"]):
-        log(json.dumps(result, indent=1, default=str))
-        raise RuntimeError(f"the C core disagrees with the reference or accepts a bad model: "
-                           f"{result['summary']} (details in {log.path})")
-    write_json(output.verify, result)

@@ -14,14 +14,13 @@ for the report). Of the chosen finalist, the seed with the lowest validation MAE
 import numpy as np
 import pandas as pd
 
-from dlnet import deployable, pareto
+from dlnet import deployable, pareto, protocols
 from dlnet import seeds as seed_noise
 from dlnet.candidates import SCORE_SPLITS, scores
 from dlnet.io import read_json, save_figure, write_csv, write_json
 from dlnet.logs import Log
 from dlnet.metrics import errors
 from dlnet.quant import calibrate, reference
-from dlnet.run.train_common import load_data
 
 
 def seed_table(frame, metrics_paths, model_paths, seed):
@@ -58,7 +57,7 @@ def run(input, output, params, log, threads=1):
     rule = params.select
     frame = pd.read_csv(input.candidates)
     seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
-    splits, _ = load_data(input.dataset, input.info)
+    splits, _ = protocols.load_with_scaler(input.dataset, input.info)
     seeds["val_mae_int8"] = int8_validation(seeds["model"], splits, params.quantization)
     for _, r in seeds.iterrows():
         log(f"{r['name']} seed {r['seed']}: validation MAE float {r['val_mae']:.6f}, "

@@ -2,16 +2,15 @@
 
 from pathlib import Path
 
-from dlnet import deployable
+from dlnet import deployable, protocols
 from dlnet.errors import InputError
 from dlnet.io import read_json
-from dlnet.run.train_common import load_data
 
 
 def load(input):
     """(splits, Deployable, model path) for a rule with inputs dataset, info, selected, model;
     the model is checked against selected.json and against the protocol's data."""
-    splits, data_scaler = load_data(input.dataset, input.info)
+    splits, data_scaler = protocols.load_with_scaler(input.dataset, input.info)
     chosen = read_json(input.selected)
     model_path = chosen.get("model")
     declared = getattr(input, "model", None)

@@ -4,18 +4,18 @@ import time
 
 import pandas as pd
 
-from dlnet import model as net
+from dlnet import model as net, protocols
 from dlnet.evaluate import model_metrics
 from dlnet.io import save_torch, write_csv, write_json
 from dlnet.logs import Log
-from dlnet.run.train_common import load_data, scaled, teacher_targets, train_config
+from dlnet.run.train_common import scaled, teacher_targets, train_config
 from dlnet.training import fit, set_determinism
 
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, scaler = load_data(input.dataset, input.info)
+    splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     teacher, _, _ = net.load(input.teacher)
     arch, s = params.arch, params.distill
     train = splits["train"]

@@ -4,18 +4,18 @@ import time
 
 import pandas as pd
 
-from dlnet import metrics, model as net
+from dlnet import metrics, model as net, protocols
 from dlnet.evaluate import model_metrics
 from dlnet.io import save_torch, write_csv, write_json
 from dlnet.logs import Log
-from dlnet.run.train_common import load_data, scaled, train_config
+from dlnet.run.train_common import scaled, train_config
 from dlnet.training import fit, mc_dropout_predict, set_determinism
 
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
-    splits, scaler = load_data(input.dataset, input.info)
+    splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     t = params.teacher
     train = splits["train"]
     cfg = net.teacher_from_config(t, train.x.shape[1], train.y.shape[1])

@@ -2,18 +2,7 @@
 
 import numpy as np
 
-from dlnet import protocols
-from dlnet.scaling import Scaler
 from dlnet.training import TrainConfig, predict_scaled
-
-
-def load_data(dataset_path, info):
-    """Splits and the protocol's scaler (fitted on training windows by prepare_data)."""
-    import json
-
-    with open(info) as f:
-        scaler = Scaler.from_dict(json.load(f)["scaler"])
-    return protocols.load(dataset_path), scaler
 
 
 def scaled(split, scaler):

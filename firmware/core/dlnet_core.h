@@ -70,6 +70,18 @@ extern "C" {
 #define DLNET_ERR_PARAM (-6)     /* a parameter outside its valid range (see dlnet_model_init) */
 #define DLNET_ERR_SCRATCH (-7)   /* scratch smaller than model.scratch_bytes, or odd address */
 #define DLNET_ERR_MODEL (-8)     /* the model was not successfully initialized */
+#define DLNET_ERR_INPUT_RANGE (-9)  /* dlnet_check_window: a value outside (0, 1.25] SOH */
+#define DLNET_ERR_INPUT_JUMP (-10)  /* dlnet_check_window: a value far from the ones before it */
+/* dlnet_check_window's limits, Q1.14 (dlnet/quant/guard.py holds the same numbers): SOH above 0
+ * (a zero reading is a missed measurement) and at most 1.25 (above it, a capacity glitch such
+ * as a 2.88 Ah reading of a 1.1 Ah cell), and at most 0.05 SOH from the median of the up to 10
+ * values before it, once there are 3 (the workflow's cleaning in SOH units: a larger step from
+ * one cycle to the next is a glitch, not fade). */
+#define DLNET_SOH_MIN_Q 1
+#define DLNET_SOH_MAX_Q 20480
+#define DLNET_JUMP_MAX_Q 819
+#define DLNET_JUMP_WINDOW 10
+#define DLNET_JUMP_MIN_BEFORE 3
 
 /* Fully connected layer: acc_i = bias_i + sum_j w_ij x_j in int32, then
  * clamp(output_offset + requant(acc_i, mult_i, shift_i), act_min, act_max). The input's zero
@@ -170,6 +182,13 @@ typedef struct {
  * any input. A model that passes cannot overflow or read out of bounds for any input.
  * Runs once at start-up (the CRC reads every byte). On failure m->ready is 0. */
 int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size);
+
+/* DLNET_OK if the n values of soh (Q1.14, oldest first) are a window a model may forecast
+ * from; otherwise DLNET_ERR_INPUT_RANGE or DLNET_ERR_INPUT_JUMP for the first value that is not,
+ * its index in *bad (when bad is not NULL; -1 when the window is fine), DLNET_ERR_ARG for a NULL
+ * soh or n < 0. dlnet_run forecasts from any values; a device calls this first, so that a
+ * glitch in its stream is reported instead of forecast from. */
+int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad);
 
 /* One forecast. soh_in: m->input_len values, soh_out: m->output_len values, both Q1.14.
  * scratch: at least m->scratch_bytes (DLNET_SCRATCH_BYTES) bytes, 2-byte aligned (declare it as

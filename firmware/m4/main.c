@@ -6,6 +6,7 @@
  *   init rc=R ticks=T NAME           dlnet_model_init: return code, ticks, the code's name
  *   window I rc=R ticks=T stack=S y=V,V,...   dlnet_run on window I: return code, ticks,
  *                                    bytes of stack it used, its Q1.14 outputs
+ *   guard I rc=R bad=B               dlnet_check_window on window I: its code, the bad index
  * Under -icount shift=0 every instruction advances virtual time by the same amount, so ticks
  * are proportional to executed instructions; the calibration line gives the ratio.
  *
@@ -116,7 +117,7 @@ static int timed_run(const int16_t *soh_in, int *rc, uint32_t *ticks, uint32_t *
 int main(void)
 {
     uint32_t start, ticks, stack, w;
-    int32_t j;
+    int32_t j, bad;
     int rc;
 
     systick_start();
@@ -153,6 +154,8 @@ int main(void)
         for (j = 0; j < DLNET_OUTPUT_LEN; j++) {
             printf(j + 1 < DLNET_OUTPUT_LEN ? "%d," : "%d\n", dlnet_soh_out[j]);
         }
+        rc = dlnet_check_window(dlnet_windows[w], DLNET_INPUT_LEN, &bad);
+        printf("guard %lu rc=%d bad=%ld\n", (unsigned long)w, rc, (long)bad);
     }
     return 0;
 }

@@ -17,6 +17,14 @@
  * outside [-2, 2) saturate, as dlnet.quant.fixedpoint.soh_to_q does; the decimal is read
  * exactly, in integers, so the board, a host build and the reference agree bit for bit. An
  * answer's value v is the Q1.14 output q rounded to 6 decimals: round(v * 16384) gives q back.
+ *
+ * What is refused, with `E <reason>` and no forecast: a line that is not a request, text or
+ * anything but a plain decimal (nan, inf, 1e-3), too few or too many values, a line longer than
+ * REQUEST_MAX, and a window the core's input guard refuses (dlnet_check_window): a value outside
+ * (0, 1.25] SOH (a zero row, a 2.88 Ah spike, a huge number), or a value more than 0.05 SOH from
+ * the median of the 10 before it (a one-cycle glitch). A window with missed cycles cannot be
+ * told from one without: the sender fills them (the workflow interpolates nothing either; it
+ * cuts windows from the cycles measured).
  */
 #include <Arduino.h>
 #include <stdio.h>
@@ -173,9 +181,9 @@ static void self_test(void)
 
 static void answer(const char *s)
 {
-    char buf[64];
+    char buf[96];
     unsigned long us;
-    int32_t i;
+    int32_t i, bad;
     int rc;
     s = skip_separators(s);
     if (*s == '\0') {
@@ -205,6 +213,18 @@ static void answer(const char *s)
     }
     if (*skip_separators(s) != '\0') {
         snprintf(buf, sizeof buf, "E more than %d values", DLNET_INPUT_LEN);
+        print_line(buf);
+        return;
+    }
+    rc = dlnet_check_window(soh_in, DLNET_INPUT_LEN, &bad);
+    if (rc == DLNET_ERR_INPUT_RANGE) {
+        snprintf(buf, sizeof buf, "E value %ld is outside (0, 1.25] SOH", (long)bad + 1);
+        print_line(buf);
+        return;
+    }
+    if (rc == DLNET_ERR_INPUT_JUMP) {
+        snprintf(buf, sizeof buf, "E value %ld is more than 0.05 SOH from the median of the "
+                 "values before it", (long)bad + 1);
         print_line(buf);
         return;
     }

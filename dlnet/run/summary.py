@@ -1,0 +1,40 @@
+"""Rule summary: the main table, the firmware table and the time per stage, as Markdown and CSV."""
+
+from dlnet import stage_times, summary
+from dlnet.io import read_json, write_csv, write_text
+from dlnet.logs import Log
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
+                               input.m4_report, input.peers)
+    firmware = summary.firmware_table(input.m4_report, input.sizes)
+    times = stage_times.stage_table(input.benchmarks)
+    selected = read_json(input.selected)
+    lines = [f"# {params.protocol}: main table", "",
+             f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
+             summary.selection_text(selected, input.seeds), "",
+             summary.to_markdown(table), "",
+             "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
+             "protocol (16 segments), shown for reference, not recomputed here; rows marked "
+             "[peer] are published models run by this project's code (TFLite Micro) on these "
+             "windows, under the input scaling named.", "",
+             "## On the microcontroller", "",
+             summary.to_markdown(firmware), "",
+             "Instructions are counted in QEMU (Cortex-M4, -icount); latency is that count at "
+             "64 MHz times an assumed 1-2 cycles per instruction, an estimate until a board "
+             "measures it. Flash is model data plus the core's code; RAM is static data, "
+             "scratch and buffers; the paper's RAM figure is its TFLite Micro arena.", "",
+             "## Time per stage", "",
+             summary.to_markdown(times.assign(job_seconds=times["job_seconds"].round().astype(int),
+                                              share=times["share"].map("{:.0%}".format))), "",
+             f"Job seconds from the rules' benchmark.tsv files, {times['jobs'].sum()} jobs, "
+             f"{times['job_seconds'].sum():.0f} s in all: on n cores the run takes about that "
+             "over n. Seed reruns are the finalists' extra training runs (their lineage "
+             "included); max_rss_mb is the largest memory one job of the stage held."]
+    write_csv(output.table, table)
+    write_csv(output.firmware, firmware)
+    write_csv(output.times, times)
+    write_text(output.markdown, "\n".join(lines) + "\n")
+    log(f"main table: {len(table)} rows")
