@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dlnet.training import stops
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,7 +33,7 @@ def cut_short(history, patience):
     for i, row in enumerate(history.itertuples(), start=1):
         if row.val_loss < best:
             best, best_epoch = row.val_loss, i
-        if patience and i - best_epoch >= patience:
+        if stops(i, best_epoch, patience):
             break
     return i, float(history["seconds"][:i].sum()), best_epoch, \
         float(history["val_mae"].iloc[best_epoch - 1])
@@ -89,6 +91,9 @@ def main():
         histories, cut = read_histories(args.histories, epochs)
         for path in cut:
             print(f"left out (stopped before epoch {epochs}): {path}")
+        if not histories:
+            raise SystemExit(f"no full-length history matches {args.histories}: run the "
+                             "workflow with patience null, or train here (without --histories)")
     else:
         histories = train_histories(config, args.protocol, args.models)
         print(f"protocol {args.protocol}, {epochs} epochs, batch {config['training']['batch_size']}, "

@@ -65,6 +65,12 @@ def mc_dropout_predict(model, scaler, x, passes, seed):
     return runs.mean(axis=0), runs.std(axis=0)
 
 
+def stops(epoch, best_epoch, patience):
+    """Whether training ends after (1-based) `epoch`: `patience` epochs have passed since the
+    lowest validation loss, at `best_epoch`. No patience: never early."""
+    return bool(patience) and epoch - best_epoch >= patience
+
+
 def fit(model, cfg, train, val, span, teacher_train=None, log=print):
     """Train `model` in place on scaled (x, y) pairs; return the per-epoch history.
 
@@ -112,7 +118,7 @@ def fit(model, cfg, train, val, span, teacher_train=None, log=print):
             best = (val_loss, copy.deepcopy(model.state_dict()), epoch + 1)
         log(f"epoch {epoch + 1:4d}/{cfg.epochs} lambda {lam:.2f} train_loss {row['train_loss']:.3e} "
             f"val_loss {val_loss:.3e} val_mae {val_mae:.5f} lr {lr:.2e} {row['seconds']:.2f}s")
-        if cfg.patience and epoch + 1 - best[2] >= cfg.patience:
+        if stops(epoch + 1, best[2], cfg.patience):
             log(f"stopped: {cfg.patience} epochs without a lower validation loss")
             break
     model.load_state_dict(best[1])

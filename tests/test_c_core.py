@@ -280,6 +280,20 @@ def test_the_input_guard_agrees_with_its_numpy_specification(work):
     assert np.array_equal(short, np.array([guard.check_window(row) for row in x[:50, :4]]))
 
 
+def test_the_input_guard_limits_are_the_same_numbers_in_c_and_in_numpy():
+    import re
+
+    from dlnet.quant import guard
+
+    defines = dict(re.findall(r"^#define (DLNET_\w+) \(?(-?\d+)\)?", (ROOT / "firmware/core/"
+                                                                    "dlnet_core.h").read_text(),
+                              re.MULTILINE))
+    for name in ("SOH_MIN_Q", "SOH_MAX_Q", "JUMP_MAX_Q", "JUMP_WINDOW", "JUMP_MIN_BEFORE",
+                 "ERR_INPUT_RANGE", "ERR_INPUT_JUMP"):
+        assert int(defines[f"DLNET_{name}"]) == getattr(guard, name), name
+    assert guard.SOH_MAX_Q == 1.25 * 2 ** 14 and guard.JUMP_MAX_Q == round(0.05 * 2 ** 14)
+
+
 def test_the_input_guard_names_each_glitch_of_a_real_window():
     from dlnet.quant import guard
 

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from dlnet.firmware import tools
+from dlnet.quant import host
 from dlnet.quant.fixedpoint import SOH_FRAC_BITS
 
 STUB_DIR = Path(__file__).resolve().parents[2] / "firmware" / "arduino_stub"
 INSTALL = "install the Debian packages gcc and g++"
 CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 CXXFLAGS = ["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
-SANITIZE = ["-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-            "-fno-sanitize-recover=all"]
 
 
 def build(sketch, out, stub_dir=STUB_DIR, sanitize=False):
@@ -25,7 +24,7 @@ def build(sketch, out, stub_dir=STUB_DIR, sanitize=False):
     sketch, out = Path(sketch), Path(out)
     cc, cxx = tools.require("gcc", INSTALL), tools.require("g++", INSTALL)
     core = out.with_name(out.name + "_dlnet_core.o")
-    extra = SANITIZE if sanitize else []
+    extra = host.SANITIZE if sanitize else []
     for cmd in ([cc, *CFLAGS, *extra, "-c", str(sketch / "dlnet_core.c"), "-o", str(core)],
                 [cxx, *CXXFLAGS, *extra, f"-I{stub_dir}", f"-I{sketch}", "-x", "c++",
                  str(sketch / f"{sketch.name}.ino"), "-x", "none", str(Path(stub_dir) / "arduino_stub.cpp"),
