@@ -14,6 +14,7 @@ reads the train_log.csv files of a finished run instead (those a patience alread
 listed and left out). Validation only: no test window is read. Seconds depend on the machine.
 """
 
+import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)
 import argparse
 import glob
 from pathlib import Path

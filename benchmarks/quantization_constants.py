@@ -14,6 +14,7 @@ above the guard means clipped values), and the int8 model's validation MAE at ea
 No test window is read.
 """
 
+import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)
 import argparse
 from pathlib import Path
 

@@ -7,6 +7,7 @@ model with the training settings of config.yaml and prints one line per model. N
 the machine and on what else runs on it; the command is the measurement.
 """
 
+import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)
 import argparse
 import time
 from pathlib import Path

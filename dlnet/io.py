@@ -74,12 +74,13 @@ def save_figure(path, fig, **kwargs):
 
 def versions():
     """Versions of what shapes the numbers, recorded in every metrics file, and the machine:
-    its architecture and the vector instructions PyTorch's kernels dispatch to."""
+    its architecture and the kernels the numerical libraries run (dlnet.numerics)."""
     from importlib.metadata import PackageNotFoundError, version
 
     import torch
 
     import dlnet
+    from dlnet import numerics
 
     out = {"dlnet": dlnet.__version__, "python": platform.python_version()}
     for package in ("numpy", "scipy", "pandas", "scikit-learn", "torch-pruning"):
@@ -88,7 +89,8 @@ def versions():
         except PackageNotFoundError:
             out[package] = None
     return {**out, "torch": torch.__version__, "machine": platform.machine(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "numerics": numerics.in_force()}
 
 
 def _json_default(obj):

@@ -9,12 +9,14 @@ so an early-stopped run is the full run cut short, epoch for epoch.
 
 import copy
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dlnet import numerics
 from dlnet.distill import distill_loss, lambda_at
 
 
@@ -33,6 +35,10 @@ class TrainConfig:
 
 
 def set_determinism(seed, threads):
+    off = numerics.mismatch(numerics.in_force())
+    if off:
+        warnings.warn(f"numerical kernels not pinned ({'; '.join(off)}): import dlnet before "
+                      "NumPy and PyTorch, or the numbers depend on this CPU (dlnet/numerics.py)")
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, int(threads)))
     torch.use_deterministic_algorithms(True)

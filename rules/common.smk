@@ -16,7 +16,7 @@ RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
 EXTRA_SEEDS = run_seeds(config["seed"], config["pareto"]["seeds"])[1:]
 PEERS = config.get("peers", {})
 # What both int8 paths of a model are quantized with (the select rule scores finalists with it).
-QUANTIZATION = {k: v for k, v in config["deploy"].items() if k != "verify"}
+QUANTIZATION = {k: v for k, v in config["deploy"].items() if k not in ("verify", "int8_tolerance")}
 
 
 STUDENTS = student_architectures(config["students"]["families"])

@@ -14,6 +14,7 @@ rule quantize:
     params:
         seed=config["seed"],
         quantization=QUANTIZATION,
+        int8_tolerance=config["deploy"]["int8_tolerance"],
     log:
         "results/{protocol}/logs/quantize.log",
     benchmark:

@@ -40,6 +40,7 @@ rule export_tflite:
     params:
         seed=config["seed"],
         calibration_windows=config["deploy"]["calibration_windows"],
+        activations=config["export"]["tflite_activations"],
     log:
         "results/{protocol}/logs/export_tflite.log",
     benchmark:
@@ -64,6 +65,7 @@ rule check_tflite:
         metrics="results/{protocol}/deploy/tflite_metrics.json",
     params:
         seed=config["seed"],
+        int8_tolerance=config["deploy"]["int8_tolerance"],
     log:
         "results/{protocol}/logs/check_tflite.log",
     benchmark:

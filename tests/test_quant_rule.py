@@ -11,9 +11,12 @@ import yaml
 from conftest import shipped_splits
 from dlnet import model as net
 from dlnet import protocols
+from dlnet.errors import InputError
 from dlnet.io import save_torch, write_json
 from dlnet.quant import header, host
 from dlnet.quant.random_models import randomized
+from dlnet.run.train_common import scaled
+from dlnet.training import TrainConfig, fit, set_determinism
 from dlnet.run.quantize import run
 from dlnet.run.verify_native import run as run_verify
 from dlnet.windows import WindowSet
@@ -29,26 +32,47 @@ class Input(SimpleNamespace):
         return getattr(self, key, default)
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
+def small_cells():
+    """Every 20th window of the shipped cells splits, and the protocol's scaler."""
     splits, scaler = shipped_splits("cells")
-    small = {s: WindowSet(w.x[::20], w.y[::20], w.cell[::20], w.start[::20])
-             for s, w in splits.items()}
-    d = tmp_path_factory.mktemp("deploy")
+    return {s: WindowSet(w.x[::20], w.y[::20], w.cell[::20], w.start[::20])
+            for s, w in splits.items()}, scaler
+
+
+def selected_model(d, model):
+    """A deploy folder as rule quantize reads it: the small cells windows, `model` as the
+    selected checkpoint; (windows, rule params from config.yaml)."""
+    small, scaler = small_cells()
     protocols.save(d / "dataset.npz", small)
     write_json(d / "dataset.json", {"scaler": scaler.to_dict()})
-    model = randomized(net.LiquidNet(net.student_config(4, 16, 16, 16)), np.random.default_rng(8))
     save_torch(d / "model.pt", net.checkpoint(model, scaler))
     write_json(d / "selected.json", {"kind": "liquid", "model": str(d / "model.pt")})
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())["deploy"]
+    params = SimpleNamespace(seed=1, quantization={k: v for k, v in config.items()
+                                                   if k not in ("verify", "int8_tolerance")},
+                             int8_tolerance=config["int8_tolerance"],
+                             verify={"random_models": 2, "random_windows": 50})
+    return small, params
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("deploy")
+    model = randomized(net.LiquidNet(net.student_config(4, 16, 16, 16)), np.random.default_rng(8))
+    small, params = selected_model(d, model)
+    quantize_into(d, d, params)
+    return d, params, small
+
+
+def quantize_into(d, out_dir, params):
+    """Rule quantize on the `deployed` model, writing into `out_dir`; the output namespace."""
     inputs = Input(selected=str(d / "selected.json"), model=str(d / "model.pt"),
                    dataset=str(d / "dataset.npz"), info=str(d / "dataset.json"))
-    out = SimpleNamespace(header=str(d / "dlnet_model.h"), metrics=str(d / "int8_metrics.json"),
-                          size=str(d / "int8_size.json"))
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())["deploy"]
-    params = SimpleNamespace(seed=1, quantization={k: v for k, v in config.items() if k != "verify"},
-                             verify={"random_models": 2, "random_windows": 50})
-    run(inputs, out, params, str(d / "quantize.log"))
-    return d, params, small
+    out = SimpleNamespace(header=str(out_dir / "dlnet_model.h"),
+                          metrics=str(out_dir / "int8_metrics.json"),
+                          size=str(out_dir / "int8_size.json"))
+    run(inputs, out, params, str(out_dir / "quantize.log"))
+    return out
 
 
 def test_quantize_writes_header_metrics_and_sizes(deployed):
@@ -82,6 +106,47 @@ def verified(d, dataset, params):
 
 
 @pytest.mark.skipif(host.compiler() is None, reason="no C compiler (gcc or $CC) for the host build")
+def test_the_gate_records_what_quantizing_the_model_costs(deployed):
+    d, params, small = deployed
+    gate = json.loads((d / "int8_metrics.json").read_text())["gate"]
+    metrics = json.loads((d / "int8_metrics.json").read_text())
+    assert gate["float_mae"] == metrics["float"]["val"]["mae"]
+    assert gate["int8_mae"] == metrics["int8"]["val"]["mae"]
+    assert gate["quantization"] == pytest.approx(gate["int8_mae"] / gate["float_on_inputs_mae"] - 1)
+    assert gate["passed"] and gate["tolerance"] == params.int8_tolerance
+
+
+def test_a_quantization_that_loses_accuracy_fails_the_rule(tmp_path):
+    """A student trained for a few epochs, its activation ranges calibrated at the 51st
+    percentile (half of every range clipped): the int8 model loses more than the tolerance, and
+    the rule fails with the numbers and the fix, writing nothing. Without the gate the same
+    quantization passes, and records what it lost."""
+    set_determinism(0, 1)
+    small, scaler = small_cells()
+    model = net.LiquidNet(net.student_config(4, 16, 16, 16))
+    fit(model, TrainConfig(epochs=10, seed=0), scaled(small["train"], scaler),
+        scaled(small["val"], scaler), scaler.span, log=lambda _: None)
+    _, params = selected_model(tmp_path, model)
+    clipped = {**params.quantization, "calibration": "percentile", "percentile": 51}
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    with pytest.raises(InputError) as err:
+        quantize_into(tmp_path, failed, SimpleNamespace(**{**vars(params), "quantization": clipped}))
+    assert "deploy.int8_tolerance allows +5.0%" in str(err.value)
+    assert "deploy.calibration" in str(err.value) and str(tmp_path / "model.pt") in str(err.value)
+    assert sorted(p.name for p in failed.iterdir()) == ["quantize.log"]
+    ungated = tmp_path / "ungated"
+    ungated.mkdir()
+    out = quantize_into(tmp_path, ungated, SimpleNamespace(**{**vars(params), "quantization": clipped,
+                                                               "int8_tolerance": None}))
+    gate = json.loads(Path(out.metrics).read_text())["gate"]
+    assert gate["passed"] and gate["quantization"] > params.int8_tolerance
+    default = tmp_path / "default"
+    default.mkdir()
+    out = quantize_into(tmp_path, default, params)
+    assert json.loads(Path(out.metrics).read_text())["gate"]["quantization"] < params.int8_tolerance
+
+
 def test_verify_native_compares_real_and_random_windows(deployed):
     d, params, small = deployed
     v = verified(d, d / "dataset.npz", params)

@@ -356,7 +356,7 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                                 runs=tiny["pareto"]["seeds"], seed=config["seed"],
                                 stability_draws=tiny["pareto"]["stability_draws"],
                                 quantization={k: v for k, v in config["deploy"].items()
-                                              if k != "verify"}),
+                                              if k not in ("verify", "int8_tolerance")}),
                 "select.log")
             out[variant] = {t: pd.read_csv(t) for t in ("front1.csv", "candidates.csv")}
             out[variant]["selected"] = Path("selected.json").read_bytes()
@@ -402,13 +402,19 @@ def comparable(path):
 
 
 def test_other_vector_kernels_give_the_same_numbers(tiny_run, tmp_path):
-    """Another x86-64 machine with the same package versions (constraints.txt) runs PyTorch's
-    AVX2 kernels where this one may run AVX-512 ones: the tiny workflow again with AVX2 forced
-    trains, selects and quantizes the same numbers, bit for bit."""
+    """Another x86-64 machine with the same package versions (constraints.txt) would pick other
+    kernels: MKL's AUTO branch, PyTorch's AVX-512 kernels, OpenBLAS's SkylakeX ones (the pins of
+    dlnet/numerics.py override these), and NumPy's own loops without AVX-512 (not pinned: they
+    must not matter). The tiny workflow again in that environment trains, selects and quantizes
+    the same numbers, bit for bit, and every metrics file records the pinned kernels."""
     wd, _ = tiny_run
     other = copy_workflow(tmp_path / "wf")
     snakemake(other, "--cores", "2", "--configfile", "tests/config_tiny.yaml",
-              env={"ATEN_CPU_CAPABILITY": "avx2"})
+              env={"MKL_CBWR": "AUTO", "ATEN_CPU_CAPABILITY": "avx512",
+                   "OPENBLAS_CORETYPE": "SkylakeX", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL"})
+    metrics = json.loads((other / "results/cells/students/h3-tiny/metrics.json").read_text())
+    assert metrics["versions"]["numerics"] == {"pinned": True, "mkl_branch": "COMPATIBLE",
+                                               "aten": "AVX2", "openblas": "Haswell"}
     checked = 0
     for path in sorted((wd / "results").rglob("*.json")):
         rel = path.relative_to(wd)

@@ -39,9 +39,11 @@ class Normalize(nn.Module):
 
     def __init__(self, norm: nn.LayerNorm):
         super().__init__()
-        self.eps = norm.eps
-        self.register_buffer("gain", norm.weight.detach().clone())
-        self.register_buffer("offset", norm.bias.detach().clone())
+        # Shaped like a batch-1 row: TFLite's int16 ADD takes no broadcasting, so every constant
+        # added is exactly as wide as what it is added to ((1, 1) for eps, (1, n) for the offset).
+        self.register_buffer("eps", torch.full((1, 1), norm.eps))
+        self.register_buffer("gain", norm.weight.detach().clone()[None])
+        self.register_buffer("offset", norm.bias.detach().clone()[None])
 
     def forward(self, d):
         return d * torch.rsqrt((d * d).mean(dim=-1, keepdim=True) + self.eps) * self.gain + self.offset

@@ -74,6 +74,11 @@ class Micro:
         clipped = int(((q < -128) | (q > 127)).sum())
         return np.clip(q, -128, 127).astype(np.int8), clipped
 
+    def on_grid(self, z):
+        """The scaled windows as the int8 input tensor holds them (dequantized)."""
+        q, _ = self.quantize(z)
+        return (q.astype(np.float64) - self.input["zero_point"]) * self.input["scale"]
+
     def predict_scaled(self, z):
         """Scaled forecasts (n, output_len) for scaled windows z (n, input_len), one invoke each."""
         q, _ = self.quantize(z)

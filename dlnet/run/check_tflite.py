@@ -8,8 +8,9 @@ from dlnet.export import flatbuffer
 from dlnet.export.micro import Micro, arena_size
 from dlnet.io import read_json, versions, write_json
 from dlnet.logs import Log
+from dlnet.quant import gate
 from dlnet.run import selected
-from dlnet.training import predict, set_determinism
+from dlnet.training import predict, predict_scaled, set_determinism
 from dlnet.windows import WindowSet
 
 
@@ -49,6 +50,16 @@ def run(input, output, params, log, threads=1):
         log(f"{s:>9s}: float MAE {result['float'][s]['mae']:.5f}, TFLite Micro int8 MAE "
             f"{result['tflite_micro'][s]['mae']:.5f}, mean |int8 - float| "
             f"{result['int8_vs_float'][s]['mean_abs_diff']:.5f}")
+    val = splits["val"]
+    on_grid = scaler.inverse(val.x, predict_scaled(model, micro.on_grid(scaler.transform(val.x))))
+    record = gate.measure(result["float"]["val"]["mae"], metrics.errors(val.y, on_grid)["mae"],
+                          result["tflite_micro"]["val"]["mae"])
+    log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the int8 input grid "
+        f"{record['float_on_inputs_mae']:.6f} ({record['input_grid']:+.2%}), TFLite Micro "
+        f"{record['int8_mae']:.6f} ({record['quantization']:+.2%} from quantizing the model; "
+        f"tolerance {params.int8_tolerance})")
+    result["gate"] = gate.check(record, params.int8_tolerance, model_path,
+                                output.metrics, gate.TFLITE_FIX)
     result["versions"] = {**versions(), "litert_torch": version("litert-torch"),
                           "tflite_micro": version("tflite-micro")}
     write_json(output.metrics, result)

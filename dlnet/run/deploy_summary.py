@@ -2,7 +2,8 @@
 
 metrics.json: MAE and the other errors per split of the float model, the int8 model as the native C
 core computes it (the NumPy reference, bit-exact with C), and the int8 TFLite model as TFLite
-Micro's kernels compute it, with each int8 model's MAE change against float.
+Micro's kernels compute it, with each int8 model's MAE change against float and the record of
+its accuracy gate (dlnet/quant/gate.py).
 size.json: every size figure of both int8 paths.
 """
 
@@ -28,6 +29,7 @@ def run(input, output, params, log, threads=1):
         "int8": {s: native["int8"][s] for s in splits},
         "int8_mae_change_percent": {s: native["agreement"][s]["mae_change_percent"] for s in splits},
         "quantization": native["quantization"],
+        "gates": {"native": native["gate"]},
         "seed": native["seed"],
         "versions": native["versions"],
     }
@@ -46,6 +48,7 @@ def run(input, output, params, log, threads=1):
         metrics["tflite"] = {s: tflite["tflite_micro"][s] for s in splits
                              if s in tflite["tflite_micro"]}
         metrics["tflite_mae_change_percent"] = mae_change(tflite["tflite_micro"], tflite["float"])
+        metrics["gates"]["tflite"] = tflite["gate"]
         metrics["versions"] = {**metrics["versions"], **tflite["versions"]}
         sizes.update(tflite_flatbuffer_bytes=tflite["flatbuffer_bytes"],
                      tflite_header_bytes=os.path.getsize(input.tflite_header),
@@ -58,6 +61,9 @@ def run(input, output, params, log, threads=1):
         tfl = metrics.get("tflite", {}).get(s, {}).get("mae")
         log(f"{s}: MAE float {metrics['float'][s]['mae']:.5f}, int8 {metrics['int8'][s]['mae']:.5f}"
             + (f", TFLite {tfl:.5f}" if tfl is not None else ""))
+    for path, g in metrics["gates"].items():
+        log(f"gate {path}: validation MAE {g['quantization']:+.2%} from quantizing the model, "
+            f"{g['input_grid']:+.2%} from its input grid (tolerance {g['tolerance']})")
     log(f"native model {sizes['native_model_bytes']} B + {sizes['native_peak_activation_bytes']} B "
         f"scratch" + (f"; TFLite {sizes['tflite_flatbuffer_bytes']} B + "
                       f"{sizes['tflite_arena_bytes']} B arena" if "tflite" in metrics else ""))

@@ -1,5 +1,6 @@
-"""Rule export_tflite: the selected model as a full-integer int8 TFLite flatbuffer with its C
-array header (check_tflite runs it in TFLite Micro)."""
+"""Rule export_tflite: the selected model as an integer TFLite flatbuffer (int8 weights, input
+and output; int16 or int8 activations) with its C array header (check_tflite runs it in TFLite
+Micro)."""
 
 import time
 
@@ -23,9 +24,10 @@ def run(input, output, params, log, threads=1):
     # the same windows as the native core's calibration (rule quantize)
     calibration = torch.as_tensor(calibrate.sample(scaler.transform(train.x),
                                                    params.calibration_windows), dtype=torch.float32)
-    log(f"{model_path}: calibrating on {len(calibration)} of {len(train)} training windows")
+    log(f"{model_path}: {params.activations} activations, calibrating on {len(calibration)} of "
+        f"{len(train)} training windows")
     start = time.perf_counter()
-    data = convert(model, calibration)
+    data = convert(model, calibration, params.activations)
     log(f"converted in {time.perf_counter() - start:.1f}s: {len(data)} bytes, "
         f"ops {flatbuffer.op_counts(data)}")
     with atomic_path(output.tflite) as tmp:

@@ -8,11 +8,13 @@ import numpy as np
 from dlnet.errors import InputError
 from dlnet.io import versions, write_json, write_text
 from dlnet.logs import Log
-from dlnet.metrics import all_splits
+from dlnet.metrics import all_splits, errors
 from dlnet.quant import blob as fmt
-from dlnet.quant import calibrate, header, qmodel, reference
+from dlnet.quant import calibrate, gate, header, qmodel, reference
+from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
 from dlnet.run import selected
 from dlnet.training import set_determinism
+
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
@@ -50,10 +52,19 @@ def run(input, output, params, log, threads=1):
         log(f"{name}: MAE float {float_m[name]['mae']:.5f} int8 {int8_m[name]['mae']:.5f} "
             f"({agreement[name]['mae_change_percent']:+.2f}%), mean |float - int8| "
             f"{agreement[name]['mean_abs_float_int8']:.5f} over {len(w)} windows")
+    val = splits["val"]
+    on_inputs = errors(val.y, model.predict(q_to_soh(soh_to_q(val.x))))["mae"]
+    record = gate.measure(float_m["val"]["mae"], on_inputs, int8_m["val"]["mae"])
+    log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the Q1.14 inputs "
+        f"{on_inputs:.6f} ({record['input_grid']:+.2%}), int8 {record['int8_mae']:.6f} "
+        f"({record['quantization']:+.2%} from quantizing the model; tolerance "
+        f"{params.int8_tolerance})")
+    record = gate.check(record, params.int8_tolerance, model_path, output.header,
+                        gate.NATIVE_FIX)
     metrics = {
         "model": model_path, "kind": model.kind, "n_windows": {n: len(w) for n, w in splits.items()},
         "quantization": quantization_record(model.kind, s, len(x_cal), draft),
-        "float": float_m, "int8": int8_m, "agreement": agreement,
+        "float": float_m, "int8": int8_m, "agreement": agreement, "gate": record,
         "eval_seconds": seconds, "seed": params.seed, "versions": versions(),
     }
     size = {

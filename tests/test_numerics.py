@@ -1,0 +1,83 @@
+"""The numerical kernels are pinned (dlnet/numerics.py): without the pins, the kernels another
+machine would pick change the numbers; with them, they do not."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dlnet import numerics
+
+pytestmark = pytest.mark.skipif(not numerics.pinned({}), reason="the pins apply to x86-64 only")
+
+# Run in a fresh interpreter, where the environment decides the kernels: the quadratic scaler's
+# inputs on the shipped cells windows (NumPy and OpenBLAS), and one epoch of a small student on
+# fixed random data (PyTorch and MKL), as SHA-256 of their bytes.
+CHILD = r"""
+import hashlib, json, sys
+import dlnet
+import numpy as np, torch, yaml
+from dlnet import model as net, numerics
+from dlnet.standalone import build_protocol
+from dlnet.training import TrainConfig, fit, set_determinism
+
+def digest(arrays):
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
+
+root = sys.argv[1]
+config = yaml.safe_load(open(f"{root}/config.yaml"))
+splits, scaler, _ = build_protocol(config, "cells", root)
+scaled = scaler.transform(splits["train"].x[:2000])
+set_determinism(0, 1)
+gen = torch.Generator().manual_seed(0)
+x, y = torch.randn(600, 100, generator=gen).numpy(), torch.randn(600, 100, generator=gen).numpy()
+model = net.LiquidNet(net.student_config(8, 64, 64, 32))
+fit(model, TrainConfig(epochs=1, seed=0), (x[:500], y[:500]), (x[500:], y[500:]), 1.0,
+    log=lambda s: None)
+print(json.dumps({"scaled": digest([scaled]),
+                  "weights": digest([v.numpy() for v in model.state_dict().values()]),
+                  "numerics": numerics.in_force()}))
+"""
+
+# What two machines could pick by themselves: an old or generic x86-64 against an AVX2 one.
+MACHINE_A = {"OPENBLAS_CORETYPE": "Prescott", "MKL_CBWR": "AUTO"}
+MACHINE_B = {"OPENBLAS_CORETYPE": "Haswell", "MKL_CBWR": "COMPATIBLE"}
+
+
+def child(root, env, native):
+    base = {k: v for k, v in os.environ.items() if k not in (*numerics.PINS, numerics.OPT_OUT)}
+    env = {**base, "PYTHONPATH": str(root), **env, **({numerics.OPT_OUT: "1"} if native else {})}
+    out = subprocess.run([sys.executable, "-c", CHILD, str(root)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_other_kernels_change_the_numbers_unless_pinned(root):
+    a, b = child(root, MACHINE_A, native=True), child(root, MACHINE_B, native=True)
+    # the hazard: OpenBLAS's kernels change the scaled inputs, MKL's branch the trained weights
+    assert a["scaled"] != b["scaled"]
+    assert a["weights"] != b["weights"]
+    pinned_a, pinned_b = child(root, MACHINE_A, native=False), child(root, MACHINE_B, native=False)
+    assert pinned_a["scaled"] == pinned_b["scaled"]
+    assert pinned_a["weights"] == pinned_b["weights"]
+    for state in (pinned_a["numerics"], pinned_b["numerics"]):
+        assert state == {"pinned": True, "mkl_branch": "COMPATIBLE", "aten": "AVX2",
+                         "openblas": "Haswell"}
+    assert a["numerics"]["pinned"] is False
+
+
+def test_a_late_pin_is_reported():
+    """NumPy loaded before dlnet keeps the OpenBLAS kernels it found: training says so."""
+    env = {k: v for k, v in os.environ.items() if k not in numerics.PINS}
+    code = ("import numpy, warnings, dlnet\nfrom dlnet.training import set_determinism\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always'); set_determinism(0, 1)\n"
+            "print([str(x.message) for x in w])")
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OPENBLAS_CORETYPE": "Prescott"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "openblas is" in out.stdout and "not Haswell" in out.stdout
+    assert "import dlnet before" in out.stdout
