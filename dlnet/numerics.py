@@ -4,14 +4,16 @@ PyTorch's matrix products (MKL), its element-wise kernels (ATen) and NumPy's and
 algebra (OpenBLAS) each pick code for the CPU they find when they load, and kernels of other
 vector widths or other vendors add in another order. On this project's data that is enough to
 change everything downstream: the quadratic scaler's inputs differ in their last bits between
-OpenBLAS's AVX-512 and AVX2 kernels, a student trained on MKL's AMD path ends with other weights
-than on its compatible path, and training then goes down another road, as with another seed
-(tests/test_numerics.py shows both). So every process of the workflow runs one branch of each,
+OpenBLAS's AVX-512 and AVX2 kernels (and between its generic and AVX2 ones, which
+tests/test_numerics.py compares, as any x86-64 CPU runs both), a student trained on MKL's AMD
+path ends with other weights than on its compatible path, and training then goes down another
+road, as with another seed. So every process of the workflow runs one branch of each,
 one that every x86-64 CPU since 2013 has (AVX2):
 
     MKL_CBWR=COMPATIBLE         the only MKL branch that is the same on Intel and AMD processors
-                                (MKL ignores the others on AMD); paper-sized students train
-                                15-20% slower, tiny ones 3% (benchmarks/train_speed.py)
+                                (MKL ignores the others on AMD); the teacher trains 30%
+                                slower, paper-sized students 20%, tiny ones under 3%
+                                (benchmarks/train_speed.py, with DLNET_NATIVE_NUMERICS=1)
     ATEN_CPU_CAPABILITY=avx2    PyTorch's own kernels at AVX2 width, AVX-512 or not
     OPENBLAS_CORETYPE=Haswell   OpenBLAS's AVX2 kernels for NumPy, SciPy and scikit-learn
 
