@@ -81,3 +81,9 @@ def test_a_late_pin_is_reported():
     assert out.returncode == 0, out.stderr
     assert "openblas is" in out.stdout and "not Haswell" in out.stdout
     assert "import dlnet before" in out.stdout
+
+
+def test_the_tests_run_the_pinned_kernels():
+    """pytest imports dlnet before its installed plugins (pyproject's `-p dlnet`): the tests'
+    own computations, compared number for number with the workflow's, use the same kernels."""
+    assert numerics.mismatch(numerics.in_force()) == []
