@@ -8,10 +8,11 @@ quantize/dequantize pairs into integer kernels. With int16 activations (Int16Qua
 16x8 scheme) the converted model takes and gives int16; `int8_io` then puts a QUANTIZE op at each
 end so that the model's input and output are int8, on the grids an int8 export would give them.
 
-Why int16: with int8 activations the decoder's LayerNorm alone raised the paper model's
-validation MAE by ~77% in TFLite Micro (the variance on the grid of d * d, and d * rsqrt(var)
-re-rounded onto a grid about as fine as d's: a systematic gain error per window, which the
-minmax-scaled output turns into a level error); int16 activations remove it.
+Why int16: with int8 activations the paper finalists lose +4% to +73% of validation MAE in
+TFLite Micro (benchmarks/tflite_rounding.py), almost all in the decoder's LayerNorm (the
+variance on the grid of d * d, and d * rsqrt(var) re-rounded onto a grid about as fine as d's: a
+systematic gain error per window, which the minmax-scaled output turns into a level error);
+int16 activations remove it.
 
 Why the weights are rounded before conversion: with int16 activations what is left is the int8
 weights, and rounding each to its nearest level cost the paper finalists -3% to +14% of
