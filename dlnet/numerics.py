@@ -16,6 +16,9 @@ one that every x86-64 CPU since 2013 has (AVX2):
                                 (benchmarks/train_speed.py, with DLNET_NATIVE_NUMERICS=1)
     ATEN_CPU_CAPABILITY=avx2    PyTorch's own kernels at AVX2 width, AVX-512 or not
     OPENBLAS_CORETYPE=Haswell   OpenBLAS's AVX2 kernels for NumPy, SciPy and scikit-learn
+    TF_ENABLE_ONEDNN_OPTS=0     no oneDNN kernels in the TFLite converter (the TensorFlow runtime
+                                under litert-torch): the exports are the same bytes without them
+                                here, and no kernel chosen for the CPU is left in the export
 
 The libraries read these when they load, so they must be in the environment before NumPy or
 PyTorch is imported: `import dlnet` sets them (the Snakefile imports it before any job starts, and
@@ -32,6 +35,7 @@ PINS = {
     "MKL_CBWR": "COMPATIBLE",
     "ATEN_CPU_CAPABILITY": "avx2",
     "OPENBLAS_CORETYPE": "Haswell",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
 }
 OPT_OUT = "DLNET_NATIVE_NUMERICS"
 
