@@ -11,17 +11,19 @@ compares). Validation only.
 
 import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)
 import argparse
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import torch
 import yaml
 
-from dlnet import deployable, metrics, protocols
+from dlnet import deployable, protocols
 from dlnet.export.micro import Micro, arena_size
 from dlnet.export.tflite import convert
 from dlnet.quant import calibrate
-from dlnet.training import predict_scaled, set_determinism
+from dlnet.run.check_tflite import gate_record
+from dlnet.training import set_determinism
 
 
 def main():
@@ -38,7 +40,6 @@ def main():
     calibration = torch.as_tensor(calibrate.sample(scaler.transform(splits["train"].x), windows),
                                   dtype=torch.float32)
     val = splits["val"]
-    z = scaler.transform(val.x)
     runs = pd.read_csv(d / "pareto/seeds.csv")
     print(f"{args.protocol}: {len(runs)} finalist runs; validation MAE change in TFLite Micro "
           "against float on the int8 input grid")
@@ -50,13 +51,11 @@ def main():
         for variant in args.variants:
             activations, rounding = variant.split("/")
             data = convert(model, calibration, activations, rounding)
-            path = Path(f"/tmp/tflite_rounding_{activations}_{rounding}.tflite")
-            path.write_bytes(data)
-            micro = Micro(data, arena_size(path)[0])
-            on_grid = metrics.errors(val.y, scaler.inverse(val.x, predict_scaled(
-                model, micro.on_grid(z))))["mae"]
-            tflite = metrics.errors(val.y, scaler.inverse(val.x, micro.predict_scaled(z)))["mae"]
-            changes[variant].append(tflite / on_grid - 1)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "model.tflite"
+                path.write_bytes(data)
+                micro = Micro(data, arena_size(path)[0])
+            changes[variant].append(gate_record(model, scaler, micro, val)["quantization"])
             row += f"{changes[variant][-1]:+15.2%}"
         print(row)
     for variant, c in changes.items():

@@ -1,4 +1,3 @@
-import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)
 import functools
 import os
 import shutil

@@ -112,12 +112,11 @@ def round_weights(net, calibration, damping=0.01):
     them, rounded to keep the layer's outputs on the calibration windows (GPTQ: columns rounded in
     turn, each rounding error compensated on the columns not yet rounded, weighted by the inverse
     of H = X^T X of the layer's float inputs). The converter's own rounding of these weights is
-    then the identity. Rounding each weight to its nearest level instead cost the `paper` h32
-    model +8% validation MAE in TFLite Micro (+6.5% from its first Linear alone): its windows are a
-    level (~0.9) with a small shape (std ~0.01), so that Linear's output carries level x (the sum
-    of a row's 100 rounding errors), an offset as large as the shape's signal, which the LayerNorm
-    after it scales up. Per-channel weight scales only shrink the draw (still +11.7% on one
-    finalist); this rounding takes the offset out (+0.5% for that model, all within 1.4%)."""
+    then the identity. Rounding each weight to its nearest level instead leaves each window an
+    offset: the windows are a level (~0.9) with a small shape (std ~0.01), so a Linear's output
+    carries level x (the sum of a row's rounding errors), as large as the shape's signal, which
+    the LayerNorm after it scales up (benchmarks/tflite_rounding.py: the `paper` finalists' runs
+    -3% to +14% of validation MAE in TFLite Micro with nearest rounding, within 1.4% with this)."""
     linears = {name: mod for name, mod in net.named_modules() if isinstance(mod, torch.nn.Linear)}
     inputs = {name: [] for name in linears}
 

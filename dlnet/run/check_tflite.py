@@ -50,10 +50,7 @@ def run(input, output, params, log, threads=1):
         log(f"{s:>9s}: float MAE {result['float'][s]['mae']:.5f}, TFLite Micro int8 MAE "
             f"{result['tflite_micro'][s]['mae']:.5f}, mean |int8 - float| "
             f"{result['int8_vs_float'][s]['mean_abs_diff']:.5f}")
-    val = splits["val"]
-    on_grid = scaler.inverse(val.x, predict_scaled(model, micro.on_grid(scaler.transform(val.x))))
-    record = gate.measure(result["float"]["val"]["mae"], metrics.errors(val.y, on_grid)["mae"],
-                          result["tflite_micro"]["val"]["mae"])
+    record = gate_record(model, scaler, micro, splits["val"])
     log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the int8 input grid "
         f"{record['float_on_inputs_mae']:.6f} ({record['input_grid']:+.2%}), TFLite Micro "
         f"{record['int8_mae']:.6f} ({record['quantization']:+.2%} from quantizing the model; "
@@ -63,3 +60,15 @@ def run(input, output, params, log, threads=1):
     result["versions"] = {**versions(), "litert_torch": version("litert-torch"),
                           "tflite_micro": version("tflite-micro")}
     write_json(output.metrics, result)
+
+
+def gate_record(model, scaler, micro, windows):
+    """The gate's record on `windows` (validation): MAE of the float model, of the float model on
+    the int8 input tensor's grid, and of TFLite Micro (dlnet.quant.gate.measure)."""
+    z = scaler.transform(windows.x)
+
+    def mae(scaled):
+        return metrics.errors(windows.y, scaler.inverse(windows.x, scaled))["mae"]
+
+    return gate.measure(mae(predict_scaled(model, z)), mae(predict_scaled(model, micro.on_grid(z))),
+                        mae(micro.predict_scaled(z)))
