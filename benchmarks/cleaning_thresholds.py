@@ -13,8 +13,8 @@ falls in the gap between the bulk of real readings and the glitches. No test cel
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from dlnet.config import load as load_config
 from dlnet.data.cleaning import clean_capacity, trailing_median
 from dlnet.data.severson import load_study_split, load_summary
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main():
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = load_config(ROOT / "config.yaml")
     c = config["cleaning"]
     data = config["datasets"]["severson2019"]
     split = load_study_split(ROOT / data["cells"])

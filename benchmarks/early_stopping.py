@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from dlnet.config import load as load_config
 from dlnet.training import stops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def main():
     ap.add_argument("--patience", nargs="+", type=int, default=[20, 30, 40, 50, 60])
     ap.add_argument("--histories", help="glob of train_log.csv files of a finished run")
     args = ap.parse_args()
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = load_config(ROOT / "config.yaml")
     epochs = config["training"]["epochs"]
     if args.histories:
         histories, cut = read_histories(args.histories, epochs)

@@ -19,9 +19,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from dlnet import model as net
+from dlnet.config import load as load_config
 from dlnet.quant import calibrate, floatref, qmodel, reference
 from dlnet.standalone import build_protocol
 
@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--protocol", default="cells")
     ap.add_argument("--headroom", nargs="+", type=float, default=[1.0, 1.1, 1.25, 1.5, 2.0])
     args = ap.parse_args()
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = load_config(ROOT / "config.yaml")
     deploy = config["deploy"]
     splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
     model, model_scaler, _ = net.load(args.model)

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from dlnet.config import load as load_config
 from dlnet import model as net
 from dlnet.names import student_architectures
 from dlnet.standalone import build_protocol
@@ -30,7 +30,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = load_config(ROOT / "config.yaml")
     splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     t, s = config["teacher"], config["students"]

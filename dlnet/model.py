@@ -48,14 +48,14 @@ def teacher_from_config(t, input_len=100, output_len=100):
     """NetConfig of config.yaml's `teacher` section: `steps` Euler steps over [0, 1]."""
     return teacher_config(input_len, output_len, enc_hidden=t["enc_hidden"], width=t["width"],
                           dec_hidden=t["dec_hidden"], dec_mid=t["dec_mid"], steps=t["steps"],
-                          dt=1.0 / t["steps"], dropout=t.get("dropout", 0.1))
+                          dt=1.0 / t["steps"], dropout=t["dropout"])
 
 
 def student_from_config(arch, s, input_len=100, output_len=100):
     """NetConfig of one student architecture with the `students` section's rank, dt, dropout."""
     return student_config(arch["width"], arch["enc_hidden"], arch["dec_hidden"], arch["dec_mid"],
                           rank=s["rank"], dt=s["dt"], input_len=input_len,
-                          output_len=output_len, dropout=s.get("dropout", 0.1))
+                          output_len=output_len, dropout=s["dropout"])
 
 
 class LiquidCell(nn.Module):

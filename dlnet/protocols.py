@@ -75,11 +75,11 @@ def build(name, pcfg, source, fit_lengths=()):
     """Return (splits: name -> WindowSet, scaler, processed series frame with split column).
 
     `fit_lengths`: the candidate parabola lengths of `trend_len: validation` (baselines.fit_lengths)."""
-    series = select_cells(source.series, pcfg.get("include_cells"), pcfg.get("exclude_cells", []),
+    series = select_cells(source.series, pcfg.get("include_cells"), pcfg["exclude_cells"],
                           f"protocols.{name}")
     kind = pcfg["kind"]
     _check_lengths_fit(name, pcfg)
-    smoothing = pcfg.get("smoothing") or {"method": "none"}
+    smoothing = pcfg["smoothing"]
     if smoothing["method"] == "savgol":
         if kind != "paper":
             raise InputError("config.yaml", "whole-series smoothing lets inputs see their targets",
@@ -104,7 +104,7 @@ def build(name, pcfg, source, fit_lengths=()):
                              "give it more cells or a larger split fraction (val_fraction)",
                              column=f"protocols.{name}.split")
     train = splits["train"]
-    scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg.get("anchor_len", 10),
+    scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
                         trend_length(name, pcfg, splits["val"], fit_lengths))
     series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
                            index=series.groupby("cell_id").cumcount())
@@ -114,8 +114,8 @@ def build(name, pcfg, source, fit_lengths=()):
 def _check_lengths_fit(name, pcfg):
     """The scaling's anchors read the end of the input window: they must fit inside it."""
     n_in = pcfg["input_len"]
-    if pcfg["scaling"] != "minmax" and not 1 <= pcfg.get("anchor_len", 10) <= n_in:
-        raise InputError("config.yaml", f"anchor_len {pcfg.get('anchor_len')} does not fit the "
+    if pcfg["scaling"] != "minmax" and not 1 <= pcfg["anchor_len"] <= n_in:
+        raise InputError("config.yaml", f"anchor_len {pcfg['anchor_len']} does not fit the "
                          f"{n_in}-value input window", f"use 1..{n_in}",
                          column=f"protocols.{name}.anchor_len")
     trend_len = pcfg.get("trend_len", n_in)

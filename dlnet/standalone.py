@@ -4,21 +4,23 @@
 from pathlib import Path
 
 from dlnet import protocols
+from dlnet.data import adapters
 from dlnet.data.sources import load_source
 
-PATH_KEYS = ("summary", "cells", "series", "file", "segments")
+PROTOCOL_PATH_KEYS = ("segments",)
 
 
-def _rooted(entry, root):
-    out = {k: str(Path(root) / v) if k in PATH_KEYS and isinstance(v, str) else v
-           for k, v in entry.items()}
-    if "batches" in entry:
-        out["batches"] = {b: _rooted(e, root) for b, e in entry["batches"].items()}
-    return out
+def _rooted(entry, root, keys):
+    """`entry` with the strings under `keys` (at any depth) made relative to `root`."""
+    if not isinstance(entry, dict):
+        return entry
+    return {k: str(Path(root) / v) if k in keys and isinstance(v, str) else _rooted(v, root, keys)
+            for k, v in entry.items()}
 
 
 def build_protocol(config, name, root="."):
     """(splits, scaler, series) of protocol `name`; config.yaml's paths are relative to `root`."""
-    pcfg = _rooted(config["protocols"][name], root)
-    source = load_source(_rooted(config["datasets"][pcfg["dataset"]], root), config["cleaning"])
+    pcfg = _rooted(config["protocols"][name], root, PROTOCOL_PATH_KEYS)
+    dataset = config["datasets"][pcfg["dataset"]]
+    source = load_source(_rooted(dataset, root, adapters.get(dataset).path_keys), config["cleaning"])
     return protocols.build(name, pcfg, source, config["baselines"]["fit_lengths"])

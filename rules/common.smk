@@ -5,6 +5,7 @@ import os
 
 import pandas as pd
 
+from dlnet.data import adapters
 from dlnet.data.sources import input_files
 from dlnet.names import student_architectures
 from dlnet.protocols import describe
@@ -14,7 +15,7 @@ PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
 RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
 # The finalists' extra training runs: every seed but the configured one, which the main tree has.
 EXTRA_SEEDS = run_seeds(config["seed"], config["pareto"]["seeds"])[1:]
-PEERS = config.get("peers", {})
+PEERS = config["peers"]
 # What both int8 paths of a model are quantized with (the select rule scores finalists with it).
 QUANTIZATION = {k: v for k, v in config["deploy"].items() if k not in ("verify", "int8_tolerance")}
 
@@ -39,7 +40,7 @@ def protocol_config(wildcards):
 
 def training_config(wildcards):
     """The training section with the protocol's own changes (early stopping) applied."""
-    return {**config["training"], **protocol_config(wildcards).get("training", {})}
+    return {**config["training"], **protocol_config(wildcards)["training"]}
 
 
 def dataset_config(wildcards):
@@ -48,8 +49,8 @@ def dataset_config(wildcards):
 
 def cleaning_config(wildcards):
     """The cleaning rules reach only datasets of measured capacity, so that editing them does
-    not rerun a protocol on the (already smoothed) DLNet series."""
-    return {} if dataset_config(wildcards)["adapter"] == "dlnet_soh" else config["cleaning"]
+    not rerun a protocol on a series that is SOH already (the DLNet paper's, smoothed)."""
+    return config["cleaning"] if adapters.get(dataset_config(wildcards)).measured else {}
 
 
 def trend_fit_lengths(wildcards):
@@ -71,8 +72,12 @@ def student_arch(wildcards):
 
 
 def student_files(wildcards, what):
-    return expand("results/{protocol}/students/{student}/{what}",
-                  protocol=wildcards.protocol, student=list(STUDENTS), what=what)
+    return expand(
+        "results/{protocol}/students/{student}/{what}",
+        protocol=wildcards.protocol,
+        student=list(STUDENTS),
+        what=what,
+    )
 
 
 def pruned_students(protocol):
@@ -83,19 +88,26 @@ def pruned_students(protocol):
 
 
 def recovered_files(wildcards, what):
-    return expand("results/{protocol}/recovered/{student}_p{ratio}/{what}",
-                  protocol=wildcards.protocol, student=pruned_students(wildcards.protocol),
-                  ratio=RATIOS, what=what)
+    return expand(
+        "results/{protocol}/recovered/{student}_p{ratio}/{what}",
+        protocol=wildcards.protocol,
+        student=pruned_students(wildcards.protocol),
+        ratio=RATIOS,
+        what=what,
+    )
 
 
 def finalist_seed_files(wildcards, what):
     """`what` of every finalist of the pareto checkpoint, for every extra seed."""
     table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
     finalists = table[table["finalist"]]
-    return [os.path.join(f"results/{wildcards.protocol}/seeds/s{seed}", *model_folder(stage, name),
-                         what)
-            for name, stage in zip(finalists["name"], finalists["stage"])
-            for seed in EXTRA_SEEDS]
+    return [
+        os.path.join(
+            f"results/{wildcards.protocol}/seeds/s{seed}", *model_folder(stage, name), what
+        )
+        for name, stage in zip(finalists["name"], finalists["stage"])
+        for seed in EXTRA_SEEDS
+    ]
 
 
 def finalist_models(wildcards):
@@ -106,8 +118,11 @@ def finalist_models(wildcards):
 
 def model_folder(stage, name):
     """Where a model of `stage` lives, under a protocol's (or a seed's) results folder."""
-    return {"teacher": ["teacher"], "student": ["students", name],
-            "recovered": ["recovered", name]}[stage]
+    return {
+        "teacher": ["teacher"],
+        "student": ["students", name],
+        "recovered": ["recovered", name],
+    }[stage]
 
 
 def selected(wildcards):
@@ -127,9 +142,11 @@ def network_exports(wildcards):
     if selected(wildcards)["kind"] != "liquid":
         return {}
     deploy = f"results/{wildcards.protocol}/deploy"
-    return {"tflite_metrics": f"{deploy}/tflite_metrics.json",
-            "tflite_header": f"{deploy}/model_tflite.h",
-            "onnx_check": f"{deploy}/onnx_check.json"}
+    return {
+        "tflite_metrics": f"{deploy}/tflite_metrics.json",
+        "tflite_header": f"{deploy}/model_tflite.h",
+        "onnx_check": f"{deploy}/onnx_check.json",
+    }
 
 
 def selected_histories(wildcards):
@@ -140,9 +157,10 @@ def selected_histories(wildcards):
     folder = os.path.dirname(s["model"])
     logs = [os.path.join(folder, "train_log.csv")]
     if s["stage"] == "recovered":
-        tree = os.path.dirname(os.path.dirname(folder))        # the protocol's or the seed's
-        logs.insert(0, os.path.join(tree, *model_folder("student", lineage(s["name"])),
-                                    "train_log.csv"))
+        tree = os.path.dirname(os.path.dirname(folder))  # the protocol's or the seed's
+        logs.insert(
+            0, os.path.join(tree, *model_folder("student", lineage(s["name"])), "train_log.csv")
+        )
     return logs
 
 
@@ -150,8 +168,17 @@ def stage_benchmarks(wildcards):
     """The benchmark.tsv of every job behind the protocol's deployed model and its checks, for
     the summary's time per stage."""
     p = f"results/{wildcards.protocol}"
-    rules = ["prepare_data", "baselines", "learned_baselines", "front1", "pareto", "select",
-             "quantize", "verify_native", "firmware_m4"]
+    rules = [
+        "prepare_data",
+        "baselines",
+        "learned_baselines",
+        "front1",
+        "pareto",
+        "select",
+        "quantize",
+        "verify_native",
+        "firmware_m4",
+    ]
     if selected(wildcards)["kind"] == "liquid":
         rules += ["export_onnx", "check_tflite"]
     if config["firmware"]["arduino"]:
@@ -161,11 +188,16 @@ def stage_benchmarks(wildcards):
         files.append(f"{p}/deploy/export_tflite_benchmark.tsv")
     files.append(f"{p}/teacher/benchmark.tsv")
     files += student_files(wildcards, "benchmark.tsv")
-    files += [f"{p}/logs/prune_recover_{student}_benchmark.tsv"
-              for student in pruned_students(wildcards.protocol)]
+    files += [
+        f"{p}/logs/prune_recover_{student}_benchmark.tsv"
+        for student in pruned_students(wildcards.protocol)
+    ]
     table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
-    files += [f"{p}/seeds/s{seed}/students/{lineage(name)}/benchmark.tsv" for seed in EXTRA_SEEDS
-              for name in table.loc[table["finalist"] & (table["stage"] == "recovered"), "name"]]
+    files += [
+        f"{p}/seeds/s{seed}/students/{lineage(name)}/benchmark.tsv"
+        for seed in EXTRA_SEEDS
+        for name in table.loc[table["finalist"] & (table["stage"] == "recovered"), "name"]
+    ]
     files += finalist_seed_files(wildcards, "benchmark.tsv")
     return sorted(set(files))
 
@@ -182,8 +214,11 @@ def peer_model(wildcards):
 
 
 def peer_metrics(wildcards):
-    return [f"results/{wildcards.protocol}/peers/{name}/metrics.json"
-            for name, peer in PEERS.items() if wildcards.protocol in peer["protocols"]]
+    return [
+        f"results/{wildcards.protocol}/peers/{name}/metrics.json"
+        for name, peer in PEERS.items()
+        if wildcards.protocol in peer["protocols"]
+    ]
 
 
 def protocol_description(wildcards):
@@ -191,9 +226,12 @@ def protocol_description(wildcards):
 
 
 def all_targets():
-    arduino = ["results/{protocol}/firmware/arduino_size.json"] if config["firmware"]["arduino"] else []
+    arduino = (
+        ["results/{protocol}/firmware/arduino_size.json"] if config["firmware"]["arduino"] else []
+    )
     return expand(
-        arduino + [
+        arduino
+        + [
             "results/{protocol}/summary.md",
             "results/{protocol}/report/predictions.png",
             "results/{protocol}/pareto/pareto.png",
@@ -210,5 +248,3 @@ def matr_batch(filename):
         if entry["file"] == f"data/raw/matr/{filename}.mat":
             return entry
     raise ValueError(f"no datasets.matr_raw.batches entry has file data/raw/matr/{filename}.mat")
-
-

@@ -22,9 +22,10 @@ def root():
 def shipped_splits(protocol):
     """(splits, scaler) of a protocol on the data shipped in data/, as config.yaml defines it.
     Cached: callers must not modify the arrays."""
+    from dlnet.config import load as load_config
     from dlnet.standalone import build_protocol
 
-    splits, scaler, _ = build_protocol(yaml.safe_load((ROOT / "config.yaml").read_text()), protocol, ROOT)
+    splits, scaler, _ = build_protocol(load_config(ROOT / "config.yaml"), protocol, ROOT)
     return splits, scaler
 
 

@@ -11,13 +11,15 @@ from dlnet.data import user_csv
 from dlnet.errors import InputError
 from dlnet.run import data as data_rule
 
+# what config.schema.yaml fills in for a csv dataset that names no columns
+CSV_COLUMNS = {"cell_column": "cell_id", "cycle_column": "cycle", "capacity_column": "capacity_ah"}
 CLEANING = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.05}
 
 
 def cells_protocol(**split):
     return {"kind": "cells", "input_len": 10, "output_len": 10, "train_step": 5, "eval_step": 5,
             "split": {"source": "config", "val_fraction": 0.5, "seed": 1, **split},
-            "scaling": "anchored", "anchor_len": 3}
+            "scaling": "anchored", "anchor_len": 3, "exclude_cells": [], "smoothing": {"method": "none"}}
 
 
 def write_capacity(path, n_cells=4, n_cycles=40):
@@ -31,7 +33,8 @@ def run_prepare(tmp_path, csv_path, protocol):
     out = SimpleNamespace(dataset=tmp_path / "out/dataset.npz", info=tmp_path / "out/dataset.json",
                           series=tmp_path / "out/series.csv.gz", dropped=tmp_path / "out/dropped.csv")
     params = SimpleNamespace(name="mine", protocol=protocol, cleaning=CLEANING, fit_lengths=[],
-                             dataset={"adapter": "csv", "file": str(csv_path), "soh_reference_ah": 1.1})
+                             dataset={"adapter": "csv", "file": str(csv_path), "soh_reference_ah": 1.1,
+                                      **CSV_COLUMNS})
     try:
         data_rule.run(None, out, params, tmp_path / "out/prepare.log")
     finally:
@@ -127,7 +130,7 @@ def test_fractional_cycle(tmp_path):
     frame.loc[2, "cycle"] = 2.5
     frame.to_csv(path, index=False)
     with pytest.raises(InputError, match="not a whole number"):
-        user_csv.load_user_csv(path)
+        user_csv.load_user_csv(path, *CSV_COLUMNS.values())
 
 
 def test_anchor_longer_than_the_input_window(tmp_path):

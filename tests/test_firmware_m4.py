@@ -15,10 +15,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from conftest import ROOT, firmware_workflow, snakemake
 from dlnet import protocols
+from dlnet.config import load as load_config
 from dlnet.data.sources import load_source
 from dlnet.firmware import latency, m4, qemu, stack, windows
 from dlnet.cost import macs
@@ -39,7 +39,7 @@ CELLS = ["b2c0", "b2c41", "b2c2", "b2c3", "b3c28"]
 
 def real_dataset(path):
     """The cells protocol on five shipped cells: real windows, train and held-out."""
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg = load_config(ROOT / "config.yaml")
     dataset = {**cfg["datasets"]["severson2019"]}
     for key in ("summary", "cells"):
         dataset[key] = str(ROOT / dataset[key])

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.skipif(not numerics.pinned({}), reason="the pins apply 
 CHILD = r"""
 import hashlib, json, sys
 import dlnet
-import numpy as np, torch, yaml
+import numpy as np, torch
 from dlnet import model as net, numerics
+from dlnet.config import load as load_config
 from dlnet.standalone import build_protocol
 from dlnet.training import TrainConfig, fit, set_determinism
 
@@ -27,7 +28,7 @@ def digest(arrays):
     return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
 
 root = sys.argv[1]
-config = yaml.safe_load(open(f"{root}/config.yaml"))
+config = load_config(f"{root}/config.yaml", f"{root}/config.schema.yaml")
 splits, scaler, _ = build_protocol(config, "cells", root)
 scaled = scaler.transform(splits["train"].x[:2000])
 set_determinism(0, 1)

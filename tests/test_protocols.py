@@ -21,7 +21,9 @@ def synthetic_source(n_cells=10, n=120, split=None):
     return Source(pd.DataFrame(rows), "synthetic.csv", split)
 
 
-PAPER = {"kind": "paper", "input_len": 20, "output_len": 10, "step": 7,
+# protocol entries as the schema completes them (dlnet.config): every default present
+DEFAULTS = {"exclude_cells": [], "smoothing": {"method": "none"}, "anchor_len": 10}
+PAPER = {**DEFAULTS, "kind": "paper", "input_len": 20, "output_len": 10, "step": 7,
          "split": {"test_fraction": 0.2, "val_fraction": 0.1, "seed": 42}, "scaling": "minmax"}
 
 
@@ -53,7 +55,7 @@ def test_paper_split_is_seeded():
     assert not np.array_equal(a["test"].start, c["test"].start)
 
 
-CELLS = {"kind": "cells", "input_len": 20, "output_len": 10, "train_step": 5, "eval_step": 10,
+CELLS = {**DEFAULTS, "kind": "cells", "input_len": 20, "output_len": 10, "train_step": 5, "eval_step": 10,
          "split": {"source": "study", "val_fraction": 0.25, "seed": 42},
          "scaling": "anchored", "anchor_len": 5}
 
@@ -134,11 +136,10 @@ def test_the_quadratic_baseline_on_the_paper_segments_matches_the_figures_in_the
 def test_paper_segments_sit_inside_training_data(root):
     """Documented, not fixed: the paper's fixed segments overlap its training windows, and one
     of them is a training window itself (the split is random, the segments are not)."""
-    import yaml
-
+    from dlnet.config import load as load_config
     from dlnet.standalone import build_protocol
 
-    splits, _, _ = build_protocol(yaml.safe_load((root / "config.yaml").read_text()), "paper", root)
+    splits, _, _ = build_protocol(load_config(root / "config.yaml"), "paper", root)
     overlaps = protocols.segment_overlaps(splits)
     assert [(o["cell_id"], o["start"]) for o in overlaps if o["same_window_as"]] == [("Bat020", 780)]
     assert all(o["overlapping_train_windows"] >= 1 for o in overlaps)

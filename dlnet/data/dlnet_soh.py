@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 
+from dlnet.data.adapters import Adapter, Loaded
 from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
 from dlnet.errors import InputError
 
@@ -43,3 +44,8 @@ def load_segments(path):
             "band": seg.get("soh_range", ""),
         })
     return segments
+
+
+ADAPTER = Adapter("dlnet_soh", files=lambda d: [d["series"]],
+                  load=lambda d: Loaded(load_series(d["series"]), d["series"], None),
+                  path_keys=("series",), measured=False)

@@ -11,6 +11,8 @@ dropped. Cell ids are `b{batch}c{index}` with the original index, as in `cells.c
 import numpy as np
 import pandas as pd
 
+from dlnet.data.adapters import Adapter, Loaded
+from dlnet.data.severson import load_study_split
 from dlnet.errors import InputError
 
 DROPPED = {1: {8, 10, 12, 13, 22}, 3: {2, 23, 32, 37, 42, 43}}
@@ -78,3 +80,15 @@ def load_batches(paths_by_batch):
         tables[2] = b2
     table = pd.concat(tables.values(), ignore_index=True)
     return table.sort_values(["cell_id", "cycle"], kind="stable").reset_index(drop=True)
+
+
+def load(dataset):
+    batches = dataset["batches"]
+    return Loaded(load_batches({int(b): e["file"] for b, e in batches.items()}),
+                  ", ".join(str(e["file"]) for e in batches.values()),
+                  load_study_split(dataset["cells"]))
+
+
+ADAPTER = Adapter("matr_raw",
+                  files=lambda d: [b["file"] for b in d["batches"].values()] + [d["cells"]],
+                  load=load, path_keys=("file", "cells"), measured=True)

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from dlnet.data.adapters import Adapter, Loaded
 from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
 
 # The study's split names, as written in cells.csv, and the names the workflow uses.
@@ -31,3 +32,12 @@ def load_study_split(path):
         raise InputError(path, f"unknown split value(s) {unknown}",
                          f"use one of {sorted(STUDY_SPLITS)}", column="split")
     return {str(c): STUDY_SPLITS[s] for c, s in zip(frame["cell_id"], frame["split"])}
+
+
+def load(dataset):
+    return Loaded(load_summary(dataset["summary"]), dataset["summary"],
+                  load_study_split(dataset["cells"]))
+
+
+ADAPTER = Adapter("severson2019", files=lambda d: [d["summary"], d["cells"]], load=load,
+                  path_keys=("summary", "cells"), measured=True)

@@ -2,11 +2,12 @@
 
 import pandas as pd
 
+from dlnet.data.adapters import Adapter, Loaded
+from dlnet.data.severson import load_study_split
 from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
 
 
-def load_user_csv(path, cell_column="cell_id", cycle_column="cycle",
-                  capacity_column="capacity_ah"):
+def load_user_csv(path, cell_column, cycle_column, capacity_column):
     frame = read_csv(path, "per-cycle capacity")
     require_columns(frame, path, [cell_column, cycle_column, capacity_column])
     table = pd.DataFrame({
@@ -25,3 +26,14 @@ def load_user_csv(path, cell_column="cell_id", cycle_column="cycle",
     for c in extras:
         table[c] = frame[c].to_numpy()
     return check_cycles(table, path)
+
+
+def load(dataset):
+    table = load_user_csv(dataset["file"], dataset["cell_column"], dataset["cycle_column"],
+                          dataset["capacity_column"])
+    split = load_study_split(dataset["cells"]) if "cells" in dataset else None
+    return Loaded(table, dataset["file"], split)
+
+
+ADAPTER = Adapter("csv", files=lambda d: [d["file"]] + ([d["cells"]] if "cells" in d else []),
+                  load=load, path_keys=("file", "cells"), measured=True)

@@ -11,13 +11,11 @@ def scaled(split, scaler):
 
 
 def train_config(training, seed, epochs=None, distill=None):
-    distill = distill or {}
     return TrainConfig(epochs=epochs or training["epochs"], batch_size=training["batch_size"],
                        lr=training["lr"], weight_decay=training["weight_decay"],
-                       clip=training["clip"], patience=training.get("patience"), seed=seed,
-                       lambda_start=distill.get("lambda_start", 0.1),
-                       lambda_end=distill.get("lambda_end", 0.9),
-                       divergence=distill.get("divergence", "mse"))
+                       clip=training["clip"], patience=training["patience"], seed=seed,
+                       **({k: distill[k] for k in ("lambda_start", "lambda_end", "divergence")}
+                          if distill else {}))
 
 
 def teacher_targets(teacher, x_scaled):
