@@ -3,15 +3,15 @@ rule baselines:
         dataset="results/{protocol}/data/dataset.npz",
     output:
         metrics="results/{protocol}/baselines/metrics.json",
-    params:
-        fit_lengths=config["baselines"]["fit_lengths"],
     log:
         "results/{protocol}/logs/baselines.log",
     benchmark:
         "results/{protocol}/logs/baselines_benchmark.tsv"
-    threads: 1
     conda:
         "../envs/core.yaml"
+    threads: 1
+    params:
+        fit_lengths=config["baselines"]["fit_lengths"],
     script:
         "../scripts/baselines.py"
 
@@ -23,14 +23,14 @@ rule learned_baselines:
     output:
         metrics="results/{protocol}/baselines/learned.json",
         ridge="results/{protocol}/baselines/ridge.npz",
-    params:
-        learned=config["baselines"]["learned"],
     log:
         "results/{protocol}/logs/learned_baselines.log",
     benchmark:
         "results/{protocol}/logs/learned_baselines_benchmark.tsv"
-    threads: 1
     conda:
         "../envs/core.yaml"
+    threads: 1
+    params:
+        learned=config["baselines"]["learned"],
     script:
         "../scripts/learned_baselines.py"

@@ -1,6 +1,7 @@
 # int8 deployment: the Pareto-selected model as a full-integer C header (rule quantize), and the
 # portable C core checked bit for bit against the NumPy reference under sanitizers (verify_native).
 
+
 rule quantize:
     input:
         selected="results/{protocol}/pareto/selected.json",
@@ -11,20 +12,20 @@ rule quantize:
         header="results/{protocol}/deploy/dlnet_model.h",
         metrics="results/{protocol}/deploy/int8_metrics.json",
         size="results/{protocol}/deploy/int8_size.json",
-    params:
-        seed=config["seed"],
-        quantization=QUANTIZATION,
-        int8_tolerance=config["deploy"]["int8_tolerance"],
     log:
         "results/{protocol}/logs/quantize.log",
     benchmark:
         "results/{protocol}/logs/quantize_benchmark.tsv"
+    conda:
+        "../envs/deploy.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/deploy.yaml"
+    params:
+        seed=config["seed"],
+        quantization=QUANTIZATION,
+        int8_tolerance=config["deploy"]["int8_tolerance"],
     script:
         "../scripts/quantize.py"
 
@@ -37,19 +38,19 @@ rule verify_native:
         host="firmware/host/dlnet_host.c",
     output:
         verify="results/{protocol}/deploy/verify.json",
-    params:
-        seed=config["seed"],
-        verify=config["deploy"]["verify"],
     log:
         "results/{protocol}/logs/verify_native.log",
     benchmark:
         "results/{protocol}/logs/verify_native_benchmark.tsv"
+    conda:
+        "../envs/deploy.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/deploy.yaml"
+    params:
+        seed=config["seed"],
+        verify=config["deploy"]["verify"],
     script:
         "../scripts/verify_native.py"
 

@@ -13,17 +13,17 @@ rule export_onnx:
     output:
         onnx="results/{protocol}/deploy/model.onnx",
         check="results/{protocol}/deploy/onnx_check.json",
-    params:
-        seed=config["seed"],
-        opset=config["export"]["onnx_opset"],
-        tolerance=config["export"]["onnx_tolerance"],
     log:
         "results/{protocol}/logs/export_onnx.log",
     benchmark:
         "results/{protocol}/logs/export_onnx_benchmark.tsv"
-    threads: 1
     conda:
         "../envs/onnx.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        opset=config["export"]["onnx_opset"],
+        tolerance=config["export"]["onnx_tolerance"],
     script:
         "../scripts/export_onnx.py"
 
@@ -37,19 +37,19 @@ rule export_tflite:
     output:
         tflite="results/{protocol}/deploy/model_int8.tflite",
         header="results/{protocol}/deploy/model_tflite.h",
-    params:
-        seed=config["seed"],
-        calibration_windows=config["deploy"]["calibration_windows"],
-        activations=config["export"]["tflite_activations"],
     log:
         "results/{protocol}/logs/export_tflite.log",
     benchmark:
         "results/{protocol}/deploy/export_tflite_benchmark.tsv"
+    conda:
+        "../envs/tflite.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        "../envs/tflite.yaml"
+    params:
+        seed=config["seed"],
+        calibration_windows=config["deploy"]["calibration_windows"],
+        activations=config["export"]["tflite_activations"],
     script:
         "../scripts/export_tflite.py"
 
@@ -63,15 +63,15 @@ rule check_tflite:
         info="results/{protocol}/data/dataset.json",
     output:
         metrics="results/{protocol}/deploy/tflite_metrics.json",
-    params:
-        seed=config["seed"],
-        int8_tolerance=config["deploy"]["int8_tolerance"],
     log:
         "results/{protocol}/logs/check_tflite.log",
     benchmark:
         "results/{protocol}/logs/check_tflite_benchmark.tsv"
-    threads: 1
     conda:
         "../envs/tflite.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        int8_tolerance=config["deploy"]["int8_tolerance"],
     script:
         "../scripts/check_tflite.py"

@@ -10,7 +10,6 @@ FIRMWARE_M4 = {k: FIRMWARE[k] for k in ("windows", "optimize", "cpi", "qemu_time
 FIRMWARE_ARDUINO = {"timeout": FIRMWARE["arduino_timeout"]}
 
 
-
 onstart:
     # With the sketch build enabled, fail before any job runs, saying how to install
     # arduino-cli and the board core. A hook, not a check at parse time: cluster jobs, dry
@@ -31,18 +30,18 @@ rule firmware_m4:
     output:
         report="results/{protocol}/firmware/m4_report.json",
         elf="results/{protocol}/firmware/m4/app.elf",
-    params:
-        firmware=FIRMWARE_M4,
     log:
         "results/{protocol}/logs/firmware_m4.log",
     benchmark:
         "results/{protocol}/logs/firmware_m4_benchmark.tsv"
+    conda:
+        "../envs/firmware.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        "../envs/firmware.yaml"
+    params:
+        firmware=FIRMWARE_M4,
     script:
         "../scripts/firmware_m4.py"
 
@@ -57,17 +56,17 @@ rule firmware_arduino:
     output:
         sketch=directory("results/{protocol}/firmware/nano33ble"),
         size="results/{protocol}/firmware/arduino_size.json",
-    params:
-        arduino=FIRMWARE_ARDUINO,
     log:
         "results/{protocol}/logs/firmware_arduino.log",
     benchmark:
         "results/{protocol}/logs/firmware_arduino_benchmark.tsv"
+    conda:
+        "../envs/firmware.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=40,
-    conda:
-        "../envs/firmware.yaml"
+    params:
+        arduino=FIRMWARE_ARDUINO,
     script:
         "../scripts/firmware_arduino.py"

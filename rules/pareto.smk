@@ -18,17 +18,19 @@ checkpoint pareto:
         recovered_metrics=lambda w: recovered_files(w, "metrics.json"),
     output:
         candidates="results/{protocol}/pareto/candidates.csv",
-    params:
-        name=lambda w: w.protocol,
-        protocol=lambda w: {k: protocol_config(w)[k] for k in ("input_len", "output_len", "candidates")},
-        objectives=config["pareto"]["objectives"],
-        finalists=config["pareto"]["finalists"],
     log:
         "results/{protocol}/logs/pareto.log",
     benchmark:
         "results/{protocol}/logs/pareto_benchmark.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        name=lambda w: w.protocol,
+        protocol=lambda w: {
+            k: protocol_config(w)[k] for k in ("input_len", "output_len", "candidates")
+        },
+        objectives=config["pareto"]["objectives"],
+        finalists=config["pareto"]["finalists"],
     script:
         "../scripts/pareto.py"
 
@@ -52,6 +54,16 @@ checkpoint select:
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "Pareto fronts"},
         ),
+    log:
+        "results/{protocol}/logs/select.log",
+    benchmark:
+        "results/{protocol}/logs/select_benchmark.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         name=lambda w: w.protocol,
         select=config["pareto"]["select"],
@@ -60,15 +72,5 @@ checkpoint select:
         seed=config["seed"],
         stability_draws=config["pareto"]["stability_draws"],
         quantization=QUANTIZATION,
-    log:
-        "results/{protocol}/logs/select.log",
-    benchmark:
-        "results/{protocol}/logs/select_benchmark.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/select.py"

@@ -9,15 +9,15 @@ rule score_peer:
         dataset="results/{protocol}/data/dataset.npz",
     output:
         metrics="results/{protocol}/peers/{peer}/metrics.json",
+    log:
+        "results/{protocol}/logs/score_peer_{peer}.log",
+    conda:
+        "../envs/tflite.yaml"
+    threads: 1
     params:
         name=lambda w: w.peer,
         peer=lambda w: config["peers"][w.peer],
         path=lambda w: peer_path(w.peer),
-    log:
-        "results/{protocol}/logs/score_peer_{peer}.log",
-    threads: 1
-    conda:
-        "../envs/tflite.yaml"
     script:
         "../scripts/score_peer.py"
 
@@ -25,13 +25,13 @@ rule score_peer:
 rule download_peer:
     output:
         "data/peers/{peer}.tflite",
-    params:
-        peer=lambda w: config["peers"][w.peer],
     log:
         "data/peers/{peer}.download.log",
-    resources:
-        runtime=10,
     conda:
         "../envs/core.yaml"
+    resources:
+        runtime=10,
+    params:
+        peer=lambda w: config["peers"][w.peer],
     script:
         "../scripts/download_peer.py"

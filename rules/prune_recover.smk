@@ -13,15 +13,23 @@ rule prune_recover:
         pruned_metrics=expand(
             "results/{{protocol}}/pruned/{{student}}_p{ratio}/metrics.json", ratio=RATIOS
         ),
-        models=expand(
-            "results/{{protocol}}/recovered/{{student}}_p{ratio}/model.pt", ratio=RATIOS
-        ),
+        models=expand("results/{{protocol}}/recovered/{{student}}_p{ratio}/model.pt", ratio=RATIOS),
         metrics=expand(
             "results/{{protocol}}/recovered/{{student}}_p{ratio}/metrics.json", ratio=RATIOS
         ),
         histories=expand(
             "results/{{protocol}}/recovered/{{student}}_p{ratio}/train_log.csv", ratio=RATIOS
         ),
+    log:
+        "results/{protocol}/logs/prune_recover_{student}.log",
+    benchmark:
+        "results/{protocol}/logs/prune_recover_{student}_benchmark.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
     params:
         student=lambda w: w.student,
         ratios=[float(r) for r in RATIOS],
@@ -30,15 +38,5 @@ rule prune_recover:
         seed=config["seed"],
         training=training_config,
         distill=STUDENT_TRAINING,
-    log:
-        "results/{protocol}/logs/prune_recover_{student}.log",
-    benchmark:
-        "results/{protocol}/logs/prune_recover_{student}_benchmark.tsv"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=30,
-    conda:
-        "../envs/train.yaml"
     script:
         "../scripts/prune_recover.py"

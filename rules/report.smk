@@ -31,14 +31,14 @@ rule summary:
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "time per stage"},
         ),
-    params:
-        protocol=lambda w: w.protocol,
-        kind=lambda w: protocol_config(w)["kind"],
-        description=protocol_description,
     log:
         "results/{protocol}/logs/summary.log",
     conda:
         "../envs/core.yaml"
+    params:
+        protocol=lambda w: w.protocol,
+        kind=lambda w: protocol_config(w)["kind"],
+        description=protocol_description,
     script:
         "../scripts/summary.py"
 
@@ -68,13 +68,13 @@ rule report_figures:
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "training curves"},
         ),
-    params:
-        protocol=lambda w: w.protocol,
-        cells_per_split=config["report"]["cells_per_split"],
-        every=config["report"]["every"],
     log:
         "results/{protocol}/logs/report_figures.log",
     conda:
         "../envs/core.yaml"
+    params:
+        protocol=lambda w: w.protocol,
+        cells_per_split=config["report"]["cells_per_split"],
+        every=config["report"]["every"],
     script:
         "../scripts/report_figures.py"

@@ -8,12 +8,12 @@ use rule teacher as teacher_seed with:
         model="results/{protocol}/seeds/s{seed}/teacher/model.pt",
         metrics="results/{protocol}/seeds/s{seed}/teacher/metrics.json",
         history="results/{protocol}/seeds/s{seed}/teacher/train_log.csv",
-    params:
-        seed=lambda w: int(w.seed),
     log:
         "results/{protocol}/seeds/s{seed}/teacher/train.log",
     benchmark:
         "results/{protocol}/seeds/s{seed}/teacher/benchmark.tsv"
+    params:
+        seed=lambda w: int(w.seed),
 
 
 use rule student as student_seed with:
@@ -21,12 +21,12 @@ use rule student as student_seed with:
         model="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
         metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
         history="results/{protocol}/seeds/s{seed}/students/{student}/train_log.csv",
-    params:
-        seed=lambda w: int(w.seed),
     log:
         "results/{protocol}/seeds/s{seed}/students/{student}/train.log",
     benchmark:
         "results/{protocol}/seeds/s{seed}/students/{student}/benchmark.tsv"
+    params:
+        seed=lambda w: int(w.seed),
 
 
 # A seed's tree prunes and recovers only the finalists' ratios, one job each.
@@ -43,10 +43,10 @@ use rule prune_recover as prune_recover_seed with:
         models=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/model.pt"],
         metrics=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/metrics.json"],
         histories=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train_log.csv"],
-    params:
-        ratios=lambda w: [float(w.ratio)],
-        seed=lambda w: int(w.seed),
     log:
         "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train.log",
     benchmark:
         "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/benchmark.tsv"
+    params:
+        ratios=lambda w: [float(w.ratio)],
+        seed=lambda w: int(w.seed),

@@ -7,22 +7,22 @@ rule student:
         model="results/{protocol}/students/{student}/model.pt",
         metrics="results/{protocol}/students/{student}/metrics.json",
         history="results/{protocol}/students/{student}/train_log.csv",
+    log:
+        "results/{protocol}/students/{student}/train.log",
+    benchmark:
+        "results/{protocol}/students/{student}/benchmark.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
     params:
         name=lambda w: w.student,
         arch=student_arch,
         seed=config["seed"],
         training=training_config,
         distill=STUDENT_TRAINING,
-    log:
-        "results/{protocol}/students/{student}/train.log",
-    benchmark:
-        "results/{protocol}/students/{student}/benchmark.tsv"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=30,
-    conda:
-        "../envs/train.yaml"
     script:
         "../scripts/student.py"
 
@@ -33,14 +33,14 @@ checkpoint front1:
         models=lambda w: student_files(w, "model.pt"),
     output:
         front="results/{protocol}/students/front1.csv",
-    params:
-        objectives=config["pareto"]["objectives"],
-        front1_ranks=config["pareto"]["front1_ranks"],
     log:
         "results/{protocol}/logs/front1.log",
     benchmark:
         "results/{protocol}/logs/front1_benchmark.tsv"
     conda:
         "../envs/core.yaml"
+    params:
+        objectives=config["pareto"]["objectives"],
+        front1_ranks=config["pareto"]["front1_ranks"],
     script:
         "../scripts/front1.py"

@@ -6,19 +6,19 @@ rule teacher:
         model="results/{protocol}/teacher/model.pt",
         metrics="results/{protocol}/teacher/metrics.json",
         history="results/{protocol}/teacher/train_log.csv",
-    params:
-        seed=config["seed"],
-        training=training_config,
-        teacher=config["teacher"],
     log:
         "results/{protocol}/teacher/train.log",
     benchmark:
         "results/{protocol}/teacher/benchmark.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/train.yaml"
+    params:
+        seed=config["seed"],
+        training=training_config,
+        teacher=config["teacher"],
     script:
         "../scripts/teacher.py"

@@ -1,13 +1,15 @@
 """The workflow itself, run by Snakemake on the tiny config (a few cells, 2 epochs)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from conftest import copy_workflow, snakemake
+from conftest import ROOT, copy_workflow, snakemake
 
 PROTOCOLS = ("paper", "paper_residual", "cells")
 
@@ -189,6 +191,15 @@ def test_lint_is_clean(tiny_run):
     proc = snakemake(wd, "--lint", "--configfile", "tests/config_tiny.yaml", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_rules_are_formatted_with_snakefmt():
+    """The Snakefile and rules as snakefmt (pinned in constraints.txt) writes them."""
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    files = [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
+    proc = subprocess.run([str(snakefmt), "--check", "--diff", *map(str, files)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_selecting_the_raw_batch_files_schedules_their_download(tiny_run, tmp_path):
