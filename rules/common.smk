@@ -7,7 +7,7 @@ import pandas as pd
 
 from dlnet.data import adapters
 from dlnet.data.sources import input_files
-from dlnet.names import student_architectures
+from dlnet.names import protocol_students, student_architectures
 from dlnet.protocols import describe
 from dlnet.seeds import lineage, run_seeds
 
@@ -72,10 +72,14 @@ def student_arch(wildcards):
 
 
 def student_files(wildcards, what):
+    """A file of every student the protocol trains (its `families`)."""
+    students = protocol_students(
+        STUDENTS, protocol_config(wildcards).get("families"), wildcards.protocol
+    )
     return expand(
         "results/{protocol}/students/{student}/{what}",
         protocol=wildcards.protocol,
-        student=list(STUDENTS),
+        student=list(students),
         what=what,
     )
 

@@ -9,7 +9,8 @@ exchange for a finer step on the bulk. Either range is then widened by a `headro
 activation costs far more than a slightly coarser step. What it must cover is measured on
 validation cells, never test cells (`python benchmarks/quantization_constants.py --model ...`):
 on `cells`, validation windows reach 1.05-1.26 x the training range of the int8 activations
-(h4-tiny, h8, h128; the low-rank projection reaches furthest), and the int8 validation MAE moves
+(h4-tiny, h8, h128, the last two from a run with `families: [tiny, paper]`; the low-rank
+projection reaches furthest), and the int8 validation MAE moves
 by at most 0.6% for any headroom from 1 to 2, so 1.25 is a guard at no measurable cost.
 
 Linear outputs that feed a LayerNorm are int16, symmetric, scaled so the largest calibration
