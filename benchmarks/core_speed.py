@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from dlnet import model as net  # noqa: E402
 from dlnet.cost import macs  # noqa: E402
-from dlnet.firmware import m4, m4build, qemu, tools, windows  # noqa: E402
+from dlnet.firmware import held_out_windows, m4, m4build, qemu, tools  # noqa: E402
 from dlnet.quant import header, qmodel, reference  # noqa: E402
 from dlnet.quant.fixedpoint import soh_to_q  # noqa: E402
 from dlnet.quant.random_models import randomized, soh_windows  # noqa: E402
@@ -122,7 +122,7 @@ def random_header(cfg, path, seed=0):
 
 def selection(n, input_len, output_len, seed=1):
     q = soh_to_q(soh_windows(np.random.default_rng(seed), n, input_len))
-    return windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["bench"] * n),
+    return held_out_windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["bench"] * n),
                              cell=np.array(["-"] * n), start=np.zeros(n, int))
 
 
@@ -143,7 +143,7 @@ def profile(t, hdr, sel, work, optimize, defines=()):
     for name in ("startup.c", "nrf52840.ld"):
         shutil.copyfile(m4build.M4_DIR / name, m4_dir / name)
     (m4_dir / "main.c").write_text(PROFILE_MAIN)
-    b = m4build.build(t["gcc"], work / "build", hdr, windows.m4_header(sel.q[:1]), optimize,
+    b = m4build.build(t["gcc"], work / "build", hdr, held_out_windows.m4_header(sel.q[:1]), optimize,
                       m4_dir=m4_dir, defines=defines)
     status, text = qemu.run(t["qemu"], b.elf, 600)
     if status != 0:

@@ -22,5 +22,6 @@ def build_protocol(config, name, root="."):
     """(splits, scaler, series) of protocol `name`; config.yaml's paths are relative to `root`."""
     pcfg = _rooted(config["protocols"][name], root, PROTOCOL_PATH_KEYS)
     dataset = config["datasets"][pcfg["dataset"]]
-    source = load_source(_rooted(dataset, root, adapters.get(dataset).path_keys), config["cleaning"])
+    dataset = _rooted(dataset, root, adapters.get(dataset).path_keys)
+    source = load_source(dataset, config["cleaning"])
     return protocols.build(name, pcfg, source, config["baselines"]["fit_lengths"])

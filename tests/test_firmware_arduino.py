@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, firmware_workflow, snakemake
-from dlnet.firmware import arduino, sketchhost, tools, windows
+from dlnet.firmware import arduino, held_out_windows, sketchhost, tools
 from dlnet.io import read_json
 from dlnet.quant import header, reference
 from dlnet.quant.fixedpoint import soh_to_q
@@ -130,10 +130,10 @@ def test_size_report_from_text_when_there_is_no_json():
 
 @needs_host
 def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_path):
-    held_out = windows.pick(tiny.dataset, 3, 100)
+    held_out = held_out_windows.pick(tiny.dataset, 3, 100)
     expected_sample = reference.run(tiny.qm, held_out.q[:1])[0]
     sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
-                           windows.sample_header(held_out.q[0], expected_sample, held_out.source(0)))
+                           held_out_windows.sample_header(held_out.q[0], expected_sample, held_out.source(0)))
     exe = sketchhost.build(sketch, tmp_path / "sketch")
     soh = tiny.splits["test"].x[:3]
     lines = sketchhost.request(soh)
@@ -155,9 +155,9 @@ def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_pa
 def test_sketch_rounds_decimals_like_the_reference(tiny, tmp_path):
     """Halves up (ties k/32768 included), signs and long fractions as soh_to_q, in a window the
     input guard accepts; values it does not (negative, saturated) are refused by position."""
-    sample = windows.pick(tiny.dataset, 1, 100)
+    sample = held_out_windows.pick(tiny.dataset, 1, 100)
     sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
-                           windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
+                           held_out_windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
     exe = sketchhost.build(sketch, tmp_path / "sketch")
     tie = 29491 / 32768                                  # 0.899993896484375: halfway, rounds up
     values = [repr(tie), "0.8999938964843750001", "+0.9", ".9", "0.900", "0.91234567891234",
@@ -179,9 +179,9 @@ def test_sketch_compiles_for_the_cortex_m4_with_the_mbed_cores_flags(tiny, tmp_p
     """The Arduino core's own headers are not here; its code-generation flags are."""
     from dlnet.firmware import m4build
 
-    sample = windows.pick(tiny.dataset, 1, 100)
+    sample = held_out_windows.pick(tiny.dataset, 1, 100)
     sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
-                           windows.sample_header(sample.q[0], sample.q[0], "x"))
+                           held_out_windows.sample_header(sample.q[0], sample.q[0], "x"))
     cmd = ["arm-none-eabi-g++", *m4build.CPU, "-Os", *m4build.CODEGEN, "-std=gnu++14", "-Wall",
            "-Wextra", "-Werror", f"-I{sketchhost.STUB_DIR}", f"-I{sketch}", "-x", "c++", "-c",
            str(sketch / "nano33ble.ino"), "-o", str(tmp_path / "sketch.o")]
@@ -193,10 +193,10 @@ def test_sketch_compiles_for_the_cortex_m4_with_the_mbed_cores_flags(tiny, tmp_p
 def test_a_corrupt_model_is_reported_by_the_sketch(tiny, tmp_path):
     from test_firmware_m4 import corrupt
 
-    sample = windows.pick(tiny.dataset, 1, 100)
+    sample = held_out_windows.pick(tiny.dataset, 1, 100)
     bad = corrupt(tiny.header, tmp_path / "bad_model.h")
     sketch = arduino.stage(tmp_path / "nano33ble", bad,
-                           windows.sample_header(sample.q[0], sample.q[0], "x"))
+                           held_out_windows.sample_header(sample.q[0], sample.q[0], "x"))
     out = sketchhost.run(sketchhost.build(sketch, tmp_path / "sketch"), "W " + "0.9 " * 100 + "\n")
     assert "E dlnet_model_init: DLNET_ERR_CHECKSUM (-5)" in out
     assert "E dlnet_run: DLNET_ERR_MODEL (-8)" in out and "self-test" not in out
@@ -240,9 +240,9 @@ def test_the_sketch_answers_every_garbled_line_without_a_sanitizer_finding(tiny,
     """The serial protocol under a bounded fuzz, built with ASan/UBSan: glitched SOH windows get
     the input guard's `E` line, malformed lines their own, random bytes and damaged requests
     one answer per line and never a crash; nothing but a plain window is forecast."""
-    sample = windows.pick(tiny.dataset, 1, 100)
+    sample = held_out_windows.pick(tiny.dataset, 1, 100)
     sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
-                           windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
+                           held_out_windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
     exe = sketchhost.build(sketch, tmp_path / "sketch", sanitize=True)
     clean = tiny.splits["test"].x[0]
     cases = glitch_lines(np.random.default_rng(3), clean)

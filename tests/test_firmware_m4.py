@@ -20,7 +20,7 @@ from conftest import ROOT, firmware_workflow, snakemake
 from dlnet import protocols
 from dlnet.config import load as load_config
 from dlnet.data.sources import load_source
-from dlnet.firmware import latency, m4, qemu, stack, windows
+from dlnet.firmware import held_out_windows, latency, m4, qemu, stack
 from dlnet.cost import macs
 from dlnet.model import LiquidNet, student_config
 from dlnet.quant import guard, header, qmodel, reference
@@ -89,20 +89,20 @@ def corrupt(src, dst):
 
 
 def test_windows_are_held_out_spread_and_repeatable(tiny):
-    a = windows.pick(tiny.dataset, 8, 100)
-    b = windows.pick(tiny.dataset, 8, 100)
+    a = held_out_windows.pick(tiny.dataset, 8, 100)
+    b = held_out_windows.pick(tiny.dataset, 8, 100)
     assert np.array_equal(a.q, b.q) and a.q.dtype == np.int16 and a.q.shape == (8, 100)
-    assert set(a.split) <= set(windows.HELD_OUT) and len(set(a.cell)) >= 2
-    every = windows.pick(tiny.dataset, 10_000, 100)
+    assert set(a.split) <= set(held_out_windows.HELD_OUT) and len(set(a.cell)) >= 2
+    every = held_out_windows.pick(tiny.dataset, 10_000, 100)
     held_out = protocols.load(tiny.dataset)
-    assert len(every.q) == sum(len(held_out[s]) for s in windows.HELD_OUT if s in held_out)
+    assert len(every.q) == sum(len(held_out[s]) for s in held_out_windows.HELD_OUT if s in held_out)
     with pytest.raises(Exception, match="model reads 50"):
-        windows.pick(tiny.dataset, 8, 50)
+        held_out_windows.pick(tiny.dataset, 8, 50)
 
 
 @needs_m4
 def test_qemu_matches_the_numpy_reference_on_real_windows(tiny, tmp_path):
-    selection = windows.pick(tiny.dataset, 16, 100)
+    selection = held_out_windows.pick(tiny.dataset, 16, 100)
     r = m4.verify(tiny.header, selection, tmp_path, log=lambda _: None)
     assert r["all_bit_exact"] and r["windows_compared"] == 16 and r["values_compared"] == 1600
     assert r["mismatched_windows"] == 0 and all(w["bit_exact"] for w in r["windows"])
@@ -127,10 +127,10 @@ def test_qemu_matches_the_numpy_reference_on_real_windows(tiny, tmp_path):
 def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, tmp_path):
     """Held-out windows with a zero row, a 2.88 Ah spike and a one-cycle drop: dlnet_check_window
     on the Cortex-M4 refuses each at the glitch, passes the clean ones, as guard.check_window."""
-    clean = windows.pick(tiny.dataset, 4, 100)
+    clean = held_out_windows.pick(tiny.dataset, 4, 100)
     q = np.repeat(clean.q, 2, axis=0)
     q[1, 30], q[3, 60], q[5, 70], q[7, 99] = 0, 32767, q[5, 69] - 1500, -5
-    glitched = windows.Selection(q, np.repeat(clean.y, 2, axis=0), np.repeat(clean.split, 2),
+    glitched = held_out_windows.Selection(q, np.repeat(clean.y, 2, axis=0), np.repeat(clean.split, 2),
                                  np.repeat(clean.cell, 2), np.repeat(clean.start, 2))
     r = m4.verify(tiny.header, glitched, tmp_path, log=lambda _: None)
     g = r["input_guard"]
@@ -141,7 +141,7 @@ def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, t
 
 @needs_m4
 def test_painted_stack_is_within_the_static_bound(tiny, tmp_path):
-    r = m4.verify(tiny.header, windows.pick(tiny.dataset, 2, 100), tmp_path, log=lambda _: None)
+    r = m4.verify(tiny.header, held_out_windows.pick(tiny.dataset, 2, 100), tmp_path, log=lambda _: None)
     b = r["breakdown"]
     # the bound counts tail calls as nested frames, so it may exceed what runs; it leaves out
     # memcpy and libgcc's 64-bit division, small leaves that the painted stack includes
@@ -153,7 +153,7 @@ def test_painted_stack_is_within_the_static_bound(tiny, tmp_path):
 def test_a_corrupted_model_header_is_rejected_by_the_firmware(tiny, tmp_path):
     bad = corrupt(tiny.header, tmp_path / "dlnet_model.h")
     with pytest.raises(qemu.FirmwareError, match="DLNET_ERR_CHECKSUM") as e:
-        m4.verify(bad, windows.pick(tiny.dataset, 2, 100), tmp_path / "build", log=lambda _: None)
+        m4.verify(bad, held_out_windows.pick(tiny.dataset, 2, 100), tmp_path / "build", log=lambda _: None)
     assert e.value.code == -5
 
 
@@ -177,7 +177,7 @@ def test_the_image_is_reproducible(tiny, tmp_path):
     from dlnet.firmware import m4build, tools
 
     gcc = tools.m4_tools()["gcc"]
-    text = windows.m4_header(windows.pick(tiny.dataset, 2, 100).q)
+    text = held_out_windows.m4_header(held_out_windows.pick(tiny.dataset, 2, 100).q)
     a = m4build.build(gcc, tmp_path / "a", tiny.header, text).elf.read_bytes()
     b = m4build.build(gcc, tmp_path / "b", tiny.header, text).elf.read_bytes()
     assert a == b
@@ -195,9 +195,9 @@ def test_rule_firmware_m4_in_snakemake(tiny, tmp_path):
 
 
 def synthetic(q, output_len):
-    """A windows.Selection of Q1.14 windows that come from no dataset."""
+    """A held_out_windows.Selection of Q1.14 windows that come from no dataset."""
     n = len(q)
-    return windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["random"] * n),
+    return held_out_windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["random"] * n),
                              cell=np.array(["-"] * n), start=np.zeros(n, int))
 
 

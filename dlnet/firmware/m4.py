@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dlnet.errors import InputError
-from dlnet.firmware import elfsize, latency, m4build, qemu, stack, tools, windows
+from dlnet.firmware import elfsize, held_out_windows, latency, m4build, qemu, stack, tools
 from dlnet.quant import guard, header, reference
 from dlnet.quant.fixedpoint import q_to_soh
 
@@ -39,14 +39,15 @@ def model_dims(path):
 
 def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
            core_dir=m4build.CORE_DIR, m4_dir=m4build.M4_DIR, log=print, defines=()):
-    """Build in `work` (app.elf stays there), run `selection` (windows.Selection) in QEMU and
-    return the report (the m4_report.json keys). qemu.FirmwareError if the firmware rejects the
-    model or stops early. A mismatch is reported (all_bit_exact false), not raised: see check.
+    """Build in `work` (app.elf stays there), run `selection` (a held_out_windows.Selection) in
+    QEMU and return the report (the m4_report.json keys). qemu.FirmwareError if the firmware
+    rejects the model or stops early. A mismatch is reported (all_bit_exact false), not raised:
+    see check.
     `defines`: -D flags of the build (m4build.build)."""
     t = tools.m4_tools()
     _, output_len = model_dims(model_header)
-    b = m4build.build(t["gcc"], work, model_header, windows.m4_header(selection.q), optimize,
-                      core_dir, m4_dir, defines)
+    b = m4build.build(t["gcc"], work, model_header, held_out_windows.m4_header(selection.q),
+                      optimize, core_dir, m4_dir, defines)
     log(f"built {b.elf} ({optimize}): " + " ".join(b.flags))
     start = time.perf_counter()
     status, text = qemu.run(t["qemu"], b.elf, timeout)

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from dlnet.firmware import arduino, m4, tools, windows
+from dlnet.firmware import arduino, held_out_windows, m4, tools
 from dlnet.io import read_json, write_json
 from dlnet.logs import Log
 from dlnet.quant import header, reference
@@ -16,7 +16,7 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     s = params.arduino
     input_len, _ = m4.model_dims(input.header)
-    sample = windows.pick(input.dataset, 1, input_len)
+    sample = held_out_windows.pick(input.dataset, 1, input_len)
     qm = header.read(input.header)
     expected = reference.run(qm, sample.q)[0]
     selected = read_json(input.selected)
@@ -25,8 +25,8 @@ def run(input, output, params, log, threads=1):
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".nano33ble.") as stage_dir, \
             tempfile.TemporaryDirectory(prefix="dlnet_arduino_build_") as build:
-        sketch = arduino.stage(Path(stage_dir) / arduino.SKETCH, input.header,
-                               windows.sample_header(sample.q[0], expected, sample.source(0)),
+        sample_h = held_out_windows.sample_header(sample.q[0], expected, sample.source(0))
+        sketch = arduino.stage(Path(stage_dir) / arduino.SKETCH, input.header, sample_h,
                                sketch_dir=Path(input.sketch).parent,
                                core_dir=Path(input.core[0]).parent)
         log(f"staged {sketch}; compiling for {arduino.FQBN}")

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from dlnet.firmware import m4, windows
+from dlnet.firmware import held_out_windows, m4
 from dlnet.io import atomic_path, read_json, write_json
 from dlnet.logs import Log
 
@@ -15,7 +15,7 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     s = params.firmware
     input_len, _ = m4.model_dims(input.header)
-    selection = windows.pick(input.dataset, int(s["windows"]), input_len)
+    selection = held_out_windows.pick(input.dataset, int(s["windows"]), input_len)
     selected = read_json(input.selected)
     log(f"model {selected.get('name')} ({input.header}) on {len(selection.q)} held-out windows")
     with tempfile.TemporaryDirectory(prefix="dlnet_m4_") as work:
