@@ -15,7 +15,7 @@ from dlnet.errors import InputError
 from dlnet.export import c_array, flatbuffer
 from dlnet.export.integer_net import IntegerNet, LowRank
 from dlnet.export.micro import Micro, arena_size
-from dlnet.export.quantize import round_weights, weight_step
+from dlnet.export.tflite_quantization import round_weights, weight_step
 from dlnet.training import predict, predict_scaled
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,7 +33,7 @@ from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
 from dlnet.export.flatbuffer import float_tensors
 from dlnet.export.integer_net import IntegerNet
-from dlnet.export.quantize import Int8Quantizer, Int16Quantizer, round_weights
+from dlnet.export.tflite_quantization import Int8Quantizer, Int16Quantizer, round_weights
 
 ACTIVATIONS = ("int16", "int8")
 ROUNDINGS = ("gptq", "nearest")
