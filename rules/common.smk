@@ -5,6 +5,7 @@ import os
 
 import pandas as pd
 
+from dlnet.config import student_settings
 from dlnet.data import adapters
 from dlnet.data.sources import input_files
 from dlnet.names import protocol_students, student_architectures
@@ -21,9 +22,9 @@ QUANTIZATION = {k: v for k, v in config["deploy"].items() if k not in ("verify",
 
 
 STUDENTS = student_architectures(config["students"]["families"])
-# What every student trains with; the families are not in it, so that editing one family's sizes
-# reruns only that family's students.
-STUDENT_TRAINING = {k: v for k, v in config["students"].items() if k != "families"}
+# What shapes every student and what distils it; the families are in neither, so that editing one
+# family's sizes reruns only that family's students.
+STUDENT_SHAPE, STUDENT_DISTILLATION = student_settings(config["students"])
 
 
 wildcard_constraints:

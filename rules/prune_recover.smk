@@ -37,6 +37,6 @@ rule prune_recover:
         epochs=config["pruning"]["recovery_epochs"],
         seed=config["seed"],
         training=training_config,
-        distill=STUDENT_TRAINING,
+        distill=STUDENT_DISTILLATION,
     script:
         "../scripts/prune_recover.py"

@@ -22,7 +22,8 @@ rule student:
         arch=student_arch,
         seed=config["seed"],
         training=training_config,
-        distill=STUDENT_TRAINING,
+        shape=STUDENT_SHAPE,
+        distill=STUDENT_DISTILLATION,
     script:
         "../scripts/student.py"
 

@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from conftest import ROOT, copy_workflow, snakemake
+from dlnet.config import student_settings
 
 PROTOCOLS = ("paper", "paper_residual", "cells")
 
@@ -113,7 +114,7 @@ def test_a_ratio_pruned_and_recovered_alone_is_what_its_students_job_made(tiny_r
         epochs=tiny["pruning"]["recovery_epochs"], seed=config["seed"],
         training={**config["training"], **tiny["training"],
                   **config["protocols"]["cells"].get("training", {})},
-        distill={k: v for k, v in config["students"].items() if k != "families"})
+        distill=student_settings(config["students"])[1])
     out = {k: [tmp_path / k / f] for k, f in (("pruned", "model.pt"), ("pruned_metrics", "m.json"),
                                               ("models", "model.pt"), ("metrics", "m.json"),
                                               ("histories", "log.csv"))}

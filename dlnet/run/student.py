@@ -17,15 +17,15 @@ def run(input, output, params, log, threads=1):
     set_determinism(params.seed, threads)
     splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     teacher, _, _ = net.load(input.teacher)
-    arch, s = params.arch, params.distill
+    arch = params.arch
     train = splits["train"]
-    cfg = net.student_from_config(arch, s, train.x.shape[1], train.y.shape[1])
+    cfg = net.student_from_config(arch, params.shape, train.x.shape[1], train.y.shape[1])
     model = net.LiquidNet(cfg)
     log(f"student {params.name}: {net.n_params(model)} parameters, width {cfg.width}, "
         f"hidden {cfg.enc_hidden}/{cfg.dec_hidden}/{cfg.dec_mid}, rank {cfg.rank}")
     xy = scaled(train, scaler)
     start = time.perf_counter()
-    history, best = fit(model, train_config(params.training, params.seed, distill=s), xy,
+    history, best = fit(model, train_config(params.training, params.seed, distill=params.distill), xy,
                         scaled(splits["val"], scaler), scaler.span,
                         teacher_train=teacher_targets(teacher, xy[0]), log=log)
     seconds = time.perf_counter() - start

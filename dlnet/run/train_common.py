@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from dlnet.config import DISTILLATION
 from dlnet.training import TrainConfig, predict_scaled
 
 
@@ -14,8 +15,7 @@ def train_config(training, seed, epochs=None, distill=None):
     return TrainConfig(epochs=epochs or training["epochs"], batch_size=training["batch_size"],
                        lr=training["lr"], weight_decay=training["weight_decay"],
                        clip=training["clip"], patience=training["patience"], seed=seed,
-                       **({k: distill[k] for k in ("lambda_start", "lambda_end", "divergence")}
-                          if distill else {}))
+                       **({k: distill[k] for k in DISTILLATION} if distill else {}))
 
 
 def teacher_targets(teacher, x_scaled):
