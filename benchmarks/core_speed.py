@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from dlnet import model as net  # noqa: E402
 from dlnet.cost import macs  # noqa: E402
-from dlnet.firmware import held_out_windows, m4, m4build, qemu, tools  # noqa: E402
+from dlnet.firmware import core_files, held_out_windows, m4, m4build, qemu, tools  # noqa: E402
 from dlnet.quant import header, qmodel, reference  # noqa: E402
 from dlnet.quant.fixedpoint import soh_to_q  # noqa: E402
 from dlnet.quant.random_models import randomized, soh_windows  # noqa: E402
@@ -127,12 +127,14 @@ def selection(n, input_len, output_len, seed=1):
 
 
 def core_text_bytes(t, work, optimize, defines=()):
-    """Code + read-only data of dlnet_core.o compiled as the M4 image compiles it."""
-    obj = Path(work) / f"core_{optimize}{''.join(defines)}.o"
-    cmd = [t["gcc"], *m4build.flags(optimize), *(f"-D{d}" for d in defines), "-c",
-           str(m4build.CORE_DIR / "dlnet_core.c"), "-o", str(obj)]
-    subprocess.run(cmd, check=True)
-    return m4.elfsize.berkeley(t["size"], obj)["text"]
+    """Code + read-only data of the core's objects compiled as the M4 image compiles them."""
+    objects = []
+    for src in core_files.sources(m4build.CORE_DIR):
+        obj = Path(work) / f"{src.stem}_{optimize}{''.join(defines)}.o"
+        subprocess.run([t["gcc"], *m4build.flags(optimize), *(f"-D{d}" for d in defines), "-c",
+                        str(src), "-o", str(obj)], check=True)
+        objects.append(obj)
+    return m4.elfsize.objects(t["size"], objects)["text"]
 
 
 def profile(t, hdr, sel, work, optimize, defines=()):

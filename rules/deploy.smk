@@ -1,6 +1,8 @@
 # int8 deployment: the Pareto-selected model as a full-integer C header (rule quantize), and the
 # portable C core checked bit for bit against the NumPy reference under sanitizers (verify_native).
 
+from dlnet.firmware import core_files
+
 
 rule quantize:
     input:
@@ -34,7 +36,7 @@ rule verify_native:
     input:
         header="results/{protocol}/deploy/dlnet_model.h",
         dataset="results/{protocol}/data/dataset.npz",
-        core=["firmware/core/dlnet_core.c", "firmware/core/dlnet_core.h"],
+        core=core_files.rule_inputs(),
         host="firmware/host/dlnet_host.c",
     output:
         verify="results/{protocol}/deploy/verify.json",

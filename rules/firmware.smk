@@ -4,6 +4,8 @@
 # board and no network. firmware_arduino compiles the sketch with arduino-cli, only when
 # config enables it: arduino-cli downloads its board core and is not a Debian package.
 
+from dlnet.firmware import core_files
+
 FIRMWARE = config["firmware"]
 # Each rule sees only its own settings, so that changing one reruns only that rule.
 FIRMWARE_M4 = {k: FIRMWARE[k] for k in ("windows", "optimize", "cpi", "qemu_timeout")}
@@ -25,7 +27,7 @@ rule firmware_m4:
         header="results/{protocol}/deploy/dlnet_model.h",
         dataset="results/{protocol}/data/dataset.npz",
         selected="results/{protocol}/pareto/selected.json",
-        core=["firmware/core/dlnet_core.c", "firmware/core/dlnet_core.h"],
+        core=core_files.rule_inputs(),
         m4=["firmware/m4/main.c", "firmware/m4/startup.c", "firmware/m4/nrf52840.ld"],
     output:
         report="results/{protocol}/firmware/m4_report.json",
@@ -51,7 +53,7 @@ rule firmware_arduino:
         header="results/{protocol}/deploy/dlnet_model.h",
         dataset="results/{protocol}/data/dataset.npz",
         selected="results/{protocol}/pareto/selected.json",
-        core=["firmware/core/dlnet_core.c", "firmware/core/dlnet_core.h"],
+        core=core_files.rule_inputs(),
         sketch="firmware/nano33ble/nano33ble.ino",
     output:
         sketch=directory("results/{protocol}/firmware/nano33ble"),

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import shipped_splits
 from dlnet import model as net
+from dlnet.firmware import core_files
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, host, qmodel, verify
 from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
@@ -90,7 +91,7 @@ def core_libs(work):
     for name, flags in (("default", []), ("portable", ["-DDLNET_PORTABLE"])):
         out = work / f"libdlnet_{name}.so"
         subprocess.run([host.compiler(), *host.WARNINGS, "-O2", "-shared", "-fPIC", *flags,
-                        str(host.CORE / "dlnet_core.c"), "-o", str(out)], check=True)
+                        *map(str, core_files.sources()), "-o", str(out)], check=True)
         lib = ctypes.CDLL(str(out))
         lib.dlnet_requant.restype = ctypes.c_int32
         lib.dlnet_requant.argtypes = [ctypes.c_int32] * 3
@@ -185,19 +186,38 @@ def test_scratch_size_is_exact(sanitized, work, model_bytes):
     assert e.value.code == -7                                       # DLNET_ERR_SCRATCH
 
 
+class CompileError(RuntimeError):
+    pass
+
+
+def external_symbols(compile_cmd, nm, out_dir):
+    """What the core's objects, compiled with `compile_cmd`, take from outside the core: the
+    symbols some object leaves undefined and none defines."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    undefined, defined = set(), set()
+    for src in core_files.sources():
+        obj = out_dir / f"{src.stem}.o"
+        proc = subprocess.run([*compile_cmd, "-c", str(src), "-o", str(obj)], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            raise CompileError(proc.stderr)
+        for flag, into in (("-u", undefined), ("--defined-only", defined)):
+            out = subprocess.run([nm, flag, str(obj)], capture_output=True, text=True, check=True)
+            into.update(line.split()[-1] for line in out.stdout.splitlines() if line.strip())
+    return undefined - defined
+
+
 def test_core_is_freestanding_and_free_of_floating_point(work):
     """Compiled freestanding with integer registers only (any float would fail the build), and
-    the object needs nothing from a C library but memset/memcpy."""
-    obj = work / "dlnet_core.o"
-    cmd = [host.compiler(), *host.WARNINGS, "-O2", "-ffreestanding", "-mgeneral-regs-only",
-           "-c", str(host.CORE / "dlnet_core.c"), "-o", str(obj)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if "unrecognized command-line option" in proc.stderr:
-        pytest.skip("this compiler has no -mgeneral-regs-only")
-    assert proc.returncode == 0, proc.stderr
-    nm = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True)
-    undefined = {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
-    assert undefined <= {"memset", "memcpy"}, undefined
+    the objects need nothing from a C library but memset/memcpy."""
+    cmd = [host.compiler(), *host.WARNINGS, "-O2", "-ffreestanding", "-mgeneral-regs-only"]
+    try:
+        external = external_symbols(cmd, "nm", work / "host")
+    except CompileError as e:
+        if "unrecognized command-line option" in str(e):
+            pytest.skip("this compiler has no -mgeneral-regs-only")
+        raise
+    assert external <= {"memset", "memcpy"}, external
 
 
 ARM_GCC = "arm-none-eabi-gcc"
@@ -208,15 +228,10 @@ ARM_GCC = "arm-none-eabi-gcc"
 def test_core_cross_compiles_for_cortex_m4_without_float(work):
     """-mfloat-abi=soft turns any float operation into an __aeabi_f*/d* call: none may appear;
     the only run-time helper allowed is the 64-bit division of LayerNorm's variance."""
-    obj = work / "dlnet_core_m4.o"
     cmd = [ARM_GCC, "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-ffreestanding",
-           *host.WARNINGS, "-Wconversion", "-Wsign-conversion", "-Os", "-c",
-           str(host.CORE / "dlnet_core.c"), "-o", str(obj)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    nm = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True)
-    undefined = {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
-    assert undefined <= {"memset", "memcpy", "__aeabi_ldivmod", "__aeabi_uldivmod"}, undefined
+           *host.WARNINGS, "-Wconversion", "-Wsign-conversion", "-Os"]
+    external = external_symbols(cmd, "arm-none-eabi-nm", work / "m4")
+    assert external <= {"memset", "memcpy", "__aeabi_ldivmod", "__aeabi_uldivmod"}, external
 
 
 @pytest.mark.parametrize("make", [lambda: qmodel.quantize_polynomial(30, 7, 5, 2),

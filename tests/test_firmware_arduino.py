@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, firmware_workflow, snakemake
-from dlnet.firmware import arduino, held_out_windows, sketchhost, tools
+from dlnet.firmware import arduino, core_files, held_out_windows, sketchhost, tools
 from dlnet.io import read_json
 from dlnet.quant import header, reference
 from dlnet.quant.fixedpoint import soh_to_q
@@ -42,8 +42,7 @@ def tiny(tmp_path_factory):
 def rule_io(tiny, out):
     inputs = SimpleNamespace(header=str(tiny.header), dataset=str(tiny.dataset),
                              selected=str(tiny.selected),
-                             core=[str(ROOT / "firmware/core/dlnet_core.c"),
-                                   str(ROOT / "firmware/core/dlnet_core.h")],
+                             core=[str(ROOT / f) for f in core_files.rule_inputs()],
                              sketch=str(ROOT / "firmware/nano33ble/nano33ble.ino"))
     outputs = SimpleNamespace(sketch=str(out / "firmware/nano33ble"),
                               size=str(out / "firmware/arduino_size.json"))
@@ -102,8 +101,9 @@ def test_rule_stages_the_sketch_and_reads_the_size_report(tiny, tmp_path, monkey
     assert size["platform"] == {"id": "arduino:mbed_nano", "version": "0.0.0-test"}
     assert size["model_bytes"] == len(header.read_bytes(tiny.header))
     sketch = Path(outputs.sketch)
-    assert sorted(p.name for p in sketch.iterdir()) == [
-        "build", "dlnet_core.c", "dlnet_core.h", "dlnet_model.h", "dlnet_sample.h", "nano33ble.ino"]
+    assert sorted(p.name for p in sketch.iterdir()) == sorted(
+        ["build", *core_files.SOURCES, *core_files.HEADERS, "dlnet_model.h", "dlnet_sample.h",
+         "nano33ble.ino"])
     assert (sketch / "dlnet_model.h").read_text() == tiny.header.read_text()
     assert not [p for p in sketch.parent.iterdir() if p.name.startswith(".")]   # no staging left
 

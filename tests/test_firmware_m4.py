@@ -20,7 +20,7 @@ from conftest import ROOT, firmware_workflow, snakemake
 from dlnet import protocols
 from dlnet.config import load as load_config
 from dlnet.data.sources import load_source
-from dlnet.firmware import held_out_windows, latency, m4, qemu, stack
+from dlnet.firmware import core_files, held_out_windows, latency, m4, qemu, stack
 from dlnet.cost import macs
 from dlnet.model import LiquidNet, student_config
 from dlnet.quant import guard, header, qmodel, reference
@@ -163,7 +163,7 @@ def test_a_mismatch_fails_the_rule_and_writes_no_report(tiny, tmp_path, monkeypa
     monkeypatch.setattr(m4.reference, "run", lambda qm, x: real(qm, x) + (np.arange(len(x)) == 1)[:, None])
     out = SimpleNamespace(report=str(tmp_path / "m4_report.json"), elf=str(tmp_path / "m4/app.elf"))
     inputs = SimpleNamespace(header=str(tiny.header), dataset=str(tiny.dataset),
-                             selected=str(tiny.selected), core=[str(ROOT / "firmware/core/dlnet_core.c")],
+                             selected=str(tiny.selected), core=list(map(str, core_files.sources())),
                              m4=[str(ROOT / "firmware/m4/main.c")])
     with pytest.raises(m4.Mismatch, match="1 of 4 windows"):
         settings = {"windows": 4, "optimize": "Os", "cpi": {"low": 1.0, "high": 2.0}, "qemu_timeout": 600}
@@ -224,7 +224,7 @@ def test_qemu_matches_the_reference_on_random_models(tmp_path, defines):
 
 @needs_m4
 def test_the_dsp_path_is_built_and_pays(tmp_path):
-    """The M4 core object uses SMLAD/SXTB16 unless built -DDLNET_PORTABLE. On a paper-sized
+    """The M4 core's ops use SMLAD/SXTB16 unless built -DDLNET_PORTABLE. On a paper-sized
     student (width 4, hidden 256/256/128, random weights) the DSP build needs under 3.2
     instructions per multiply-accumulate (measured 2.7; 9.8 before that path and the folded
     zero points) and under half of the portable build's."""
@@ -241,7 +241,7 @@ def test_the_dsp_path_is_built_and_pays(tmp_path):
         assert r["all_bit_exact"]
         ins[name] = r["instructions_per_inference"]["max"]
         code = subprocess.run([shutil.which("arm-none-eabi-objdump"), "-d",
-                               str(tmp_path / name / "dlnet_core.o")],
+                               str(tmp_path / name / "dlnet_ops.o")],
                               capture_output=True, text=True, check=True).stdout
         assert ("smlad" in code and "sxtb16" in code) == (name == "dsp")
     assert ins["dsp"] / macs(model) < 3.2 and ins["dsp"] < 0.5 * ins["portable"]

@@ -12,6 +12,7 @@ from conftest import shipped_splits
 from dlnet import model as net
 from dlnet import protocols
 from dlnet.errors import InputError
+from dlnet.firmware import core_files
 from dlnet.io import save_torch, write_json
 from dlnet.quant import header, host
 from dlnet.quant.random_models import randomized
@@ -98,7 +99,7 @@ def test_quantize_writes_header_metrics_and_sizes(deployed):
 def verified(d, dataset, params):
     """Rule verify_native on the header in folder d: the summary of verify.json."""
     inputs = Input(header=str(d / "dlnet_model.h"), dataset=str(dataset),
-                   core=[str(host.CORE / "dlnet_core.c"), str(host.CORE / "dlnet_core.h")],
+                   core=[str(ROOT / f) for f in core_files.rule_inputs()],
                    host=str(host.HOST / "dlnet_host.c"))
     run_verify(inputs, SimpleNamespace(verify=str(d / "verify.json")), params,
                str(d / "verify.log"))

@@ -2,7 +2,8 @@
 
     tools       the external programs (arm-none-eabi-*, qemu-system-arm, arduino-cli, g++) and
                 what to install when one is missing
-    windows     the real test windows a firmware runs, and their C headers
+    core_files  the C core's files, named once
+    held_out_windows  the real held-out windows a firmware runs, and their C headers
     m4build     compile and link the C core into a bare-metal Cortex-M4F image (nRF52840 map)
     qemu        run that image in QEMU and read what it prints
     elfsize     flash and RAM of an image and its parts, from the ELF

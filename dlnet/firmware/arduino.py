@@ -12,14 +12,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dlnet.firmware import tools
+from dlnet.firmware import core_files, tools
 
 FQBN = "arduino:mbed_nano:nano33ble"
 PLATFORM = "arduino:mbed_nano"
 SKETCH = "nano33ble"
 ROOT = Path(__file__).resolve().parents[2]
 SKETCH_DIR = ROOT / "firmware" / SKETCH
-CORE_DIR = ROOT / "firmware" / "core"
+CORE_DIR = core_files.DIR
 INSTALL = ("install arduino-cli (see https://arduino.github.io/arduino-cli/latest/installation/; "
            "it is a single binary), then the board core: "
            f"`arduino-cli core update-index && arduino-cli core install {PLATFORM}`. "
@@ -47,7 +47,7 @@ def stage(dest, model_header, sample_header, sketch_dir=SKETCH_DIR, core_dir=COR
         raise ValueError(f"a sketch folder must be named like its .ino: {SKETCH}, not {dest.name}")
     dest.mkdir(parents=True)
     shutil.copyfile(Path(sketch_dir) / f"{SKETCH}.ino", dest / f"{SKETCH}.ino")
-    for name in ("dlnet_core.c", "dlnet_core.h"):
+    for name in core_files.SOURCES + core_files.HEADERS:
         shutil.copyfile(Path(core_dir) / name, dest / name)
     shutil.copyfile(model_header, dest / "dlnet_model.h")
     (dest / "dlnet_sample.h").write_text(sample_header)

@@ -29,6 +29,12 @@ def berkeley(size, path):
     return {"text": int(fields[0]), "data": int(fields[1]), "bss": int(fields[2])}
 
 
+def objects(size, paths):
+    """{'text', 'data', 'bss'} bytes of several object files together (the core's files)."""
+    parts = [berkeley(size, p) for p in paths]
+    return {k: sum(p[k] for p in parts) for k in ("text", "data", "bss")}
+
+
 def image(size, elf):
     """Flash (text + initialized data) and static RAM (data + bss) of the whole image."""
     b = berkeley(size, elf)

@@ -58,7 +58,7 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
         raise qemu.FirmwareError(f"the firmware answered {len(run['y'])} of {len(selection.q)} "
                                  f"windows:\n{text.strip()[-2000:]}")
     sizes = elfsize.symbol_sizes(t["nm"], b.elf, ("dlnet_model_data",) + RAM_SYMBOLS)
-    core = elfsize.berkeley(t["size"], b.core_object)
+    core = elfsize.objects(t["size"], b.core_objects)
     whole = elfsize.image(t["size"], b.elf)
     bound = stack.worst_case(b.callgraph_files(), "dlnet_run")
     qm = header.read(model_header)
@@ -112,7 +112,7 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
             "cpi_assumptions": {**cpi_used, "why": latency.JUSTIFICATION},
             "test_image": whole,
             "notes": {
-                "flash_bytes": "model data plus the core's code and read-only data (dlnet_core.o)",
+                "flash_bytes": "model data plus the core's code and read-only data (its objects)",
                 "ram_bytes": "model handle + scratch + output buffer; the input stays in flash "
                              "here (a sketch adds its own input buffer)",
                 "stack_bytes": "deepest stack dlnet_run used, measured by painting",

@@ -27,8 +27,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlnet.firmware import core_files
+
 ROOT = Path(__file__).resolve().parents[2]
-CORE_DIR = ROOT / "firmware" / "core"
+CORE_DIR = core_files.DIR
 M4_DIR = ROOT / "firmware" / "m4"
 CPU = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=softfp"]
 OPTIMIZE = {"Os": "-Os", "O2": "-O2"}
@@ -46,7 +48,7 @@ class BuildError(RuntimeError):
 @dataclass
 class Build:
     elf: Path
-    core_object: Path
+    core_objects: list           # the core's object files, for its share of the image
     work: Path
     flags: list
     commands: list = field(default_factory=list)
@@ -78,9 +80,11 @@ def build(gcc, work, model_header, windows_header, optimize="Os", core_dir=CORE_
     (work / "dlnet_windows.h").write_text(windows_header)
     core_dir, m4_dir = Path(core_dir).resolve(), Path(m4_dir).resolve()
     cflags = flags(optimize) + [f"-D{d}" for d in defines]
-    result = Build(elf=work / "app.elf", core_object=work / "dlnet_core.o", work=work, flags=cflags)
+    core = core_files.sources(core_dir)
+    result = Build(elf=work / "app.elf", core_objects=[work / f"{src.stem}.o" for src in core],
+                   work=work, flags=cflags)
     objects = []
-    for src in (core_dir / "dlnet_core.c", m4_dir / "startup.c", m4_dir / "main.c"):
+    for src in (*core, m4_dir / "startup.c", m4_dir / "main.c"):
         obj = work / f"{src.stem}.o"
         cmd = [gcc, *cflags, *ANALYSIS, f"-I{core_dir}", f"-I{work}", "-c", str(src), "-o", obj.name]
         _run(cmd, work)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlnet.firmware import tools
+from dlnet.firmware import core_files, tools
 from dlnet.quant import host
 from dlnet.quant.fixedpoint import SOH_FRAC_BITS
 
@@ -23,12 +23,13 @@ def build(sketch, out, stub_dir=STUB_DIR, sanitize=False):
     builds it with ASan/UBSan, no recovery (any finding ends the run with an error)."""
     sketch, out = Path(sketch), Path(out)
     cc, cxx = tools.require("gcc", INSTALL), tools.require("g++", INSTALL)
-    core = out.with_name(out.name + "_dlnet_core.o")
     extra = host.SANITIZE if sanitize else []
-    for cmd in ([cc, *CFLAGS, *extra, "-c", str(sketch / "dlnet_core.c"), "-o", str(core)],
+    core = [(src, out.with_name(f"{out.name}_{src.stem}.o")) for src in core_files.sources(sketch)]
+    compile_core = [[cc, *CFLAGS, *extra, "-c", str(src), "-o", str(obj)] for src, obj in core]
+    for cmd in (*compile_core,
                 [cxx, *CXXFLAGS, *extra, f"-I{stub_dir}", f"-I{sketch}", "-x", "c++",
                  str(sketch / f"{sketch.name}.ino"), "-x", "none", str(Path(stub_dir) / "arduino_stub.cpp"),
-                 str(core), "-o", str(out)]):
+                 *(str(obj) for _, obj in core), "-o", str(out)]):
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"host build of the sketch failed:\n{' '.join(cmd)}\n{proc.stderr}")

@@ -4,7 +4,7 @@
     floatref     the float model step by step (calibration and per-op checks)
     calibrate    activation ranges and int8/int16 scales; int8 weight quantization
     qmodel       QuantModel: every integer parameter; quantize() and the range checks
-    reference    the integer forward pass: the specification firmware/core/dlnet_core.c follows
+    reference    the integer forward pass: the specification firmware/core follows
     blob         the byte format the C core reads (magic, version, CRC-32, layout)
     header       dlnet_model.h, the blob as a C array, and back
     host         build and run firmware/host/dlnet_host.c (optimized, ASan/UBSan, portable C)

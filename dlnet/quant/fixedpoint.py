@@ -1,4 +1,5 @@
-"""Integer primitives of the int8 core, in NumPy int64, exactly as firmware/core/dlnet_core.c.
+"""Integer primitives of the int8 core, in NumPy int64, exactly as firmware/core/dlnet_fixedpoint.h
+and dlnet_fixedpoint.c.
 
 Every rescale in the model is one call of `requant`, TFLite's MultiplyByQuantizedMultiplier in its
 single-rounding form: a real factor f is stored as a 32-bit multiplier M and a shift s with

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dlnet.firmware import core_files
+
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ROOT / "firmware" / "core"
+CORE = core_files.DIR
 HOST = ROOT / "firmware" / "host"
 GUARD_HOST = HOST / "dlnet_guard_host.c"
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -44,13 +46,13 @@ def compiler():
 
 def build(out_dir, kind="optimized", header=None, core=CORE, host_source=HOST / "dlnet_host.c"):
     """Compile the host program into out_dir; `header` compiles a dlnet_model.h in as 'builtin'.
-    `core` is the folder of dlnet_core.c/.h. Returns (path of the executable, the command)."""
+    `core` is the folder of the core's files (core_files). Returns (path of the executable, the command)."""
     cc = compiler()
     if cc is None:
         raise HostError("no C compiler: install gcc or set CC")
     core = Path(core).resolve()
     out = Path(out_dir) / f"{Path(host_source).stem}_{kind}"
-    cmd = [cc, *WARNINGS, *FLAGS[kind], f"-I{core}", str(core / "dlnet_core.c"),
+    cmd = [cc, *WARNINGS, *FLAGS[kind], f"-I{core}", *map(str, core_files.sources(core)),
            str(Path(host_source).resolve()), "-o", str(out)]
     if header is not None:
         cmd.insert(1, f'-DDLNET_MODEL_HEADER="{Path(header).resolve()}"')

@@ -393,7 +393,7 @@ def _cell(p, s, zp, per_channel, input_len):
 def check(qm):
     """Raise ValueError unless every integer is in the range the C core accepts.
 
-    These are the same checks as dlnet_model_init in firmware/core/dlnet_core.c; together they
+    These are the same checks as dlnet_model_init in firmware/core/dlnet_model.c; together they
     guarantee that no int32 accumulator and no int64 intermediate can overflow for any input,
     whatever the order in which the core adds a row's products.
     """

@@ -1,4 +1,5 @@
-"""The int8 model's arithmetic, the specification: firmware/core/dlnet_core.c agrees bit for bit.
+"""The int8 model's arithmetic, the specification: firmware/core (dlnet_ops.c, dlnet_run.c) agrees
+bit for bit.
 
 One function per op, each over a batch of windows (rows), in int64 NumPy. Values that the C core
 holds in int32 never leave the int32 range here either (qmodel.check bounds every accumulator),

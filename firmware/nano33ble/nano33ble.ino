@@ -1,5 +1,5 @@
 /* DLNet battery state-of-health forecaster for the Arduino Nano 33 BLE Sense
- * (arduino:mbed_nano:nano33ble), on the int8 core in dlnet_core.c (its DSP path on this M4F).
+ * (arduino:mbed_nano:nano33ble), on the int8 core (dlnet_*.c, its DSP path on this M4F).
  *
  * At start-up it validates the model (CRC-32 and every parameter), forecasts one stored real
  * test window (dlnet_sample.h) and compares the result with the NumPy int8 reference's, then
