@@ -49,3 +49,25 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
         validate(with_change(path, value), SCHEMA)
     for word in words:
         assert word in str(e.value)
+
+
+def described_keys(node, path=""):
+    """(path, has a description) of every key the schema defines, definitions included."""
+    if not isinstance(node, dict):
+        return
+    for key, sub in (node.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            yield f"{path}.{key}", "description" in sub
+            yield from described_keys(sub, f"{path}.{key}")
+    for key in ("additionalProperties", "items"):
+        if isinstance(node.get(key), dict):
+            yield from described_keys(node[key], f"{path}.<{key}>")
+
+
+def test_the_schema_describes_every_key():
+    schema = yaml.safe_load((ROOT / "config.schema.yaml").read_text())
+    keys = list(described_keys(schema))
+    for name, definition in schema["definitions"].items():
+        keys += described_keys(definition, f"definitions.{name}")
+    assert len(keys) > 100
+    assert [k for k, described in keys if not described] == []
