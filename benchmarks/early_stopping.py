@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlnet.config import load as load_config
+from dlnet.config import load as load_config, student_settings
 from dlnet.training import stops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,8 @@ def train_histories(config, protocol, names):
             continue
         set_determinism(config["seed"], 1)
         model = net.LiquidNet(net.student_from_config(archs[name], s))
-        histories[name] = fit(model, train_config(training, config["seed"], distill=s), train,
+        histories[name] = fit(model, train_config(training, config["seed"],
+                                                  distill=student_settings(s)[1]), train,
                               val, scaler.span, teacher_train=teacher_train,
                               log=lambda _: None)[0]
     return {name: pd.DataFrame(h) for name, h in histories.items() if name in names}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlnet.config import load as load_config
+from dlnet.config import load as load_config, student_settings
 from dlnet import model as net
 from dlnet.names import student_architectures
 from dlnet.standalone import build_protocol
@@ -46,7 +46,8 @@ def main():
         m = net.LiquidNet(cfg)
         distill = None if name == "teacher" else teacher_out
         start = time.perf_counter()
-        fit(m, train_config(config["training"], config["seed"], args.epochs, s if distill is not None else None),
+        fit(m, train_config(config["training"], config["seed"], args.epochs,
+                            student_settings(s)[1] if distill is not None else None),
             train, val, scaler.span, teacher_train=distill, log=lambda _: None)
         per_epoch = (time.perf_counter() - start) / args.epochs
         if name == "teacher":

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from dlnet.config import DISTILLATION
 from dlnet.training import TrainConfig, predict_scaled
 
 
@@ -12,10 +11,12 @@ def scaled(split, scaler):
 
 
 def train_config(training, seed, epochs=None, distill=None):
+    """TrainConfig of the training section; `distill`, the students' distillation settings
+    (dlnet.config.student_settings), turns on the distillation schedule."""
     return TrainConfig(epochs=epochs or training["epochs"], batch_size=training["batch_size"],
                        lr=training["lr"], weight_decay=training["weight_decay"],
                        clip=training["clip"], patience=training["patience"], seed=seed,
-                       **({k: distill[k] for k in DISTILLATION} if distill else {}))
+                       **(distill or {}))
 
 
 def teacher_targets(teacher, x_scaled):
