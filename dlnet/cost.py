@@ -14,23 +14,27 @@ int8_bytes: the exact size of the model blob the int8 C core runs from flash (dl
   bytes. The polynomial baselines are blobs too, without a network (polynomial_costs).
 """
 
+from dlnet.layers import SEQUENCE
+
+
+def _liquid_macs(cfg):
+    w = cfg.width
+    coupling = w * w if cfg.coupling == "full" else w + 2 * w * cfg.rank
+    return cfg.steps * (coupling + w + 2 * w)
+
+
+# Each op's multiplications, from the layer and the model's NetConfig (dlnet/layers.py).
+MACS = {
+    "linear": lambda layer, cfg: getattr(cfg, layer.n_in) * getattr(cfg, layer.n_out),
+    "layer_norm": lambda layer, cfg: 2 * getattr(cfg, layer.n_out),
+    "tanh": lambda layer, cfg: 0,
+    "liquid": lambda layer, cfg: _liquid_macs(cfg),
+    "residual": lambda layer, cfg: cfg.width,
+}
+
 
 def macs(model):
-    # PyTorch here, not at the top: the rules that cost only baselines (pareto, summary) run
-    # without it
-    import torch.nn as nn
-
-    cfg, cell = model.cfg, model.cell
-    total = 0
-    for m in model.modules():
-        if isinstance(m, nn.Linear) and m is not getattr(cell, "W", None):
-            total += m.in_features * m.out_features
-        elif isinstance(m, nn.LayerNorm):
-            total += 2 * m.normalized_shape[0]
-    w = cfg.width
-    coupling = w * w if cfg.coupling == "full" else w + 2 * w * cell.U.shape[1]
-    total += cell.steps * (coupling + w + 2 * w) + w
-    return total
+    return sum(MACS[layer.op](layer, model.cfg) for layer in SEQUENCE)
 
 
 def trend_len(scaler):

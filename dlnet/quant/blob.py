@@ -32,6 +32,7 @@ import zlib
 import numpy as np
 
 from dlnet.errors import InputError
+from dlnet.layers import SEQUENCE
 from dlnet.quant import qmodel as qmod
 from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Trend
 
@@ -85,23 +86,20 @@ def layout(d):
                                         ("shift", "i32", (3,))])] if d["trend_len"] else [])
 
 
+# Each op's section of the blob: (type, shape or sub-layout), from the layer and the dimensions.
+SECTIONS = {
+    "linear": lambda layer, d: (FC, _fc(d[layer.n_in], d[layer.n_out])),
+    "layer_norm": lambda layer, d: (LayerNorm, _ln(d[layer.n_out])),
+    "tanh": lambda layer, d: ("i8", (256,)),
+    "liquid": lambda layer, d: (Cell, _cell(d["width"], qmod.COUPLINGS[d["coupling"]], d["rank"])),
+    "residual": lambda layer, d: (Residual, [("output_offset", "i32", None),
+                                             ("h_mult", "i32", None), ("h_shift", "i32", None),
+                                             ("h0_mult", "i32", None), ("h0_shift", "i32", None)]),
+}
+
+
 def _liquid(d):
-    coupling = qmod.COUPLINGS[d["coupling"]]
-    return [
-        ("enc_in", FC, _fc(d["input_len"], d["enc_hidden"])),
-        ("enc_norm", LayerNorm, _ln(d["enc_hidden"])),
-        ("enc_out", FC, _fc(d["enc_hidden"], d["width"])),
-        ("lat_norm", LayerNorm, _ln(d["width"])),
-        ("lat_tanh", "i8", (256,)),
-        ("cell", Cell, _cell(d["width"], coupling, d["rank"])),
-        ("residual", Residual, [("output_offset", "i32", None), ("h_mult", "i32", None),
-                                ("h_shift", "i32", None), ("h0_mult", "i32", None),
-                                ("h0_shift", "i32", None)]),
-        ("dec_in", FC, _fc(d["width"], d["dec_hidden"])),
-        ("dec_norm", LayerNorm, _ln(d["dec_hidden"])),
-        ("dec_mid", FC, _fc(d["dec_hidden"], d["dec_mid"])),
-        ("dec_out", FC, _fc(d["dec_mid"], d["output_len"])),
-    ]
+    return [(layer.name, *SECTIONS[layer.op](layer, d)) for layer in SEQUENCE]
 
 
 def padded(n):

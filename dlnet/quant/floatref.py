@@ -7,6 +7,8 @@ its own quantization, so calibration and the per-op tests read the same values.
 
 import numpy as np
 
+from dlnet.layers import SEQUENCE
+
 
 def params(model):
     """name -> float64 array; plus the static shape facts the quantizer needs."""
@@ -45,25 +47,41 @@ def euler_step(p, h, pre):
     return (1.0 - dt * p["cell.alpha"]) * h + dt * p["cell.beta"] * np.tanh(pre)
 
 
-def forward(p, xs):
-    """Scaled inputs (B, input_len) -> (scaled outputs, trace of intermediates)."""
-    xs = np.asarray(xs, np.float64)
-    t = {"low": [], "pre": [], "h": []}
-    u = xs.mean(axis=1, keepdims=True)
-    t["enc_in"] = linear(p, "enc_in", xs)
-    t["enc_norm"] = relu(layer_norm(p, "enc_norm", t["enc_in"]))
-    t["enc_out"] = linear(p, "enc_out", t["enc_norm"])
-    t["lat_norm"] = layer_norm(p, "lat_norm", t["enc_out"])
-    h0 = h = np.tanh(t["lat_norm"])
+def latent(x, t):
+    """h0 = tanh(x), the cell's starting state (the first of the trace's states)."""
+    h0 = np.tanh(x)
     t["h"].append(h0)
+    return h0
+
+
+def cell(p, h, t):
+    """The cell's Euler steps from h0, every state and pre-activation recorded."""
     for _ in range(p["steps"]):
-        pre = couple(p, h, t) + p["cell.w_u"] * u
+        pre = couple(p, h, t) + p["cell.w_u"] * t["u"]
         t["pre"].append(pre)
         h = euler_step(p, h, pre)
         t["h"].append(h)
-    t["res"] = h + p["r"] * h0
-    t["dec_in"] = linear(p, "dec_in", t["res"])
-    t["dec_norm"] = relu(layer_norm(p, "dec_norm", t["dec_in"]))
-    t["dec_mid"] = relu(linear(p, "dec_mid", t["dec_norm"]))
-    y = linear(p, "dec_out", t["dec_mid"])
-    return y, t
+    return h
+
+
+# Each op of dlnet/layers.py's sequence: (params, layer, input, trace) -> output.
+OPS = {
+    "linear": lambda p, layer, x, t: linear(p, layer.name, x),
+    "layer_norm": lambda p, layer, x, t: layer_norm(p, layer.name, x),
+    "tanh": lambda p, layer, x, t: latent(x, t),
+    "liquid": lambda p, layer, x, t: cell(p, x, t),
+    "residual": lambda p, layer, x, t: x + p["r"] * t["h"][0],
+}
+
+
+def forward(p, xs):
+    """Scaled inputs (B, input_len) -> (scaled outputs, trace of intermediates)."""
+    x = np.asarray(xs, np.float64)
+    t = {"low": [], "pre": [], "h": [], "u": x.mean(axis=1, keepdims=True)}
+    for layer in SEQUENCE:
+        x = OPS[layer.op](p, layer, x, t)
+        if layer.relu:
+            x = relu(x)
+        if layer.trace:
+            t[layer.trace] = x
+    return x, t

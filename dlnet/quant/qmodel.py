@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dlnet.layers import SEQUENCE, feeds_norm
 from dlnet.quant import calibrate as cal
 from dlnet.quant import floatref
 from dlnet.quant.fixedpoint import (FINE_BITS, INT8, INT16, INT32, NORM_BITS, SOH_FRAC_BITS,
@@ -232,13 +233,18 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     p = floatref.params(model)
     xs = scaler.transform(x_calibration)
     _, t = floatref.forward(p, xs)
-    names = ("enc_norm", "lat_norm", "h", "pre", "res", "dec_norm", "dec_mid") + \
-        (("low",) if model.cfg.coupling == "lowrank" else ())
+    last = len(SEQUENCE) - 1
+    # int16: what feeds a LayerNorm; int8: every other recorded output, the cell's states and
+    # pre-activations (and its low-rank projection) in their place
+    int16 = [layer.trace for i, layer in enumerate(SEQUENCE) if feeds_norm(i)]
+    int8 = [name for i, layer in enumerate(SEQUENCE) if i != last and not feeds_norm(i)
+            for name in ((layer.trace,) if layer.op != "liquid" else ("h", "pre")) if name]
+    int8 += ["low"] if model.cfg.coupling == "lowrank" else []
     rng = {k: tuple(headroom * v for v in cal.value_range(t[k], calibration, percentile))
-           for k in names}
+           for k in int8}
     # d = x - a in Q1.14 is exact, so its scale is fixed: 1/span folds into enc_in's multiplier.
     s = {"d": 2.0 ** -SOH_FRAC_BITS / scaler.span, "tanh": 1.0 / 128.0}
-    s.update({k: cal.int16_scale(t[k]) for k in ("enc_in", "enc_out", "dec_in")})
+    s.update({k: cal.int16_scale(t[k]) for k in int16})
     zp = {}
     for k, (lo, hi) in rng.items():
         s[k], zp[k] = cal.int8_params(lo, hi)
@@ -259,26 +265,41 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
         offset = cal.round_int(p[f"{name}.bias"] / s_out * (1 << FINE_BITS))
         return LayerNorm(eps, mult, shift, offset, zp_out, max(-128, zp_out) if relu else -128, 127)
 
+    def linear(i, layer, s_in, zp_in):
+        if i == last:
+            # the output multiplier carries span and 2^14: the accumulator lands in Q1.14 SOH
+            return fc(layer.name, s_in, zp_in, None, out=INT16,
+                      out_factor=scaler.span * 2.0 ** SOH_FRAC_BITS), (None, None)
+        k = layer.trace
+        if feeds_norm(i):
+            return fc(layer.name, s_in, zp_in, s[k], out=INT16), (s[k], 0)
+        return fc(layer.name, s_in, zp_in, s[k], zp[k], relu=layer.relu), (s[k], zp[k])
+
+    def layer_norm(i, layer, s_in, zp_in):
+        k = layer.trace
+        return norm(layer.name, s_in, s[k], zp[k], relu=layer.relu), (s[k], zp[k])
+
+    def latent(i, layer, s_in, zp_in):
+        # tanh straight into the liquid state's scale: h0 needs no requantization of its own
+        return tanh_table(s_in, zp_in, s["h"], zp["h"]), (s["h"], zp["h"])
+
+    def liquid(i, layer, s_in, zp_in):
+        return _cell(p, s, zp, per_channel, model.cfg.input_len), (s["h"], zp["h"])
+
+    def residual(i, layer, s_in, zp_in):
+        # h + r h0: both terms are in h's scale, r (a scalar) folds into the second multiplier
+        k = layer.trace
+        return (Residual(zp[k], *fine(s_in / s[k]), *fine(p["r"][0] * s_in / s[k])),
+                (s[k], zp[k]))
+
+    ops = {"linear": linear, "layer_norm": layer_norm, "tanh": latent, "liquid": liquid,
+           "residual": residual}
     anchor, trend = scaler_integers(scaler)
-    enc_in = fc("enc_in", s["d"], 0, s["enc_in"], out=INT16)
-    enc_norm = norm("enc_norm", s["enc_in"], s["enc_norm"], zp["enc_norm"], relu=True)
-    enc_out = fc("enc_out", s["enc_norm"], zp["enc_norm"], s["enc_out"], out=INT16)
-    lat_norm = norm("lat_norm", s["enc_out"], s["lat_norm"], zp["lat_norm"], relu=False)
-    # tanh straight into the liquid state's scale: h0 needs no requantization of its own
-    lat_tanh = tanh_table(s["lat_norm"], zp["lat_norm"], s["h"], zp["h"])
-    cell = _cell(p, s, zp, per_channel, model.cfg.input_len)
-    # h + r h0: both terms are in h's scale, r (a scalar) folds into the second multiplier
-    residual = Residual(zp["res"], *fine(s["h"] / s["res"]), *fine(p["r"][0] * s["h"] / s["res"]))
-    dec_in = fc("dec_in", s["res"], zp["res"], s["dec_in"], out=INT16)
-    dec_norm = norm("dec_norm", s["dec_in"], s["dec_norm"], zp["dec_norm"], relu=True)
-    dec_mid = fc("dec_mid", s["dec_norm"], zp["dec_norm"], s["dec_mid"], zp["dec_mid"], relu=True)
-    # the output multiplier carries span and 2^14: the accumulator lands in Q1.14 SOH units
-    dec_out = fc("dec_out", s["dec_mid"], zp["dec_mid"], None, out=INT16,
-                 out_factor=scaler.span * 2.0 ** SOH_FRAC_BITS)
-    qm = QuantModel("liquid", model.cfg.input_len, model.cfg.output_len, anchor, enc_in=enc_in,
-                    enc_norm=enc_norm, enc_out=enc_out, lat_norm=lat_norm, lat_tanh=lat_tanh,
-                    cell=cell, residual=residual, dec_in=dec_in, dec_norm=dec_norm,
-                    dec_mid=dec_mid, dec_out=dec_out, trend=trend,
+    sections, s_in, zp_in = {}, s["d"], 0
+    for i, layer in enumerate(SEQUENCE):
+        sections[layer.name], (s_in, zp_in) = ops[layer.op](i, layer, s_in, zp_in)
+    qm = QuantModel("liquid", model.cfg.input_len, model.cfg.output_len, anchor, **sections,
+                    trend=trend,
                     scales={"scale": s, "zero_point": zp, "weights": weights,
                             "calibration": calibration, "headroom": headroom,
                             "percentile": percentile if calibration == "percentile" else None})

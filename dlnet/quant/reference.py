@@ -9,6 +9,7 @@ shift_round and the Q1.14 input/output.
 
 import numpy as np
 
+from dlnet.layers import SEQUENCE
 from dlnet.quant.fixedpoint import (INT8, INT16, INT32, TREND_FRAC_BITS, finish, q_to_soh,
                                     requant, rsqrt_multiplier, saturate, shift_round, soh_to_q)
 
@@ -123,24 +124,44 @@ def residual(res, h, h0, state_offset):
     return finish(total, res.output_offset, *INT8)
 
 
+def latent(table, z, state):
+    """h0, the cell's starting state: tanh by lookup, kept for the residual."""
+    state["h0"] = lookup(table, z)
+    return state["h0"]
+
+
+def cell_steps(cell, h, state):
+    for _ in range(cell.steps):
+        h = liquid_step(cell, h, state["u_sum"])
+    return h
+
+
+# Each op of dlnet/layers.py's sequence on its integer section: (section, input, state) -> output.
+# The last layer is the output, output_soh: it adds the anchor, or the parabola's trend.
+OPS = {
+    "linear": lambda fc, z, state: fully_connected(fc, z),
+    "layer_norm": lambda ln, z, state: layer_norm(ln, z),
+    "tanh": latent,
+    "liquid": cell_steps,
+    "residual": lambda res, h, state: residual(res, h, state["h0"], state["state_offset"]),
+}
+
+
 def run(qm, x):
     """Q1.14 SOH windows (n, input_len) -> Q1.14 SOH forecasts (n, output_len), int16."""
     if qm.network != "liquid":
         return run_without_liquid(qm, x)
     d, a, u_sum = scale_input(qm.anchor, x)
-    z = layer_norm(qm.enc_norm, fully_connected(qm.enc_in, d))
-    h0 = lookup(qm.lat_tanh, layer_norm(qm.lat_norm, fully_connected(qm.enc_out, z)))
-    h = h0
-    for _ in range(qm.cell.steps):
-        h = liquid_step(qm.cell, h, u_sum)
-    r = residual(qm.residual, h, h0, qm.cell.state_offset)
-    z = layer_norm(qm.dec_norm, fully_connected(qm.dec_in, r))
-    z = fully_connected(qm.dec_mid, z)
+    state = {"u_sum": u_sum, "state_offset": qm.cell.state_offset}
+    z = d
+    for layer in SEQUENCE[:-1]:
+        z = OPS[layer.op](getattr(qm, layer.name), z, state)
+    out = getattr(qm, SEQUENCE[-1].name)
     if qm.trend is None:
-        return output_soh(qm.dec_out, z, a).astype(np.int16)
+        return output_soh(out, z, a).astype(np.int16)
     # the forecast anchor is the parabola, the output layer adds the model's correction to it
     c = trend_coefficients(qm.trend, d)
-    return add_trend(c, a, output_soh(qm.dec_out, z, 0)).astype(np.int16)
+    return add_trend(c, a, output_soh(out, z, 0)).astype(np.int16)
 
 
 def run_without_liquid(qm, x):
