@@ -234,11 +234,16 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     xs = scaler.transform(x_calibration)
     _, t = floatref.forward(p, xs)
     last = len(SEQUENCE) - 1
-    # int16: what feeds a LayerNorm; int8: every other recorded output, the cell's states and
-    # pre-activations (and its low-rank projection) in their place
-    int16 = [layer.trace for i, layer in enumerate(SEQUENCE) if feeds_norm(i)]
-    int8 = [name for i, layer in enumerate(SEQUENCE) if i != last and not feeds_norm(i)
-            for name in ((layer.trace,) if layer.op != "liquid" else ("h", "pre")) if name]
+    # int16: the outputs that feed a LayerNorm; int8: the other recorded outputs, and the cell's
+    # states and pre-activations (and its low-rank projection)
+    int16, int8 = [], []
+    for i, layer in enumerate(SEQUENCE):
+        if feeds_norm(i):
+            int16.append(layer.trace)
+        elif layer.op == "liquid":
+            int8 += ["h", "pre"]
+        elif layer.trace:
+            int8.append(layer.trace)
     int8 += ["low"] if model.cfg.coupling == "lowrank" else []
     rng = {k: tuple(headroom * v for v in cal.value_range(t[k], calibration, percentile))
            for k in int8}
