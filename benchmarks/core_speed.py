@@ -93,7 +93,7 @@ int main(void)
     tic(); dlnet_residual(&m.residual, m.width, m.cell.state_offset, h, h0, a8); toc("residual");
     tic(); dlnet_fc_s8_s16(&m.dec_in, a8, mid16); toc("dec_in");
     tic(); dlnet_layer_norm(&m.dec_norm, mid16, a8); toc("dec_norm");
-    tic(); dlnet_fc_s8_s8(&m.dec_mid, a8, b8); toc("dec_mid");
+    tic(); dlnet_fc_s8_s8(&m.dec_inner, a8, b8); toc("dec_inner");
     tic(); dlnet_fc_s8_soh(&m.dec_out, b8, anchor, out); toc("dec_out");
     printf("y=");
     for (j = 0; j < DLNET_OUTPUT_LEN; j++)

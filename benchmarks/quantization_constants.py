@@ -26,7 +26,7 @@ from dlnet.quant import calibrate, floatref, qmodel, reference
 from dlnet.standalone import build_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
-INT8_POINTS = ("enc_norm", "lat_norm", "h", "pre", "res", "dec_norm", "dec_mid", "low")
+INT8_POINTS = ("enc_norm", "lat_norm", "h", "pre", "res", "dec_norm", "dec_inner", "low")
 INT16_POINTS = ("enc_in", "enc_out", "dec_in")
 
 

@@ -37,7 +37,7 @@ SEQUENCE = (
     Layer("residual", "residual", "width", "width", trace="res"),
     Layer("dec_in", "linear", "width", "dec_hidden", trace="dec_in"),
     Layer("dec_norm", "layer_norm", "dec_hidden", "dec_hidden", relu=True, trace="dec_norm"),
-    Layer("dec_mid", "linear", "dec_hidden", "dec_mid", relu=True, trace="dec_mid"),
+    Layer("dec_inner", "linear", "dec_hidden", "dec_mid", relu=True, trace="dec_inner"),
     Layer("dec_out", "linear", "dec_mid", "output_len"),
 )
 

@@ -99,7 +99,7 @@ class LiquidNet(nn.Module):
         self.r = nn.Parameter(torch.full((1,), 0.1))
         self.dec_in = nn.Linear(cfg.width, cfg.dec_hidden)
         self.dec_norm = nn.LayerNorm(cfg.dec_hidden)
-        self.dec_mid = nn.Linear(cfg.dec_hidden, cfg.dec_mid)
+        self.dec_inner = nn.Linear(cfg.dec_hidden, cfg.dec_mid)
         self.dec_out = nn.Linear(cfg.dec_mid, cfg.output_len)
         self.drop = nn.Dropout(cfg.dropout)
 
@@ -109,7 +109,7 @@ class LiquidNet(nn.Module):
         h0 = torch.tanh(self.lat_norm(self.enc_out(z)))         # (B, W)
         h = self.cell(h0, u) + self.r * h0                      # (B, W)
         z = self.drop(F.relu(self.dec_norm(self.dec_in(h))))    # (B, D1)
-        z = F.relu(self.dec_mid(z))                             # (B, D2)
+        z = F.relu(self.dec_inner(z))                             # (B, D2)
         return self.dec_out(z)                                  # (B, output_len)
 
 

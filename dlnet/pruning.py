@@ -33,7 +33,7 @@ def prune(model: LiquidNet, ratio, keep_first_last=True):
         unwrapped_parameters=[(p, 0) for p in _latent_parameters(model)])
     pruner.step()
     cfg = replace(model.cfg, enc_hidden=model.enc_in.out_features,
-                  dec_hidden=model.dec_in.out_features, dec_mid=model.dec_mid.out_features)
+                  dec_hidden=model.dec_in.out_features, dec_mid=model.dec_inner.out_features)
     pruned = LiquidNet(cfg)
     pruned.load_state_dict(model.state_dict())
     return pruned.eval()

@@ -11,8 +11,8 @@ def test_pruning_shrinks_tensors_and_keeps_the_model_working(tmp_path):
     torch.manual_seed(0)
     m = net.LiquidNet(net.student_config(4, 32, 32, 16)).eval()
     p = prune(m, 0.5)
-    assert p.dec_in.weight.shape[0] < 32 and p.dec_mid.weight.shape[0] < 16
-    assert p.dec_norm.weight.shape[0] == p.dec_in.weight.shape[0] == p.dec_mid.weight.shape[1]
+    assert p.dec_in.weight.shape[0] < 32 and p.dec_inner.weight.shape[0] < 16
+    assert p.dec_norm.weight.shape[0] == p.dec_in.weight.shape[0] == p.dec_inner.weight.shape[1]
     assert p.enc_in.weight.shape == m.enc_in.weight.shape       # first layer kept whole
     assert p.dec_out.weight.shape[0] == 100                      # last layer kept whole
     assert p.cfg.width == 4
@@ -33,7 +33,7 @@ def test_pruning_removes_the_smallest_groups_first():
     with torch.no_grad():
         m.dec_in.weight[3].mul_(1e-3)     # channel 3 of the decoder's first layer is tiny
         m.dec_norm.weight[3] = 1e-3
-        m.dec_mid.weight[:, 3] *= 1e-3
+        m.dec_inner.weight[:, 3] *= 1e-3
     kept = m.dec_in.weight.clone()
     p = prune(m, 0.1)
     assert p.dec_in.weight.shape[0] == 7

@@ -135,7 +135,7 @@ def test_every_blob_field_starts_at_a_multiple_of_4():
 
 def test_python_loader_rejects_a_parameter_the_core_would_reject(small_blob):
     qm = fmt.from_bytes(small_blob)
-    qm.dec_mid.mult[0] = 12345                         # not a normalized multiplier
+    qm.dec_inner.mult[0] = 12345                         # not a normalized multiplier
     with pytest.raises(ValueError, match="not normalized"):
         fmt.to_bytes(qm)
 

@@ -58,7 +58,7 @@ def pipeline(qm, x):
     t["res"] = ref.residual(qm.residual, t["h1"], t["h0"], qm.cell.state_offset)
     t["dec_in"] = ref.fully_connected(qm.dec_in, t["res"])
     t["dec_norm"] = ref.layer_norm(qm.dec_norm, t["dec_in"])
-    t["dec_mid"] = ref.fully_connected(qm.dec_mid, t["dec_norm"])
+    t["dec_inner"] = ref.fully_connected(qm.dec_inner, t["dec_norm"])
     return t
 
 
@@ -84,7 +84,7 @@ def test_input_scaling_is_the_scaler_to_half_a_q14_step(case):
 
 
 @pytest.mark.parametrize("name,src,relu", [("enc_in", "d", False), ("enc_out", "enc_norm", False),
-                                           ("dec_in", "res", False), ("dec_mid", "dec_norm", True)])
+                                           ("dec_in", "res", False), ("dec_inner", "dec_norm", True)])
 def test_linear_within_half_a_step_plus_bias_rounding(case, name, src, relu):
     model, scaler, qm, x = case
     t = pipeline(qm, x)
@@ -96,7 +96,7 @@ def test_linear_within_half_a_step_plus_bias_rounding(case, name, src, relu):
     s_out, zp = scale(qm, name)
     got = s_out * (t[name] - zp)
     bound = 0.5 * s_out + 0.5 * s_in * sw + REL * np.abs(want)
-    ok = inside(qm, name, want) if name == "dec_mid" else np.abs(want) < 32767 * s_out
+    ok = inside(qm, name, want) if name == "dec_inner" else np.abs(want) < 32767 * s_out
     assert ok.mean() > 0.99
     assert (np.abs(got - want)[ok] <= np.broadcast_to(bound, want.shape)[ok]).all()
 
@@ -186,10 +186,10 @@ def test_output_requantization_to_q14_within_half_a_step(case):
     model, scaler, qm, x = case
     t = pipeline(qm, x)
     w, sw = weights(model, qm, "dec_out")
-    s_in = scale(qm, "dec_mid")[0]
-    y = deq(qm, "dec_mid", t["dec_mid"]) @ w.T + floatref.params(model)["dec_out.bias"]
+    s_in = scale(qm, "dec_inner")[0]
+    y = deq(qm, "dec_inner", t["dec_inner"]) @ w.T + floatref.params(model)["dec_out.bias"]
     want = t["a"] / 2.0 ** SOH_FRAC_BITS + scaler.span * y
-    got = ref.output_soh(qm.dec_out, t["dec_mid"], t["a"]) / 2.0 ** SOH_FRAC_BITS
+    got = ref.output_soh(qm.dec_out, t["dec_inner"], t["a"]) / 2.0 ** SOH_FRAC_BITS
     bound = 2.0 ** -(SOH_FRAC_BITS + 1) + 0.5 * s_in * sw * scaler.span + REL * np.abs(want)
     ok = np.abs(want) < 1.99
     assert (np.abs(got - want)[ok] <= np.broadcast_to(bound, want.shape)[ok]).all()

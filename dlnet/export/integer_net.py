@@ -95,7 +95,7 @@ class IntegerNet(nn.Module):
         self.register_buffer("gain", (cell.dt * cell.beta).detach().clone())
         self.register_buffer("r", net.r.detach().clone())
         self.dec_in, self.dec_norm = centered(net.dec_in), Normalize(net.dec_norm)
-        self.dec_mid, self.dec_out = copy.deepcopy(net.dec_mid), copy.deepcopy(net.dec_out)
+        self.dec_inner, self.dec_out = copy.deepcopy(net.dec_inner), copy.deepcopy(net.dec_out)
         self.eval()
 
     def forward(self, x):
@@ -107,4 +107,4 @@ class IntegerNet(nn.Module):
             h = self.keep * h + self.gain * torch.tanh(self.couple(h) + drive)
         h = h + self.r * h0
         z = F.relu(self.dec_norm(self.dec_in(h)))
-        return self.dec_out(F.relu(self.dec_mid(z)))
+        return self.dec_out(F.relu(self.dec_inner(z)))

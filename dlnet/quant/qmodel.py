@@ -153,7 +153,7 @@ class QuantModel:
     residual: Residual = None
     dec_in: FC = None
     dec_norm: LayerNorm = None
-    dec_mid: FC = None
+    dec_inner: FC = None
     dec_out: FC = None
     # linear
     linear: FC = None
@@ -169,7 +169,7 @@ class QuantModel:
              "trend_len": self.trend.length if self.trend is not None else 0}
         if self.network == "liquid":
             d.update(enc_hidden=len(self.enc_in.weight), width=len(self.enc_out.weight),
-                     dec_hidden=len(self.dec_in.weight), dec_mid=len(self.dec_mid.weight),
+                     dec_hidden=len(self.dec_in.weight), dec_mid=len(self.dec_inner.weight),
                      rank=self.cell.rank, steps=self.cell.steps)
         return d
 
@@ -209,7 +209,7 @@ def weight_bytes(qm):
     if qm.network == "linear":
         return int(qm.linear.weight.size)
     cell = qm.cell
-    mats = [qm.enc_in.weight, qm.enc_out.weight, qm.dec_in.weight, qm.dec_mid.weight,
+    mats = [qm.enc_in.weight, qm.enc_out.weight, qm.dec_in.weight, qm.dec_inner.weight,
             qm.dec_out.weight] + ([cell.W] if cell.coupling == "full" else [cell.V.weight, cell.U])
     return int(sum(m.size for m in mats))
 
@@ -458,7 +458,7 @@ def _check_liquid(qm, d):
     cell = qm.cell
     _need(cell.coupling in COUPLINGS, f"coupling {cell.coupling}")
     for name, in_bounds, out_bounds in (("enc_in", INT16, INT16), ("enc_out", INT8, INT16),
-                                        ("dec_in", INT8, INT16), ("dec_mid", INT8, INT8),
+                                        ("dec_in", INT8, INT16), ("dec_inner", INT8, INT8),
                                         ("dec_out", INT8, INT16)):
         _fc(name, getattr(qm, name), in_bounds, out_bounds)
     for name in ("enc_norm", "lat_norm", "dec_norm"):

@@ -155,7 +155,7 @@ typedef struct {
 typedef struct {
     uint32_t ready;            /* DLNET_MAGIC once dlnet_model_init succeeded, else 0 */
     int32_t network;           /* DLNET_NETWORK_*; the liquid sizes below are 0 without one */
-    int32_t input_len, output_len, enc_hidden, width, dec_hidden, dec_mid_size, rank, steps;
+    int32_t input_len, output_len, enc_hidden, width, dec_hidden, dec_mid, rank, steps;
     size_t scratch_bytes;      /* bytes dlnet_run needs; equals the header's DLNET_SCRATCH_BYTES */
     dlnet_anchor_t anchor;
     dlnet_fc_t enc_in;         /* int16 scaled input -> int16 */
@@ -167,7 +167,7 @@ typedef struct {
     dlnet_residual_t residual;
     dlnet_fc_t dec_in;         /* int8 -> int16 */
     dlnet_ln_t dec_norm;       /* -> int8, ReLU */
-    dlnet_fc_t dec_mid;        /* int8 -> int8, ReLU */
+    dlnet_fc_t dec_inner;      /* int8 -> int8, ReLU */
     dlnet_fc_t dec_out;        /* int8 -> Q1.14 SOH */
     dlnet_fc_t linear;         /* linear network: int16 scaled input -> Q1.14 SOH */
     dlnet_trend_t trend;

@@ -187,7 +187,7 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     m->enc_hidden = take_i32(r);
     m->width = take_i32(r);
     m->dec_hidden = take_i32(r);
-    m->dec_mid_size = take_i32(r);
+    m->dec_mid = take_i32(r);
     coupling = take_i32(r);
     m->rank = take_i32(r);
     m->steps = take_i32(r);
@@ -206,15 +206,15 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     if (liquid ? (!in_range(m->enc_hidden, 1, DLNET_MAX_NORM_DIM) ||
                   !in_range(m->width, 1, DLNET_MAX_NORM_DIM) ||
                   !in_range(m->dec_hidden, 1, DLNET_MAX_NORM_DIM) ||
-                  !in_range(m->dec_mid_size, 1, DLNET_MAX_DIM) || !in_range(coupling, 0, 1) ||
+                  !in_range(m->dec_mid, 1, DLNET_MAX_DIM) || !in_range(coupling, 0, 1) ||
                   !in_range(m->steps, 1, DLNET_MAX_STEPS) ||
                   !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width)))
-               : (m->enc_hidden | m->width | m->dec_hidden | m->dec_mid_size | coupling |
+               : (m->enc_hidden | m->width | m->dec_hidden | m->dec_mid | coupling |
                   m->rank | m->steps) != 0) {
         return DLNET_ERR_SIZE;
     }
     m->scratch_bytes = dlnet_scratch_bytes(m->input_len, m->enc_hidden, m->width, m->dec_hidden,
-                                           m->dec_mid_size, m->rank);
+                                           m->dec_mid, m->rank);
     if ((size_t)scratch != m->scratch_bytes) {
         return DLNET_ERR_SIZE;
     }
@@ -268,8 +268,8 @@ static void read_liquid(reader_t *r, dlnet_model_t *m, int32_t coupling)
                 mult_ok(res->h0_mult, res->h0_shift));
     read_fc(r, &m->dec_in, m->width, m->dec_hidden, 0, 1);
     read_ln(r, &m->dec_norm, m->dec_hidden);
-    read_fc(r, &m->dec_mid, m->dec_hidden, m->dec_mid_size, 0, 0);
-    read_fc(r, &m->dec_out, m->dec_mid_size, m->output_len, 0, 1);
+    read_fc(r, &m->dec_inner, m->dec_hidden, m->dec_mid, 0, 0);
+    read_fc(r, &m->dec_out, m->dec_mid, m->output_len, 0, 1);
 }
 
 /* Mirrors blob.from_bytes and qmodel.check. */

@@ -54,7 +54,7 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
     a8 = (int8_t *)scratch;
     b8 = a8 + region_a(m->input_len, m->enc_hidden, m->width, m->dec_hidden);
     b16 = (int16_t *)(void *)b8;
-    h0 = b8 + region_b(m->enc_hidden, m->width, m->dec_hidden, m->dec_mid_size);
+    h0 = b8 + region_b(m->enc_hidden, m->width, m->dec_hidden, m->dec_mid);
     h = h0 + m->width;
     pre = h + m->width;
     p = pre + m->width;
@@ -86,7 +86,7 @@ int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, v
     dlnet_residual(&m->residual, m->width, m->cell.state_offset, h, h0, a8);
     dlnet_fc_s8_s16(&m->dec_in, a8, b16);
     dlnet_layer_norm(&m->dec_norm, b16, a8);
-    dlnet_fc_s8_s8(&m->dec_mid, a8, b8);
+    dlnet_fc_s8_s8(&m->dec_inner, a8, b8);
     if (m->trend.length == 0) {
         dlnet_fc_s8_soh(&m->dec_out, b8, anchor, soh_out);
     } else {
