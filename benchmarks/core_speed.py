@@ -7,8 +7,9 @@ Builds the Cortex-M4 image of each model (dlnet.firmware.m4build: the Arduino mb
 runs it in QEMU (mps2-an386, -icount shift=0) and prints one line per model and optimization:
 instructions per inference (mean over the windows), per MAC (dlnet.cost.macs of the model's
 shape), the core's code size, and whether every output equals the NumPy reference bit for bit.
---profile adds the instructions of every op of one inference (a main that times each public op
-in the order dlnet_run calls them; SysTick resolution, about 40 instructions per op).
+--profile adds the instructions of every layer of one inference (a main that times the parts
+of dlnet_run: dlnet_run_start, each dlnet_run_layer, dlnet_run_finish; SysTick resolution, about
+40 instructions per part).
 --portable also measures the core built with -DDLNET_PORTABLE (its plain C path, no DSP).
 
 Built-in models have random weights (dlnet.quant.random_models; the count barely depends on the
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from dlnet import model as net  # noqa: E402
 from dlnet.cost import macs  # noqa: E402
 from dlnet.firmware import core_files, held_out_windows, m4, m4build, qemu, tools  # noqa: E402
+from dlnet.layers import SEQUENCE  # noqa: E402
 from dlnet.quant import header, qmodel, reference  # noqa: E402
 from dlnet.quant.fixedpoint import soh_to_q  # noqa: E402
 from dlnet.quant.random_models import randomized, soh_windows  # noqa: E402
@@ -45,12 +47,11 @@ SHAPES = {
                                                             dt=1 / 3, dropout=0.0),
 }
 
-# Times each op of dlnet_run separately, on the same data flow, and prints its outputs so that
-# the run is checked against the reference like main.c's.
+# Times each part of dlnet_run separately (dlnet_run_start, each layer, dlnet_run_finish), and
+# prints its outputs so that the run is checked against the reference like main.c's.
 PROFILE_MAIN = r"""
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include "dlnet_core.h"
 #include "dlnet_model.h"
 #include "dlnet_windows.h"
@@ -59,9 +60,10 @@ PROFILE_MAIN = r"""
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
 
+static const char *const names[] = {NAMES};
 static dlnet_model_t m;
-static int16_t in16[1024], mid16[1024], out[DLNET_OUTPUT_LEN];
-static int8_t a8[1024], b8[1024], h0[512], h[512], pre[512], p[512];
+static dlnet_run_state_t st;
+static int16_t scratch[(DLNET_SCRATCH_BYTES + 1) / 2], out[DLNET_OUTPUT_LEN];
 static uint32_t t0;
 
 static void tic(void) { t0 = SYST_CVR; }
@@ -73,34 +75,26 @@ static void toc(const char *name)
 
 int main(void)
 {
-    int32_t anchor, u_sum, s, j;
+    int32_t i, j;
     SYST_RVR = 0xFFFFFFu;
     SYST_CVR = 0;
     SYST_CSR = 5u;
     tic(); toc("overhead");
     if (dlnet_model_init(&m, dlnet_model_data, DLNET_MODEL_BYTES) != DLNET_OK) return 3;
-    tic(); dlnet_scale_input(&m.anchor, m.input_len, dlnet_windows[0], in16, &anchor, &u_sum);
-    toc("scale_input");
-    tic(); dlnet_fc_s16_s16(&m.enc_in, in16, mid16); toc("enc_in");
-    tic(); dlnet_layer_norm(&m.enc_norm, mid16, a8); toc("enc_norm");
-    tic(); dlnet_fc_s8_s16(&m.enc_out, a8, mid16); toc("enc_out");
-    tic(); dlnet_layer_norm(&m.lat_norm, mid16, h0); toc("lat_norm");
-    tic(); dlnet_lookup(m.lat_tanh, m.width, h0, h0); toc("lat_tanh");
-    memcpy(h, h0, (size_t)m.width);
     tic();
-    for (s = 0; s < m.steps; s++) dlnet_liquid_step(&m.cell, h, pre, p, u_sum);
-    toc("liquid_steps");
-    tic(); dlnet_residual(&m.residual, m.width, m.cell.state_offset, h, h0, a8); toc("residual");
-    tic(); dlnet_fc_s8_s16(&m.dec_in, a8, mid16); toc("dec_in");
-    tic(); dlnet_layer_norm(&m.dec_norm, mid16, a8); toc("dec_norm");
-    tic(); dlnet_fc_s8_s8(&m.dec_inner, a8, b8); toc("dec_inner");
-    tic(); dlnet_fc_s8_soh(&m.dec_out, b8, anchor, out); toc("dec_out");
+    if (dlnet_run_start(&m, dlnet_windows[0], out, scratch, sizeof scratch, &st) != DLNET_OK)
+        return 4;
+    toc("scale_input");
+    for (i = 0; i < m.n_layers; i++) {
+        tic(); dlnet_run_layer(&m, i, &st); toc(names[i]);
+    }
+    tic(); dlnet_run_finish(&m, &st); toc("finish");
     printf("y=");
     for (j = 0; j < DLNET_OUTPUT_LEN; j++)
         printf(j + 1 < DLNET_OUTPUT_LEN ? "%d," : "%d\n", out[j]);
     return 0;
 }
-"""
+""".replace("NAMES", ", ".join(f'"{layer.name}"' for layer in SEQUENCE))
 
 
 def shape_macs(dims, coupling):

@@ -3,11 +3,13 @@
 dlnet/model.py writes the network out as equations (LiquidNet.forward); everything that follows
 the same sequence layer by layer walks this table instead of repeating it: the float reference
 (quant/floatref.py), the int8 quantizer (quant/qmodel.py), the int8 reference (quant/reference.py),
-the blob layout (quant/blob.py) and the cost model (cost.py). A new op is a row here, its entry in
-each walker's op table, its C function (firmware/core) and their tests.
+the blob layout (quant/blob.py) and the cost model (cost.py). The blob carries the sequence as one
+record per layer (op code, sizes, what it reads and writes), and the C core walks those records
+(firmware/core/dlnet_model.c reads them, dlnet_run.c runs them). A new op is its name in OPS, a
+row here, its entry in each walker's op table, its C functions (firmware/core) and their tests.
 
     name   the LiquidNet module (state_dict prefix), the QuantModel field and the blob section
-    op     linear | layer_norm | tanh | liquid | residual
+    op     one of OPS
     n_in   the size (a NetConfig field, a blob dimension) of its input
     n_out  the size of its output
     relu   a ReLU follows it
@@ -15,6 +17,13 @@ each walker's op table, its C function (firmware/core) and their tests.
 """
 
 from dataclasses import dataclass
+
+# The op codes of the blob's layer records: an op's index here (DLNET_OP_* in dlnet_core.h).
+OPS = ("linear", "layer_norm", "tanh", "liquid", "residual")
+
+# What a layer reads and writes, the records' types: int8, int16, or (the last layer) Q1.14 SOH
+# with the forecast anchor added (DLNET_S8, DLNET_S16, DLNET_SOH).
+S8, S16, SOH = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -46,3 +55,13 @@ def feeds_norm(i):
     """Whether layer i's output goes into a LayerNorm: the core keeps it in int16 (calibrate.py
     says why)."""
     return i + 1 < len(SEQUENCE) and SEQUENCE[i + 1].op == "layer_norm"
+
+
+def output_type(i):
+    """What layer i writes: SOH for the last, int16 into a LayerNorm, int8 otherwise."""
+    return SOH if i == len(SEQUENCE) - 1 else S16 if feeds_norm(i) else S8
+
+
+def input_type(i):
+    """What layer i reads: the int16 scaled input for the first, its predecessor's output after."""
+    return S16 if i == 0 else output_type(i - 1)

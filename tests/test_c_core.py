@@ -18,6 +18,8 @@ import pytest
 from conftest import shipped_splits
 from dlnet import model as net
 from dlnet.firmware import core_files
+from dlnet import layers
+from dlnet.layers import SEQUENCE
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, host, qmodel, verify
 from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
@@ -164,7 +166,8 @@ def test_core_refuses_corrupt_or_mismatched_models(sanitized, work, model_bytes)
 def test_core_refuses_an_out_of_range_parameter_even_with_a_valid_checksum(sanitized, work,
                                                                           model_bytes):
     data, input_len = model_bytes
-    shift_at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * 5        # enc_in output_offset
+    anchor_at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * len(SEQUENCE)
+    shift_at = anchor_at + 4 * 5                                    # enc_in output_offset
     body = bytearray(data[fmt.HEADER_BYTES:])
     body[shift_at - fmt.HEADER_BYTES:shift_at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 40000)
     bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
@@ -172,6 +175,51 @@ def test_core_refuses_an_out_of_range_parameter_even_with_a_valid_checksum(sanit
         host.run(sanitized, bad, np.zeros((1, input_len), np.int16), work)
     assert e.value.code == -6                                       # DLNET_ERR_PARAM
     with pytest.raises(Exception, match="parameter the core rejects"):
+        fmt.from_bytes(bad)
+
+
+def with_records(data, change):
+    """The blob with its layer records changed by `change` (a list of (op, n_out, writes)) and
+    its checksum recomputed."""
+    at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)
+    n = len(SEQUENCE)
+    words = struct.unpack_from(f"<{n}i", data, at)
+    recs = change([fmt.unpack_record(w) for w in words])
+    body = bytearray(data[fmt.HEADER_BYTES:])
+    body[at - fmt.HEADER_BYTES:at - fmt.HEADER_BYTES + 4 * n] = b"".join(
+        struct.pack("<I", fmt.pack_record(*r) & 0xFFFFFFFF) for r in recs)
+    return data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
+
+
+def _set(i, k, v):
+    def change(recs):
+        r = list(recs[i])
+        r[k] = v
+        recs[i] = tuple(r)
+        return recs
+    return change
+
+
+@pytest.mark.parametrize("change", [
+    _set(0, 0, 5),                                  # an op the core does not have
+    _set(1, 2, layers.S16),                         # a LayerNorm writing int16
+    _set(0, 2, layers.S8),                          # int16 input to an int8 output: no such FC
+    lambda recs: recs[:2] + [(recs[2][0], recs[2][1] + 1, recs[2][2])] + recs[3:],
+                                                    # enc_out wider than lat_norm
+    _set(len(SEQUENCE) - 1, 2, layers.S8),          # no SOH output
+    _set(3, 2, layers.SOH),                         # SOH before the last layer
+    lambda recs: recs[:4] + [recs[5], recs[4]] + recs[6:],   # the cell before its tanh
+    lambda recs: recs[:6] + [recs[5]] + recs[7:],            # a second cell for the residual
+], ids=["op", "norm_s16", "fc_s16_s8", "size", "no_soh", "early_soh", "order", "two_cells"])
+def test_core_refuses_layer_records_it_cannot_run(sanitized, work, model_bytes, change):
+    """The core walks the blob's layer records: a chain it cannot run is DLNET_ERR_SIZE before
+    any section is read, and the Python loader refuses it too."""
+    data, input_len = model_bytes
+    bad = with_records(data, change)
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, bad, np.zeros((1, input_len), np.int16), work)
+    assert e.value.code == -4                                       # DLNET_ERR_SIZE
+    with pytest.raises(Exception, match="layer records|outside"):
         fmt.from_bytes(bad)
 
 
@@ -244,15 +292,16 @@ def test_a_model_without_a_liquid_network_must_say_so_in_every_size(sanitized, w
     data = fmt.to_bytes(qm)
     x = np.zeros((1, qm.input_len), np.int16)
     host.run(sanitized, data, x, work)                              # the intact blob runs
-    at = fmt.HEADER_BYTES + 4 * fmt.DIMS.index("width")
-    body = bytearray(data[fmt.HEADER_BYTES:])
-    body[at - fmt.HEADER_BYTES:at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 1)
-    bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
-    with pytest.raises(host.HostError) as e:
-        host.run(sanitized, bad, x, work)
-    assert e.value.code == -4                                       # DLNET_ERR_SIZE
-    with pytest.raises(Exception, match="liquid sizes"):
-        fmt.from_bytes(bad)
+    for size in ("coupling", "rank", "steps", "layers"):
+        at = fmt.HEADER_BYTES + 4 * fmt.DIMS.index(size)
+        body = bytearray(data[fmt.HEADER_BYTES:])
+        body[at - fmt.HEADER_BYTES:at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 1)
+        bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
+        with pytest.raises(host.HostError) as e:
+            host.run(sanitized, bad, x, work)
+        assert e.value.code == -4, size                             # DLNET_ERR_SIZE
+        with pytest.raises(Exception, match="liquid sizes"):
+            fmt.from_bytes(bad)
 
 
 def glitched_windows(rng, n, length=100):

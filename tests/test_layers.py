@@ -1,13 +1,18 @@
 """dlnet/layers.py declares the LiquidNet's layer sequence that the float reference, the quantizer,
-the int8 reference, the blob and the cost model walk: it must be the sequence model.py runs."""
+the int8 reference, the blob and the cost model walk: it must be the sequence model.py runs, and
+its codes the ones the C core reads from the blob's layer records."""
+
+import re
 
 import numpy as np
 import torch
 
+from dlnet import layers
 from dlnet.cost import macs
+from dlnet.firmware import core_files
 from dlnet.layers import SEQUENCE
 from dlnet.model import LiquidNet, student_config, teacher_config
-from dlnet.quant import floatref
+from dlnet.quant import floatref, qmodel
 
 
 def test_the_sequence_is_liquidnets_modules_in_order_with_their_sizes():
@@ -48,3 +53,18 @@ def test_the_cost_walk_counts_every_layer():
     norms = 2 * (16 + 4 + 12)
     cell = 1 * ((4 + 2 * 4 * 2) + 4 + 2 * 4)
     assert macs(LiquidNet(cfg)) == linear + norms + cell + 4
+
+
+def test_the_c_core_reads_the_same_codes_and_limits():
+    """The C core's op codes, layer types and limits are the Python ones, and room for the
+    sequence."""
+    text = (core_files.DIR / "dlnet_core.h").read_text()
+    define = {k: int(v) for k, v in re.findall(r"#define (DLNET_\w+) (-?\d+)\b", text)}
+    assert [define[f"DLNET_OP_{op.upper()}"] for op in layers.OPS] == list(range(len(layers.OPS)))
+    assert define["DLNET_OP_COUNT"] == len(layers.OPS)
+    assert (define["DLNET_S8"], define["DLNET_S16"], define["DLNET_SOH"]) == (
+        layers.S8, layers.S16, layers.SOH)
+    assert define["DLNET_MAX_LAYERS"] >= len(SEQUENCE)
+    assert (define["DLNET_MAX_DIM"], define["DLNET_MAX_NORM_DIM"], define["DLNET_MAX_STEPS"]) == (
+        qmodel.MAX_DIM, qmodel.MAX_NORM_DIM, qmodel.MAX_STEPS)
+    assert {layer.op for layer in SEQUENCE} <= set(layers.OPS)

@@ -15,6 +15,7 @@ from dlnet import model as net
 from dlnet import protocols
 from dlnet.errors import InputError
 from dlnet.io import save_torch, write_json
+from dlnet.layers import SEQUENCE
 from dlnet.metrics import errors
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, qmodel, reference
@@ -73,7 +74,8 @@ def small_blob():
     return fmt.to_bytes(qm)
 
 
-ANCHOR = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)     # offset of the anchor's kind
+RECORDS = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)   # offset of the first layer record
+ANCHOR = RECORDS + 4 * len(SEQUENCE)             # offset of the anchor's kind
 
 
 def recrc(data):
@@ -94,6 +96,10 @@ def recrc(data):
     (lambda b: recrc(b[:16] + struct.pack("<i", 7) + b[20:]), "network code 7"),
     (lambda b: recrc(b[:20] + struct.pack("<i", 2000) + b[24:]), "input_len = 2000"),
     (lambda b: recrc(b[:ANCHOR] + struct.pack("<i", 7) + b[ANCHOR + 4:]), "anchor kind 7"),
+    (lambda b: recrc(b[:RECORDS] + b"\x09" + b[RECORDS + 1:]), r"layer records \[\(9,"),
+    (lambda b: recrc(b[:RECORDS + 5] + b"\x01" + b[RECORDS + 6:]), "layer records"),  # S16
+    (lambda b: recrc(b[:RECORDS + 6] + struct.pack("<H", 2000) + b[RECORDS + 8:]),
+     "enc_hidden = 2000"),
 ])
 def test_python_loader_names_the_damage(small_blob, damage, message):
     with pytest.raises(InputError, match=message) as e:
@@ -118,10 +124,10 @@ def test_every_blob_field_starts_at_a_multiple_of_4():
         def walk(obj, fields, pos):
             for name, kind, shape in fields:
                 if isinstance(kind, type):
-                    pos = walk(getattr(obj, name), shape, pos)
+                    pos = walk(fmt._field(obj, name), shape, pos)
                     continue
                 assert pos % 4 == 0, name
-                raw = np.asarray(getattr(obj, name) if name != "kind" else
+                raw = np.asarray(fmt._field(obj, name) if name != "kind" else
                                  qmodel.ANCHORS.index(obj.kind)).astype(fmt._DTYPES[kind])
                 end = pos + raw.nbytes
                 assert data[pos:end] == raw.tobytes(), name
@@ -129,13 +135,15 @@ def test_every_blob_field_starts_at_a_multiple_of_4():
                 pos = fmt.padded(end)
             return pos
 
-        assert walk(qm, fmt.layout(fmt.stored_dims(qm)),
-                    fmt.HEADER_BYTES + 4 * len(fmt.DIMS)) == len(data)
+        d = fmt.stored_dims(qm)
+        assert data[RECORDS:RECORDS + 4 * d["layers"]] == b"".join(
+            struct.pack("<i", fmt.pack_record(*r)) for r in fmt.records(d))
+        assert walk(qm, fmt.layout(d), RECORDS + 4 * d["layers"]) == len(data)
 
 
 def test_python_loader_rejects_a_parameter_the_core_would_reject(small_blob):
     qm = fmt.from_bytes(small_blob)
-    qm.dec_inner.mult[0] = 12345                         # not a normalized multiplier
+    qm.layers["dec_inner"].mult[0] = 12345                         # not a normalized multiplier
     with pytest.raises(ValueError, match="not normalized"):
         fmt.to_bytes(qm)
 

@@ -49,16 +49,16 @@ def pipeline(qm, x):
     """The integers each op receives, from reference.run's own sequence."""
     t = {}
     t["d"], t["a"], t["u_sum"] = ref.scale_input(qm.anchor, x)
-    t["enc_in"] = ref.fully_connected(qm.enc_in, t["d"])
-    t["enc_norm"] = ref.layer_norm(qm.enc_norm, t["enc_in"])
-    t["enc_out"] = ref.fully_connected(qm.enc_out, t["enc_norm"])
-    t["lat_norm"] = ref.layer_norm(qm.lat_norm, t["enc_out"])
-    t["h0"] = ref.lookup(qm.lat_tanh, t["lat_norm"])
+    t["enc_in"] = ref.fully_connected(qm.layers["enc_in"], t["d"])
+    t["enc_norm"] = ref.layer_norm(qm.layers["enc_norm"], t["enc_in"])
+    t["enc_out"] = ref.fully_connected(qm.layers["enc_out"], t["enc_norm"])
+    t["lat_norm"] = ref.layer_norm(qm.layers["lat_norm"], t["enc_out"])
+    t["h0"] = ref.lookup(qm.layers["lat_tanh"], t["lat_norm"])
     t["h1"] = ref.liquid_step(qm.cell, t["h0"], t["u_sum"])
-    t["res"] = ref.residual(qm.residual, t["h1"], t["h0"], qm.cell.state_offset)
-    t["dec_in"] = ref.fully_connected(qm.dec_in, t["res"])
-    t["dec_norm"] = ref.layer_norm(qm.dec_norm, t["dec_in"])
-    t["dec_inner"] = ref.fully_connected(qm.dec_inner, t["dec_norm"])
+    t["res"] = ref.residual(qm.layers["residual"], t["h1"], t["h0"], qm.cell.state_offset)
+    t["dec_in"] = ref.fully_connected(qm.layers["dec_in"], t["res"])
+    t["dec_norm"] = ref.layer_norm(qm.layers["dec_norm"], t["dec_in"])
+    t["dec_inner"] = ref.fully_connected(qm.layers["dec_inner"], t["dec_norm"])
     return t
 
 
@@ -126,7 +126,7 @@ def test_tanh_tables_within_half_a_step(case):
     _, _, qm, _ = case
     q = np.arange(-128, 128)
     want = np.tanh(deq(qm, "lat_norm", q))
-    got = deq(qm, "h", ref.lookup(qm.lat_tanh, q))
+    got = deq(qm, "h", ref.lookup(qm.layers["lat_tanh"], q))
     ok = inside(qm, "h", want)
     assert (np.abs(got - want)[ok] <= 0.5 * scale(qm, "h")[0] + 1e-12).all()
     assert (got[~ok] == np.where(want[~ok] > 0, got.max(), got.min())).all()
@@ -189,7 +189,7 @@ def test_output_requantization_to_q14_within_half_a_step(case):
     s_in = scale(qm, "dec_inner")[0]
     y = deq(qm, "dec_inner", t["dec_inner"]) @ w.T + floatref.params(model)["dec_out.bias"]
     want = t["a"] / 2.0 ** SOH_FRAC_BITS + scaler.span * y
-    got = ref.output_soh(qm.dec_out, t["dec_inner"], t["a"]) / 2.0 ** SOH_FRAC_BITS
+    got = ref.output_soh(qm.layers["dec_out"], t["dec_inner"], t["a"]) / 2.0 ** SOH_FRAC_BITS
     bound = 2.0 ** -(SOH_FRAC_BITS + 1) + 0.5 * s_in * sw * scaler.span + REL * np.abs(want)
     ok = np.abs(want) < 1.99
     assert (np.abs(got - want)[ok] <= np.broadcast_to(bound, want.shape)[ok]).all()

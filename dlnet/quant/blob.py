@@ -1,11 +1,13 @@
 """The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
 
-Layout (format version 4), every integer little-endian, arrays row-major:
+Layout (format version 5), every integer little-endian, arrays row-major:
 
     offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
     offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
-    then the sections of LAYOUT, in order; scalars are i32 (the LayerNorm eps i64), arrays i8 or
-    i32 with lengths that follow from the dimensions at the start. Every field starts at a
+    then the dimensions (DIMS, i32 each), one record per layer of a liquid network (an i32 each,
+    `records`: dlnet/layers.py's sequence), and the sections of `layout`, in order; scalars are
+    i32 (the LayerNorm eps i64), arrays i8 or i32 with lengths that follow from the dimensions
+    and the records. Every field starts at a
     multiple of ALIGN (4) bytes: a field whose size is not a multiple of 4 is followed by zero
     bytes up to the next multiple. Readers skip that padding. It lets a core on a little-endian
     target read each int32 and each 4 weights of a row with one aligned load when the blob sits
@@ -20,6 +22,8 @@ Version 4 added the first dimension, the network (qmodel.NETWORKS: 0 liquid, 1 l
 a linear network has one fully connected section, `linear`, and none has no section between the
 anchor and the trend; their liquid sizes (enc_hidden ... steps) are 0. A trend may be 1 value
 long and of degree 0 or 1 (zero rows): the polynomial baselines.
+Version 5 replaced the liquid network's named sizes (enc_hidden, width, dec_hidden, dec_mid)
+with the layer records, which the C core walks instead of a sequence of its own.
 
 The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
 here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
@@ -32,16 +36,16 @@ import zlib
 import numpy as np
 
 from dlnet.errors import InputError
-from dlnet.layers import SEQUENCE
+from dlnet.layers import OPS, SEQUENCE, output_type
 from dlnet.quant import qmodel as qmod
 from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Trend
 
 MAGIC = 0x514E4C44
-VERSION = 4
+VERSION = 5
 HEADER_BYTES = 16
 ALIGN = 4
-DIMS = ("network", "input_len", "output_len", "enc_hidden", "width", "dec_hidden", "dec_mid", "coupling",
-        "rank", "steps", "trend_len", "scratch_bytes")
+DIMS = ("network", "input_len", "output_len", "coupling", "rank", "steps", "trend_len",
+        "scratch_bytes", "layers")
 _DTYPES = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8")}
 
 
@@ -99,7 +103,32 @@ SECTIONS = {
 
 
 def _liquid(d):
-    return [(layer.name, *SECTIONS[layer.op](layer, d)) for layer in SEQUENCE]
+    return [("layers", dict, [(layer.name, *SECTIONS[layer.op](layer, d)) for layer in SEQUENCE])]
+
+
+def records(d):
+    """(op code, output size, what it writes: layers.S8, S16 or SOH) of each layer of a model
+    with these (named) dims; none without a liquid network. A layer's input is its predecessor's
+    output (the first's, the int16 scaled input of input_len values), so the C core needs no
+    more to walk the sequence and check it."""
+    if qmod.NETWORKS[d["network"]] != "liquid":
+        return []
+    return [(OPS.index(layer.op), d[layer.n_out], output_type(i))
+            for i, layer in enumerate(SEQUENCE)]
+
+
+def pack_record(op, n_out, writes):
+    """One record as the blob's i32: bits 0-7 the op, 8-15 what it writes, 16-31 its size."""
+    return op | writes << 8 | n_out << 16
+
+
+def unpack_record(word):
+    word &= 0xFFFFFFFF
+    return word & 0xFF, word >> 16, word >> 8 & 0xFF
+
+
+def _field(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
 
 def padded(n):
@@ -118,7 +147,7 @@ def size_of(dims):
                    padded(_DTYPES[kind].itemsize * int(np.prod(shape or (1,))))
                    for _, kind, shape in fields)
 
-    return HEADER_BYTES + 4 * len(DIMS) + size(layout(d))
+    return HEADER_BYTES + 4 * len(DIMS) + 4 * len(records(d)) + size(layout(d))
 
 
 def stored_dims(qm):
@@ -127,6 +156,7 @@ def stored_dims(qm):
     d["network"] = qmod.NETWORKS.index(qm.network)
     d["coupling"] = qmod.COUPLINGS.index(qm.cell.coupling) if qm.network == "liquid" else 0
     d["scratch_bytes"] = qmod.scratch_bytes(qm.dims)
+    d["layers"] = len(records(d))
     return d
 
 
@@ -135,10 +165,11 @@ def to_bytes(qm):
     qmod.check(qm)
     d = stored_dims(qm)
     out = [struct.pack(f"<{len(DIMS)}i", *(d[k] for k in DIMS))]
+    out += [struct.pack("<i", pack_record(*r)) for r in records(d)]
 
     def put(obj, fields):
         for name, kind, shape in fields:
-            value = getattr(obj, name)
+            value = _field(obj, name)
             if name == "kind":
                 value = qmod.ANCHORS.index(value)
             if isinstance(kind, type):
@@ -191,11 +222,23 @@ def from_bytes(data, source="<model blob>"):
     for k in ("input_len", "output_len"):
         if not 1 <= d[k] <= qmod.MAX_DIM:
             raise InputError(source, f"has {k} = {d[k]}, outside 1..{qmod.MAX_DIM}", fix)
-    liquid = ("enc_hidden", "width", "dec_hidden", "dec_mid", "coupling", "rank", "steps")
+    liquid = ("coupling", "rank", "steps", "layers")
     if qmod.NETWORKS[d["network"]] == "liquid":
-        for k in liquid[:4]:
-            if not 1 <= d[k] <= qmod.MAX_DIM:
-                raise InputError(source, f"has {k} = {d[k]}, outside 1..{qmod.MAX_DIM}", fix)
+        if d["layers"] != len(SEQUENCE):
+            raise InputError(source, f"has {d['layers']} layers; this code's network has "
+                             f"{len(SEQUENCE)} (dlnet/layers.py)", fix)
+        if len(data) < pos + 4 * d["layers"]:
+            raise InputError(source, "is too short to hold its layer records", fix)
+        found = [unpack_record(w) for w in struct.unpack_from(f"<{d['layers']}i", data, pos)]
+        pos += 4 * d["layers"]
+        for layer, (_, n_out, _) in zip(SEQUENCE, found):
+            if not 1 <= n_out <= qmod.MAX_DIM:
+                raise InputError(source, f"has {layer.n_out} = {n_out}, outside "
+                                 f"1..{qmod.MAX_DIM}", fix)
+            d.setdefault(layer.n_out, n_out)
+        if found != records(d):
+            raise InputError(source, f"has the layer records {found}, not those of this code's "
+                             f"network with its sizes, {records(d)} (dlnet/layers.py)", fix)
         lowrank = d["coupling"] == qmod.COUPLINGS.index("lowrank")
         if not (1 <= d["rank"] <= d["width"] if lowrank else d["rank"] == 0):
             raise InputError(source, f"has rank {d['rank']} for width {d['width']}", fix)
@@ -229,7 +272,7 @@ def from_bytes(data, source="<model blob>"):
             values["kind"] = qmod.ANCHORS[values["kind"]]
         if cls is Cell:
             values.update(coupling=qmod.COUPLINGS[d["coupling"]], steps=d["steps"])
-        return cls(**values) if cls is not None else values
+        return cls(**values) if cls not in (None, dict) else values
 
     sections = get(None, layout(d))
     if pos != len(data):

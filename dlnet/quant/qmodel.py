@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlnet.layers import SEQUENCE, feeds_norm
+from dlnet.layers import S8, S16, SOH, SEQUENCE, feeds_norm, input_type, output_type
 from dlnet.quant import calibrate as cal
 from dlnet.quant import floatref
 from dlnet.quant.fixedpoint import (FINE_BITS, INT8, INT16, INT32, NORM_BITS, SOH_FRAC_BITS,
@@ -143,18 +143,9 @@ class QuantModel:
     input_len: int
     output_len: int
     anchor: Anchor
-    # liquid
-    enc_in: FC = None
-    enc_norm: LayerNorm = None
-    enc_out: FC = None
-    lat_norm: LayerNorm = None
-    lat_tanh: np.ndarray = None
-    cell: Cell = None
-    residual: Residual = None
-    dec_in: FC = None
-    dec_norm: LayerNorm = None
-    dec_inner: FC = None
-    dec_out: FC = None
+    # liquid: each layer of dlnet/layers.py's SEQUENCE by name (an FC, LayerNorm, tanh table,
+    # Cell or Residual, as its op says)
+    layers: dict = None
     # linear
     linear: FC = None
     trend: Trend = None
@@ -168,10 +159,20 @@ class QuantModel:
              "enc_hidden": 0, "width": 0, "dec_hidden": 0, "dec_mid": 0, "rank": 0, "steps": 0,
              "trend_len": self.trend.length if self.trend is not None else 0}
         if self.network == "liquid":
-            d.update(enc_hidden=len(self.enc_in.weight), width=len(self.enc_out.weight),
-                     dec_hidden=len(self.dec_in.weight), dec_mid=len(self.dec_inner.weight),
-                     rank=self.cell.rank, steps=self.cell.steps)
+            # every inner size is some Linear's input or output (check compares them all)
+            for layer in SEQUENCE:
+                if layer.op == "linear":
+                    out, in_ = self.layers[layer.name].weight.shape
+                    d.update({k: v for k, v in ((layer.n_out, out), (layer.n_in, in_))
+                              if k not in ("input_len", "output_len")})
+            cell = self.cell
+            d.update(rank=cell.rank, steps=cell.steps)
         return d
+
+    @property
+    def cell(self):
+        """The liquid network's cell (its one layer of op liquid)."""
+        return next(self.layers[layer.name] for layer in SEQUENCE if layer.op == "liquid")
 
     def describe(self):
         """One line: what the integers compute."""
@@ -188,19 +189,42 @@ class QuantModel:
                 f"{d['dec_hidden']} -> {d['dec_mid']} -> output {d['output_len']}{trend}")
 
 
-def scratch_bytes(dims):
-    """Peak activation bytes of the C core: three regions, each rounded up to 4 bytes.
+# The ops that write the cell's region c (the starting state h0, the state h), not a or b.
+STATE_OPS = ("tanh", "liquid")
 
-    a: the int16 scaled input, then the int8 output of each LayerNorm, the residual
-    b: the int16 output of each Linear that feeds a LayerNorm, the int8 decoder middle layer
-    c: the liquid cell's h0, h, tanh input and (lowrank) the rank-sized projection V^T h
+
+def scratch_bytes(dims):
+    """Peak activation bytes of the C core (dlnet_run.c): three regions, each rounded up to 4.
+
+    a and b: the scaled int16 input sits in a; each layer's output goes to b when its input is
+        in a, else to a (int16 for a Linear that feeds a LayerNorm, int8 otherwise); the last
+        layer writes the caller's output
+    c: the cell's h0, h, tanh input and (lowrank) the rank-sized projection V^T h, where the
+        STATE_OPS write
     Without a liquid network its sizes are 0, and only the scaled input is left.
     """
     d = dims
-    a = max(2 * d["input_len"], d["enc_hidden"], d["width"], d["dec_hidden"])
-    b = max(2 * d["enc_hidden"], 2 * d["width"], 2 * d["dec_hidden"], d["dec_mid"])
+    size, where = {"a": 2 * d["input_len"], "b": 0}, "a"
+    if d["network"] == "liquid":
+        for i, layer in enumerate(SEQUENCE[:-1]):
+            if layer.op in STATE_OPS:
+                where = "c"
+                continue
+            where = "b" if where == "a" else "a"
+            size[where] = max(size[where], (2 if output_type(i) == S16 else 1)
+                              * d[layer.n_out])
     c = 3 * d["width"] + d["rank"]
-    return sum((n + 3) // 4 * 4 for n in (a, b, c))
+    return sum((n + 3) // 4 * 4 for n in (size["a"], size["b"], c))
+
+
+# Each op's int8 weight matrices.
+WEIGHTS = {
+    "linear": lambda fc: [fc.weight],
+    "layer_norm": lambda ln: [],
+    "tanh": lambda table: [],
+    "liquid": lambda cell: [cell.W] if cell.coupling == "full" else [cell.V.weight, cell.U],
+    "residual": lambda res: [],
+}
 
 
 def weight_bytes(qm):
@@ -208,10 +232,8 @@ def weight_bytes(qm):
         return 0
     if qm.network == "linear":
         return int(qm.linear.weight.size)
-    cell = qm.cell
-    mats = [qm.enc_in.weight, qm.enc_out.weight, qm.dec_in.weight, qm.dec_inner.weight,
-            qm.dec_out.weight] + ([cell.W] if cell.coupling == "full" else [cell.V.weight, cell.U])
-    return int(sum(m.size for m in mats))
+    return int(sum(m.size for layer in SEQUENCE
+                   for m in WEIGHTS[layer.op](qm.layers[layer.name])))
 
 
 def fold_zero_point(weight, bias, zero_point):
@@ -303,7 +325,7 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     sections, s_in, zp_in = {}, s["d"], 0
     for i, layer in enumerate(SEQUENCE):
         sections[layer.name], (s_in, zp_in) = ops[layer.op](i, layer, s_in, zp_in)
-    qm = QuantModel("liquid", model.cfg.input_len, model.cfg.output_len, anchor, **sections,
+    qm = QuantModel("liquid", model.cfg.input_len, model.cfg.output_len, anchor, layers=sections,
                     trend=trend,
                     scales={"scale": s, "zero_point": zp, "weights": weights,
                             "calibration": calibration, "headroom": headroom,
@@ -448,26 +470,38 @@ def check(qm):
 
 
 def _check_liquid(qm, d):
-    _need((len(qm.dec_out.weight), qm.enc_in.weight.shape[1]) == (d["output_len"], d["input_len"]),
-          "the network's first and last layers do not match input_len and output_len")
+    _need(sorted(qm.layers) == sorted(layer.name for layer in SEQUENCE),
+          f"layers {sorted(qm.layers)}, not those of dlnet/layers.py")
     for k in ("enc_hidden", "width", "dec_hidden", "dec_mid"):
         _need(1 <= d[k] <= MAX_DIM, f"{k} = {d[k]} is outside 1..{MAX_DIM}")
-    for k in ("enc_hidden", "width", "dec_hidden"):
-        _need(d[k] <= MAX_NORM_DIM, f"{k} = {d[k]} is above the LayerNorm limit {MAX_NORM_DIM}")
     _need(1 <= d["steps"] <= MAX_STEPS, f"steps = {d['steps']} is outside 1..{MAX_STEPS}")
-    cell = qm.cell
+    for i, layer in enumerate(SEQUENCE):
+        CHECKS[layer.op](layer, qm.layers[layer.name], BOUNDS[input_type(i)],
+                         BOUNDS[output_type(i)], d)
+
+
+def _check_linear(layer, fc, in_bounds, out_bounds, d):
+    _need(fc.weight.shape == (d[layer.n_out], d[layer.n_in]),
+          f"{layer.name} weights {fc.weight.shape} for {layer.n_in} {d[layer.n_in]} -> "
+          f"{layer.n_out} {d[layer.n_out]}")
+    _fc(layer.name, fc, in_bounds, out_bounds)
+
+
+def _check_layer_norm(layer, ln, in_bounds, out_bounds, d):
+    name = layer.name
+    _need(len(ln.offset) == d[layer.n_out] <= MAX_NORM_DIM,
+          f"{name}: {len(ln.offset)} wide, {layer.n_out} is {d[layer.n_out]} (at most "
+          f"{MAX_NORM_DIM}, the LayerNorm limit)")
+    _need(1 <= ln.eps < (1 << 61), f"{name}: eps {ln.eps} outside 1..2^61")
+    _in(ln.offset, INT32, f"{name} offset")
+    _mults(name, ln.gain_mult, ln.gain_shift)
+    _act(name, ln.output_offset, ln.act_min, ln.act_max, out_bounds)
+
+
+def _check_cell(layer, cell, in_bounds, out_bounds, d):
     _need(cell.coupling in COUPLINGS, f"coupling {cell.coupling}")
-    for name, in_bounds, out_bounds in (("enc_in", INT16, INT16), ("enc_out", INT8, INT16),
-                                        ("dec_in", INT8, INT16), ("dec_inner", INT8, INT8),
-                                        ("dec_out", INT8, INT16)):
-        _fc(name, getattr(qm, name), in_bounds, out_bounds)
-    for name in ("enc_norm", "lat_norm", "dec_norm"):
-        ln = getattr(qm, name)
-        _need(1 <= ln.eps < (1 << 61), f"{name}: eps {ln.eps} outside 1..2^61")
-        _in(ln.offset, INT32, f"{name} offset")
-        _mults(name, ln.gain_mult, ln.gain_shift)
-        _act(name, ln.output_offset, ln.act_min, ln.act_max, INT8)
-    _in(qm.lat_tanh, INT8, "lat_tanh")
+    _need(len(cell.bias) == d[layer.n_out],
+          f"the cell is {len(cell.bias)} wide, not {d[layer.n_out]}")
     _in(cell.tanh, INT8, "cell tanh")
     _in(cell.state_offset, INT8, "state zero point")
     _in(cell.pre_offset, INT8, "pre zero point")
@@ -483,10 +517,25 @@ def _check_liquid(qm, d):
         _in(cell.U, INT8, "cell U")
         _in(cell.U_bias, INT32, "cell U bias")
         _acc("cell U", cell.U, cell.U_bias, INT8)
-    r = qm.residual
+
+
+def _check_residual(layer, r, in_bounds, out_bounds, d):
     _in(r.output_offset, INT8, "residual zero point")
     _mult("residual h", r.h_mult, r.h_shift)
     _mult("residual h0", r.h0_mult, r.h0_shift)
+
+
+# What a layer reads and writes, as integer bounds.
+BOUNDS = {S8: INT8, S16: INT16, SOH: INT16}
+
+# Each op's checks: (layer, section, input bounds, output bounds, dims).
+CHECKS = {
+    "linear": _check_linear,
+    "layer_norm": _check_layer_norm,
+    "tanh": lambda layer, table, in_bounds, out_bounds, d: _in(table, INT8, layer.name),
+    "liquid": _check_cell,
+    "residual": _check_residual,
+}
 
 
 def _need(ok, message):

@@ -155,8 +155,8 @@ def run(qm, x):
     state = {"u_sum": u_sum, "state_offset": qm.cell.state_offset}
     z = d
     for layer in SEQUENCE[:-1]:
-        z = OPS[layer.op](getattr(qm, layer.name), z, state)
-    out = getattr(qm, SEQUENCE[-1].name)
+        z = OPS[layer.op](qm.layers[layer.name], z, state)
+    out = qm.layers[SEQUENCE[-1].name]
     if qm.trend is None:
         return output_soh(out, z, a).astype(np.int16)
     # the forecast anchor is the parabola, the output layer adds the model's correction to it

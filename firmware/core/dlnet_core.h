@@ -44,10 +44,11 @@ extern "C" {
 #endif
 
 #define DLNET_MAGIC 0x514E4C44u          /* "DLNQ" as little-endian bytes */
-#define DLNET_FORMAT_VERSION 4
+#define DLNET_FORMAT_VERSION 5
 #define DLNET_MAX_DIM 1024               /* any vector */
 #define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
 #define DLNET_MAX_STEPS 64
+#define DLNET_MAX_LAYERS 16              /* layers of a liquid network */
 #define DLNET_FINE_BITS 8                /* extra fraction bits of multi-term sums */
 #define DLNET_NORM_BITS 16               /* fraction bits of LayerNorm's normalized values */
 /* fraction bits of the trend's level, slope and curvature (Q1.14 units per cycle^j) */
@@ -59,6 +60,18 @@ extern "C" {
 #define DLNET_NETWORK_LIQUID 0   /* a LiquidNet */
 #define DLNET_NETWORK_LINEAR 1   /* one int8 layer from the scaled input to the output (ridge) */
 #define DLNET_NETWORK_NONE 2     /* none: the anchor plus the trend (a polynomial baseline) */
+
+/* A liquid network's layers, as the blob's layer records name them (dlnet/layers.py): the op
+ * codes (an op's index in layers.OPS) and what a layer reads and writes (layers.S8, S16, SOH). */
+#define DLNET_OP_LINEAR 0        /* dlnet_fc_*: int16 -> int16, int8 -> int8, int16 or SOH */
+#define DLNET_OP_LAYER_NORM 1    /* dlnet_layer_norm: int16 -> int8 */
+#define DLNET_OP_TANH 2          /* dlnet_lookup into the cell's starting state h0 */
+#define DLNET_OP_LIQUID 3        /* dlnet_liquid_step, the model's cell's steps from h0 */
+#define DLNET_OP_RESIDUAL 4      /* dlnet_residual: the cell's state plus r h0 */
+#define DLNET_OP_COUNT 5
+#define DLNET_S8 0
+#define DLNET_S16 1
+#define DLNET_SOH 2              /* Q1.14 SOH with the forecast anchor added: the last layer */
 
 /* Return codes: DLNET_OK or a negative error. */
 #define DLNET_OK 0
@@ -152,23 +165,29 @@ typedef struct {
     int32_t shift[3];          /* rounding shift of each coefficient, 1..62 */
 } dlnet_trend_t;
 
+/* One layer of a liquid network: its blob record and its parameters. */
+typedef struct {
+    int32_t op;                /* DLNET_OP_* */
+    int32_t n_in, n_out;
+    int32_t reads, writes;     /* DLNET_S8, DLNET_S16, DLNET_SOH; the blob records what it writes */
+    union {
+        dlnet_fc_t fc;             /* linear */
+        dlnet_ln_t ln;             /* layer_norm */
+        const int8_t *table;       /* tanh: 256 entries */
+        dlnet_residual_t residual; /* residual */
+    } p;                       /* liquid: the model's one cell, dlnet_model_t.cell */
+} dlnet_layer_t;
+
 typedef struct {
     uint32_t ready;            /* DLNET_MAGIC once dlnet_model_init succeeded, else 0 */
     int32_t network;           /* DLNET_NETWORK_*; the liquid sizes below are 0 without one */
-    int32_t input_len, output_len, enc_hidden, width, dec_hidden, dec_mid, rank, steps;
+    int32_t input_len, output_len, width, rank, steps;
     size_t scratch_bytes;      /* bytes dlnet_run needs; equals the header's DLNET_SCRATCH_BYTES */
+    size_t region_a, region_b; /* its two activation regions (dlnet_run.c's plan) */
     dlnet_anchor_t anchor;
-    dlnet_fc_t enc_in;         /* int16 scaled input -> int16 */
-    dlnet_ln_t enc_norm;       /* -> int8, ReLU */
-    dlnet_fc_t enc_out;        /* int8 -> int16 */
-    dlnet_ln_t lat_norm;       /* -> int8 */
-    const int8_t *lat_tanh;    /* -> h0 in the state's scale */
+    int32_t n_layers;          /* the liquid network's layers, in the order they run */
+    dlnet_layer_t layer[DLNET_MAX_LAYERS];
     dlnet_cell_t cell;
-    dlnet_residual_t residual;
-    dlnet_fc_t dec_in;         /* int8 -> int16 */
-    dlnet_ln_t dec_norm;       /* -> int8, ReLU */
-    dlnet_fc_t dec_inner;      /* int8 -> int8, ReLU */
-    dlnet_fc_t dec_out;        /* int8 -> Q1.14 SOH */
     dlnet_fc_t linear;         /* linear network: int16 scaled input -> Q1.14 SOH */
     dlnet_trend_t trend;
 } dlnet_model_t;
@@ -197,15 +216,40 @@ int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad);
 int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, void *scratch,
               size_t scratch_bytes);
 
-/* Bytes of scratch a model of these sizes needs (rank 0 for full coupling; all liquid sizes 0
- * without a liquid network). */
-size_t dlnet_scratch_bytes(int32_t input_len, int32_t enc_hidden, int32_t width,
-                           int32_t dec_hidden, int32_t dec_mid, int32_t rank);
+/* Plan a parsed model's scratch: sets m->region_a, m->region_b and m->scratch_bytes from its
+ * input_len, layers, width and rank (dlnet_model_init calls it). */
+void dlnet_plan_scratch(dlnet_model_t *m);
+
+/* One forecast in progress: dlnet_run is dlnet_run_start, dlnet_run_layer for each layer of a
+ * liquid network, then dlnet_run_finish; the parts are public for per-layer profiling. */
+typedef struct {
+    int32_t anchor;            /* the input's anchor a */
+    int32_t out_anchor;        /* what the last layer adds: a, or 0 when the trend adds it */
+    int32_t u_sum;             /* the sum of the scaled inputs: the cell's drive */
+    int32_t trend[3];          /* the parabola's coefficients (0 without a trend) */
+    uint8_t *region[2];        /* the scratch's activation regions a and b */
+    int where;                 /* where x is: 0 region a, 1 region b, 2 the cell's region */
+    const void *x;             /* the last output: the next layer's input */
+    int8_t *h0, *h, *pre, *p;  /* the cell's region: starting state, state, work buffers */
+    int16_t *soh_out;
+} dlnet_run_state_t;
+
+/* Checks the arguments as dlnet_run does (same return codes), scales the input into the
+ * scratch and, without a liquid network, computes the output before the trend. */
+int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out,
+                    void *scratch, size_t scratch_bytes, dlnet_run_state_t *s);
+
+/* Runs layer i of a liquid network on s->x into the region its op writes; s->x is then its
+ * output. */
+void dlnet_run_layer(const dlnet_model_t *m, int32_t i, dlnet_run_state_t *s);
+
+/* Adds the anchor and trend where the last layer did not. */
+void dlnet_run_finish(const dlnet_model_t *m, dlnet_run_state_t *s);
 
 /* A short constant name for a return code, for logs ("DLNET_ERR_CHECKSUM"). */
 const char *dlnet_error_name(int code);
 
-/* ---- Ops, in the order dlnet_run calls them; public for tests and per-op profiling. ---- */
+/* ---- Ops, which dlnet_run_layer calls as the layer records say; public for tests. ---- */
 
 /* x * M * 2^(shift - 31), rounded half up, saturated to int32 (TFLite single rounding).
  * The ops inline the same function; this entry point is for tests. */

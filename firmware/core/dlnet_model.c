@@ -176,23 +176,103 @@ static void read_cell(reader_t *r, dlnet_cell_t *c)
     check_mults(r, c->gain_mult, c->gain_shift, c->width);
 }
 
-static void read_liquid(reader_t *r, dlnet_model_t *m, int32_t coupling);
+/* Whether the layer records chain from the scaled input to the SOH output with ops the core
+ * has, each reading and writing what its functions take; fills in what each layer reads and
+ * its input size (its predecessor's output) and sets m->width from the cell. The tanh writes
+ * the cell's starting state, so the liquid layer comes right after it and the residual right
+ * after the liquid layer, once each. Accepts the records blob.from_bytes accepts (those of
+ * layers.SEQUENCE) and any other chain these rules allow. */
+static int records_ok(dlnet_model_t *m)
+{
+    int32_t i, n = m->input_len, type = DLNET_S16, ops_seen = 0;
+    for (i = 0; i < m->n_layers; i++) {
+        dlnet_layer_t *l = &m->layer[i];
+        const int32_t before = i > 0 ? m->layer[i - 1].op : -1;
+        int same, s8, ok;
+        l->n_in = n;
+        l->reads = type;
+        same = l->n_in == l->n_out;
+        s8 = l->reads == DLNET_S8 && l->writes == DLNET_S8;
+        if (!in_range(l->n_out, 1, DLNET_MAX_DIM) ||
+            (l->writes == DLNET_SOH) != (i + 1 == m->n_layers)) {
+            return 0;
+        }
+        switch (l->op) {
+        case DLNET_OP_LINEAR:
+            ok = l->reads == DLNET_S16 ? l->writes == DLNET_S16
+                                       : in_range(l->writes, DLNET_S8, DLNET_SOH);
+            break;
+        case DLNET_OP_LAYER_NORM:
+            ok = same && l->reads == DLNET_S16 && l->writes == DLNET_S8 &&
+                 l->n_in <= DLNET_MAX_NORM_DIM;
+            break;
+        case DLNET_OP_TANH:
+            ok = same && s8;
+            m->width = l->n_out;
+            break;
+        case DLNET_OP_LIQUID:
+        case DLNET_OP_RESIDUAL:
+            /* the op just before in DLNET_OP_* order: the tanh, then the liquid layer */
+            ok = same && s8 && before == l->op - 1 && l->n_in == m->width;
+            break;
+        default:
+            return 0;
+        }
+        if (!ok || (l->op >= DLNET_OP_TANH && (ops_seen & (1 << l->op)) != 0)) {
+            return 0;
+        }
+        ops_seen |= 1 << l->op;
+        n = l->n_out;
+        type = l->writes;
+    }
+    return n == m->output_len && (ops_seen & (1 << DLNET_OP_LIQUID)) != 0;
+}
+
+/* Mirrors blob.SECTIONS: one case per op. */
+static void read_layer(reader_t *r, dlnet_model_t *m, dlnet_layer_t *l, int32_t coupling)
+{
+    switch (l->op) {
+    case DLNET_OP_LINEAR:
+        read_fc(r, &l->p.fc, l->n_in, l->n_out, l->reads == DLNET_S16, l->writes != DLNET_S8);
+        break;
+    case DLNET_OP_LAYER_NORM:
+        read_ln(r, &l->p.ln, l->n_in);
+        break;
+    case DLNET_OP_TANH:
+        l->p.table = (const int8_t *)take(r, 256);
+        break;
+    case DLNET_OP_LIQUID:
+        m->cell.width = m->width;
+        m->cell.rank = m->rank;
+        m->cell.steps = m->steps;
+        m->cell.coupling = coupling;
+        read_cell(r, &m->cell);
+        break;
+    default: { /* DLNET_OP_RESIDUAL (records_ok) */
+        dlnet_residual_t *res = &l->p.residual;
+        res->output_offset = take_i32(r);
+        res->h_mult = take_i32(r);
+        res->h_shift = take_i32(r);
+        res->h0_mult = take_i32(r);
+        res->h0_shift = take_i32(r);
+        need(r, in_range(res->output_offset, INT8_LO, INT8_HI) &&
+                    mult_ok(res->h_mult, res->h_shift) && mult_ok(res->h0_mult, res->h0_shift));
+    }
+    }
+}
 
 static int read_model(reader_t *r, dlnet_model_t *m)
 {
-    int32_t coupling, scratch, j, liquid;
+    int32_t coupling, scratch, j, i, liquid;
     m->network = take_i32(r);
     m->input_len = take_i32(r);
     m->output_len = take_i32(r);
-    m->enc_hidden = take_i32(r);
-    m->width = take_i32(r);
-    m->dec_hidden = take_i32(r);
-    m->dec_mid = take_i32(r);
     coupling = take_i32(r);
     m->rank = take_i32(r);
     m->steps = take_i32(r);
     m->trend.length = take_i32(r);
     scratch = take_i32(r);
+    m->n_layers = take_i32(r);
     if (r->err != DLNET_OK) {
         return r->err;
     }
@@ -203,18 +283,26 @@ static int read_model(reader_t *r, dlnet_model_t *m)
         !in_range(m->trend.length, 0, m->input_len)) {
         return DLNET_ERR_SIZE;
     }
-    if (liquid ? (!in_range(m->enc_hidden, 1, DLNET_MAX_NORM_DIM) ||
-                  !in_range(m->width, 1, DLNET_MAX_NORM_DIM) ||
-                  !in_range(m->dec_hidden, 1, DLNET_MAX_NORM_DIM) ||
-                  !in_range(m->dec_mid, 1, DLNET_MAX_DIM) || !in_range(coupling, 0, 1) ||
-                  !in_range(m->steps, 1, DLNET_MAX_STEPS) ||
-                  !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width)))
-               : (m->enc_hidden | m->width | m->dec_hidden | m->dec_mid | coupling |
-                  m->rank | m->steps) != 0) {
+    if (liquid ? (!in_range(m->n_layers, 1, DLNET_MAX_LAYERS) || !in_range(coupling, 0, 1) ||
+                  !in_range(m->steps, 1, DLNET_MAX_STEPS))
+               : (coupling | m->rank | m->steps | m->n_layers) != 0) {
         return DLNET_ERR_SIZE;
     }
-    m->scratch_bytes = dlnet_scratch_bytes(m->input_len, m->enc_hidden, m->width, m->dec_hidden,
-                                           m->dec_mid, m->rank);
+    for (i = 0; i < m->n_layers; i++) {
+        /* blob.pack_record: bits 0-7 the op, 8-15 what it writes, 16-31 its output size */
+        const uint32_t word = (uint32_t)take_i32(r);
+        m->layer[i].op = (int32_t)(word & 0xFFu);
+        m->layer[i].writes = (int32_t)((word >> 8) & 0xFFu);
+        m->layer[i].n_out = (int32_t)(word >> 16);
+    }
+    if (r->err != DLNET_OK) {
+        return r->err;
+    }
+    if (liquid && (!records_ok(m) ||
+                   !(coupling == 0 ? m->rank == 0 : in_range(m->rank, 1, m->width)))) {
+        return DLNET_ERR_SIZE;
+    }
+    dlnet_plan_scratch(m);
     if ((size_t)scratch != m->scratch_bytes) {
         return DLNET_ERR_SIZE;
     }
@@ -228,8 +316,9 @@ static int read_model(reader_t *r, dlnet_model_t *m)
                 (m->anchor.kind == 0 || in_range(m->anchor.length, 1, m->input_len)));
     if (m->network == DLNET_NETWORK_LINEAR) {
         read_fc(r, &m->linear, m->input_len, m->output_len, 1, 1);
-    } else if (liquid) {
-        read_liquid(r, m, coupling);
+    }
+    for (i = 0; i < m->n_layers; i++) {
+        read_layer(r, m, &m->layer[i], coupling);
     }
     if (m->trend.length != 0) {
         m->trend.weight = take(r, 12u * (size_t)m->trend.length);
@@ -243,33 +332,6 @@ static int read_model(reader_t *r, dlnet_model_t *m)
         r->err = DLNET_ERR_SIZE;
     }
     return r->err;
-}
-
-/* The liquid network's sections, from enc_in to dec_out (blob._liquid). */
-static void read_liquid(reader_t *r, dlnet_model_t *m, int32_t coupling)
-{
-    dlnet_residual_t *res = &m->residual;
-    read_fc(r, &m->enc_in, m->input_len, m->enc_hidden, 1, 1);
-    read_ln(r, &m->enc_norm, m->enc_hidden);
-    read_fc(r, &m->enc_out, m->enc_hidden, m->width, 0, 1);
-    read_ln(r, &m->lat_norm, m->width);
-    m->lat_tanh = (const int8_t *)take(r, 256);
-    m->cell.width = m->width;
-    m->cell.rank = m->rank;
-    m->cell.steps = m->steps;
-    m->cell.coupling = coupling;
-    read_cell(r, &m->cell);
-    res->output_offset = take_i32(r);
-    res->h_mult = take_i32(r);
-    res->h_shift = take_i32(r);
-    res->h0_mult = take_i32(r);
-    res->h0_shift = take_i32(r);
-    need(r, in_range(res->output_offset, INT8_LO, INT8_HI) && mult_ok(res->h_mult, res->h_shift) &&
-                mult_ok(res->h0_mult, res->h0_shift));
-    read_fc(r, &m->dec_in, m->width, m->dec_hidden, 0, 1);
-    read_ln(r, &m->dec_norm, m->dec_hidden);
-    read_fc(r, &m->dec_inner, m->dec_hidden, m->dec_mid, 0, 0);
-    read_fc(r, &m->dec_out, m->dec_mid, m->output_len, 0, 1);
 }
 
 /* Mirrors blob.from_bytes and qmodel.check. */
