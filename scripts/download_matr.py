@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.download import run
+from dlnet.run.download_matr import run
 
 bridge(run, snakemake)

@@ -1,4 +1,4 @@
 from dlnet.run import bridge
-from dlnet.run.data import run
+from dlnet.run.prepare_data import run
 
 bridge(run, snakemake)

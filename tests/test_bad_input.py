@@ -9,7 +9,7 @@ import pytest
 
 from dlnet.data import user_csv
 from dlnet.errors import InputError
-from dlnet.run import data as data_rule
+from dlnet.run import prepare_data as data_rule
 
 # what config.schema.yaml fills in for a csv dataset that names no columns
 CSV_COLUMNS = {"cell_column": "cell_id", "cycle_column": "cycle", "capacity_column": "capacity_ah"}

@@ -1,6 +1,7 @@
 """The workflow itself, run by Snakemake on the tiny config (a few cells, 2 epochs)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +205,22 @@ def test_rules_are_formatted_with_snakefmt():
     proc = subprocess.run([str(snakefmt), "--check", "--diff", *map(str, files)], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_rule_runs_the_script_and_run_module_named_after_it():
+    """rule x -> scripts/x.py -> dlnet/run/x.py, for every rule and checkpoint (the seed rules
+    reuse theirs with `use rule`)."""
+    found = {}
+    for path in sorted((ROOT / "rules").glob("*.smk")):
+        text = path.read_text()
+        for m in re.finditer(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", text, re.M | re.S):
+            found[m.group(1)] = re.search(r'script:\s*\n\s*"([^"]+)"', m.group(2))
+    assert len(found) > 20
+    for name, script in found.items():
+        assert script and script.group(1).endswith(f"scripts/{name}.py"), name
+        bridge = (ROOT / "scripts" / f"{name}.py").read_text()
+        assert f"from dlnet.run.{name} import run" in bridge, name
+        assert (ROOT / "dlnet" / "run" / f"{name}.py").is_file(), name
 
 
 def test_selecting_the_raw_batch_files_schedules_their_download(tiny_run, tmp_path):
