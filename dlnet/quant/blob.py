@@ -7,11 +7,11 @@ Layout (format version 5), every integer little-endian, arrays row-major:
     then the dimensions (DIMS, i32 each), one record per layer of a liquid network (an i32 each,
     `records`: dlnet/layers.py's sequence), and the sections of `layout`, in order; scalars are
     i32 (the LayerNorm eps i64), arrays i8 or i32 with lengths that follow from the dimensions
-    and the records. Every field starts at a
-    multiple of ALIGN (4) bytes: a field whose size is not a multiple of 4 is followed by zero
-    bytes up to the next multiple. Readers skip that padding. It lets a core on a little-endian
-    target read each int32 and each 4 weights of a row with one aligned load when the blob sits
-    at a 4-byte-aligned address (header.py aligns its array); the core is correct at any address.
+    and the records. Every field starts at a multiple of ALIGN (4) bytes: a field whose size is
+    not a multiple of 4 is followed by zero bytes up to the next multiple. Readers skip that
+    padding. It lets a core on a little-endian target read each int32 and each 4 weights of a
+    row with one aligned load when the blob sits at a 4-byte-aligned address (header.py aligns
+    its array); the core is correct at any address.
 
 Version 2 changed, from version 1: the padding; the Linear layers' input_offset is gone, folded
 into their bias (qmodel.fold_zero_point), and the cell's W and U gained a bias (W_bias, U_bias)
