@@ -15,7 +15,8 @@ def params(model):
     p = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
     cfg = model.cfg
     p.update(coupling=cfg.coupling, steps=cfg.steps, dt=cfg.dt,
-             ln_eps={n: getattr(model, n).eps for n in ("enc_norm", "lat_norm", "dec_norm")})
+             ln_eps={layer.name: getattr(model, layer.name).eps for layer in SEQUENCE
+                     if layer.op == "layer_norm"})
     return p
 
 
