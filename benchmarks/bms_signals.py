@@ -1,7 +1,7 @@
 """Do the signals a battery management system already has help the liquid network on `cells`?
 
     python benchmarks/bms_signals.py [--models h8-tiny] [--seeds 42 43 44]
-                                     [--groups soh cycle ir temperature charge all]
+                                     [--groups soh cycle ir temperature charge cycle_ir all]
 
 An ablation on validation cells only (issue 12 asks for it before any signal becomes an input).
 Each window gets, from the cycles inside its input window only (causal), the signals of a group:
@@ -10,6 +10,7 @@ Each window gets, from the cycles inside its input window only (causal), the sig
                median of the first 10
   temperature  mean cell temperature (Tavg) over the window
   charge       median charge time of the last 10 cycles
+(cycle_ir: the first two together; all: every one.)
 In the shipped severson2019 summary, IR, temperature and charge time exist for 47 of the 124
 cells, none of them a secondary test cell (data/README.md); zero and empty values count as
 missing, and a window without any value takes the training windows' median (printed: how many
@@ -38,7 +39,8 @@ from dlnet.training import fit, predict_scaled, set_determinism
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["cycle", "ir_level", "ir_change", "temperature", "charge"]
 GROUPS = {"soh": [], "cycle": ["cycle"], "ir": ["ir_level", "ir_change"],
-          "temperature": ["temperature"], "charge": ["charge"], "all": COLUMNS}
+          "temperature": ["temperature"], "charge": ["charge"],
+          "cycle_ir": ["cycle", "ir_level", "ir_change"], "all": COLUMNS}
 
 
 def signals(windows, series, summary, input_len):
