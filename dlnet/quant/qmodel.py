@@ -165,8 +165,7 @@ class QuantModel:
                     out, in_ = self.layers[layer.name].weight.shape
                     d.update({k: v for k, v in ((layer.n_out, out), (layer.n_in, in_))
                               if k not in ("input_len", "output_len")})
-            cell = self.cell
-            d.update(rank=cell.rank, steps=cell.steps)
+            d.update(rank=self.cell.rank, steps=self.cell.steps)
         return d
 
     @property
