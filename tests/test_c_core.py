@@ -223,6 +223,59 @@ def test_core_refuses_layer_records_it_cannot_run(sanitized, work, model_bytes, 
         fmt.from_bytes(bad)
 
 
+def test_shuffled_layer_records_are_refused_or_run_without_a_sanitizer_finding(sanitized, work):
+    """A bounded fuzz of the records the core walks (DLNET_FUZZ_SECONDS / 2, default 10): records
+    swapped, repeated, dropped or given another op, type or size, the count and checksum made
+    valid again. Every blob is refused with the core's own code or runs; ASan/UBSan would fail
+    any out-of-bounds access or overflow."""
+    import os
+    import time
+
+    rng = np.random.default_rng(8)
+    seconds = float(os.environ.get("DLNET_FUZZ_SECONDS", "20")) / 2
+    at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)
+    codes = {}
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        model, scaler = random_model(rng)
+        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+        data = fmt.to_bytes(qm)
+        words = list(struct.unpack_from(f"<{len(SEQUENCE)}I", data, at))
+        for _ in range(10):
+            w = list(words)
+            i, j = (int(k) for k in rng.integers(0, len(w), 2))
+            kind = int(rng.integers(0, 4))
+            if kind == 0:
+                w[i], w[j] = w[j], w[i]
+            elif kind == 1:
+                w.insert(i, w[j])
+            elif kind == 2:
+                del w[i]
+            else:
+                op, n_out, writes = fmt.unpack_record(w[i])
+                field = int(rng.integers(0, 3))
+                op = int(rng.integers(0, 7)) if field == 0 else op
+                writes = int(rng.integers(0, 4)) if field == 1 else writes
+                if field == 2:
+                    n_out = int(rng.choice([1, n_out - 1, n_out + 1, 1024, 1025]))
+                w[i] = fmt.pack_record(op, max(n_out, 0), writes)
+            dims = bytearray(data[fmt.HEADER_BYTES:at])
+            struct.pack_into("<i", dims, 4 * fmt.DIMS.index("layers"), len(w))
+            body = bytes(dims) + struct.pack(f"<{len(w)}I", *w) + data[at + 4 * len(words):]
+            bad = struct.pack("<4I", fmt.MAGIC, fmt.VERSION, fmt.HEADER_BYTES + len(body),
+                              zlib.crc32(body)) + body
+            x = soh_to_q(soh_windows(rng, 2, model.cfg.input_len))
+            try:
+                host.run(sanitized, bad, x, work, output_len=model.cfg.output_len)
+                code = 0
+            except host.HostError as e:
+                assert e.code is not None, str(e)        # a crash or a sanitizer finding
+                code = e.code
+            codes[code] = codes.get(code, 0) + 1
+    assert sum(codes.values()) >= 50 and set(codes) <= {0, -4, -6}, codes
+    assert codes.get(-4), codes
+
+
 def test_scratch_size_is_exact(sanitized, work, model_bytes):
     """The exact DLNET_SCRATCH_BYTES runs clean under ASan; one byte less is refused."""
     data, input_len = model_bytes
