@@ -1,6 +1,6 @@
-"""Do the signals a battery management system already has help the liquid network on `cells`?
+"""Do the signals a battery management system already has help the liquid network?
 
-    python benchmarks/bms_signals.py [--models h8-tiny] [--seeds 42 43 44]
+    python benchmarks/bms_signals.py [--protocol cells] [--models h8-tiny] [--seeds 42 43 44]
                                      [--groups soh cycle ir temperature charge cycle_ir all]
 
 An ablation on validation cells only (issue 12 asks for it before any signal becomes an input).
@@ -10,9 +10,10 @@ Each window gets, from the cycles inside its input window only (causal), the sig
                median of the first 10
   temperature  mean cell temperature (Tavg) over the window
   charge       median charge time of the last 10 cycles
-(cycle_ir: the first two together; all: every one.)
+(cycle_ir: cycle and ir together; all: every signal above.)
 In the shipped severson2019 summary, IR, temperature and charge time exist for 47 of the 124
-cells, none of them a secondary test cell (data/README.md); zero and empty values count as
+cells, none of them a secondary test cell (data/README.md), and the DLNet paper's series
+(`paper`, `paper_residual`) have the cycle only; zero and empty values count as
 missing, and a window without any value takes the training windows' median (printed: how many
 windows, per split). The signals are standardized on the training windows and appended to the
 scaled SOH window as inputs of the encoder's first layer (the cell's drive u then averages them
@@ -44,11 +45,14 @@ GROUPS = {"soh": [], "cycle": ["cycle"], "ir": ["ir_level", "ir_change"],
 
 
 def signals(windows, series, summary, input_len):
-    """One row of COLUMNS per window, NaN where the summary has no valid value."""
+    """One row of COLUMNS per window, NaN where the summary (None: none) has no valid value."""
     cycles = {c: g.sort_values("index")["cycle"].to_numpy() for c, g in series.groupby("cell_id")}
     rows = []
     for cell, start in zip(windows.cell, windows.start):
         cyc = cycles[cell][start:start + input_len]
+        if summary is None:
+            rows.append([cyc[-1]] + [np.nan] * (len(COLUMNS) - 1))
+            continue
         s = summary.reindex(pd.MultiIndex.from_arrays([[cell] * len(cyc), cyc]))
         ir, temp, charge = (s[k].to_numpy(float) for k in ("IR", "Tavg", "chargetime"))
         with np.errstate(invalid="ignore"):
@@ -76,19 +80,23 @@ def main():
     config = load_config(ROOT / "config.yaml")
     pcfg = config["protocols"][args.protocol]
     dataset = config["datasets"][pcfg["dataset"]]
-    if dataset["adapter"] != "severson2019":
-        raise SystemExit(f"{args.protocol} reads {dataset['adapter']}: the signals come from the "
-                         "severson2019 summary only")
+    summary = None
+    if dataset["adapter"] == "severson2019":
+        summary = pd.read_csv(ROOT / dataset["summary"], low_memory=False)
+        summary = summary.set_index(["cell_id", "cycle"])[["IR", "Tavg", "chargetime"]]
+    elif set(args.groups) - {"soh", "cycle"}:
+        raise SystemExit(f"{args.protocol} reads {dataset['adapter']}, which has the cycle only: "
+                         "use --groups soh cycle")
     splits, scaler, series = build_protocol(config, args.protocol, ROOT)
-    summary = pd.read_csv(ROOT / dataset["summary"], low_memory=False)
-    summary = summary.set_index(["cell_id", "cycle"])[["IR", "Tavg", "chargetime"]]
     n_in = pcfg["input_len"]
     raw = {s: signals(splits[s], series, summary, n_in) for s in ("train", "val")}
     for s, v in raw.items():
-        missing = np.isnan(v).any(axis=1)
+        missing = np.isnan(v).any(axis=1) if summary is not None else np.zeros(len(v), bool)
         print(f"{s}: {len(v)} windows of {len(set(splits[s].cell))} cells, {missing.sum()} "
               f"without IR, temperature or charge time (given the training median)")
-    fill = np.nanmedian(raw["train"], axis=0)
+    known = np.isfinite(raw["train"])
+    fill = np.array([np.median(raw["train"][known[:, j], j]) if known[:, j].any() else 0.0
+                     for j in range(len(COLUMNS))])
     filled = {s: np.where(np.isnan(v), fill, v) for s, v in raw.items()}
     mu, sd = filled["train"].mean(axis=0), filled["train"].std(axis=0)
     z = {s: ((v - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32) for s, v in filled.items()}
