@@ -223,23 +223,40 @@ def test_core_refuses_layer_records_it_cannot_run(sanitized, work, model_bytes, 
         fmt.from_bytes(bad)
 
 
+def fuzz_models(rng, share=1.0):
+    """(model, blob) of random models for `share` of DLNET_FUZZ_SECONDS (default 20)."""
+    import os
+    import time
+
+    seconds = share * float(os.environ.get("DLNET_FUZZ_SECONDS", "20"))
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        model, scaler = random_model(rng)
+        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+        yield model, fmt.to_bytes(qm)
+
+
+def run_code(exe, blob, cfg, work, rng):
+    """The core's return code on two random windows: 0 when it runs, its error code when it
+    refuses the blob; a crash or a sanitizer finding fails the test."""
+    x = soh_to_q(soh_windows(rng, 2, cfg.input_len))
+    try:
+        host.run(exe, blob, x, work, output_len=cfg.output_len)
+        return 0
+    except host.HostError as e:
+        assert e.code is not None, str(e)
+        return e.code
+
+
 def test_shuffled_layer_records_are_refused_or_run_without_a_sanitizer_finding(sanitized, work):
     """A bounded fuzz of the records the core walks (DLNET_FUZZ_SECONDS / 2, default 10): records
     swapped, repeated, dropped or given another op, type or size, the count and checksum made
     valid again. Every blob is refused with the core's own code or runs; ASan/UBSan would fail
     any out-of-bounds access or overflow."""
-    import os
-    import time
-
     rng = np.random.default_rng(8)
-    seconds = float(os.environ.get("DLNET_FUZZ_SECONDS", "20")) / 2
     at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)
     codes = {}
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        model, scaler = random_model(rng)
-        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
-        data = fmt.to_bytes(qm)
+    for model, data in fuzz_models(rng, share=0.5):
         words = list(struct.unpack_from(f"<{len(SEQUENCE)}I", data, at))
         for _ in range(10):
             w = list(words)
@@ -264,13 +281,7 @@ def test_shuffled_layer_records_are_refused_or_run_without_a_sanitizer_finding(s
             body = bytes(dims) + struct.pack(f"<{len(w)}I", *w) + data[at + 4 * len(words):]
             bad = struct.pack("<4I", fmt.MAGIC, fmt.VERSION, fmt.HEADER_BYTES + len(body),
                               zlib.crc32(body)) + body
-            x = soh_to_q(soh_windows(rng, 2, model.cfg.input_len))
-            try:
-                host.run(sanitized, bad, x, work, output_len=model.cfg.output_len)
-                code = 0
-            except host.HostError as e:
-                assert e.code is not None, str(e)        # a crash or a sanitizer finding
-                code = e.code
+            code = run_code(sanitized, bad, model.cfg, work, rng)
             codes[code] = codes.get(code, 0) + 1
     assert sum(codes.values()) >= 50 and set(codes) <= {0, -4, -6}, codes
     assert codes.get(-4), codes
@@ -434,30 +445,16 @@ def test_damaged_model_blobs_are_refused_or_run_without_a_sanitizer_finding(sani
     bytes of random models overwritten and the checksum made valid again, so that the damage
     reaches the dimension and parameter checks. Every blob is refused with the core's own code
     or runs a forecast; ASan/UBSan (no recovery) would fail any out-of-bounds or overflow."""
-    import os
-    import time
-
     rng = np.random.default_rng(5)
-    seconds = float(os.environ.get("DLNET_FUZZ_SECONDS", "20"))
     codes = {}
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        model, scaler = random_model(rng)
-        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
-        data = fmt.to_bytes(qm)
+    for model, data in fuzz_models(rng):
         for _ in range(10):
             bad = bytearray(data)
             for _ in range(int(rng.integers(1, 6))):
                 bad[int(rng.integers(fmt.HEADER_BYTES, len(bad)))] = int(rng.integers(0, 256))
             body = bytes(bad[fmt.HEADER_BYTES:])
             bad = struct.pack("<4I", fmt.MAGIC, fmt.VERSION, len(bad), zlib.crc32(body)) + body
-            x = soh_to_q(soh_windows(rng, 2, model.cfg.input_len))
-            try:
-                host.run(sanitized, bad, x, work, output_len=model.cfg.output_len)
-                code = 0
-            except host.HostError as e:
-                assert e.code is not None, str(e)        # a crash or a sanitizer finding
-                code = e.code
+            code = run_code(sanitized, bad, model.cfg, work, rng)
             codes[code] = codes.get(code, 0) + 1
     assert sum(codes.values()) >= 100 and set(codes) <= {0, -4, -6}, codes
     assert codes.get(0) and codes.get(-6), codes   # both paths taken: runs and refusals
