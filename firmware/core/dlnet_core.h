@@ -48,7 +48,7 @@ extern "C" {
 #define DLNET_MAX_DIM 1024               /* any vector */
 #define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
 #define DLNET_MAX_STEPS 64
-#define DLNET_MAX_LAYERS 16              /* layers of a liquid network */
+#define DLNET_MAX_LAYERS 12              /* layers of a liquid network (its sequence has 11) */
 #define DLNET_FINE_BITS 8                /* extra fraction bits of multi-term sums */
 #define DLNET_NORM_BITS 16               /* fraction bits of LayerNorm's normalized values */
 /* fraction bits of the trend's level, slope and curvature (Q1.14 units per cycle^j) */
@@ -165,11 +165,12 @@ typedef struct {
     int32_t shift[3];          /* rounding shift of each coefficient, 1..62 */
 } dlnet_trend_t;
 
-/* One layer of a liquid network: its blob record and its parameters. */
+/* One layer of a liquid network: its blob record and its parameters. The record's fields are
+ * narrow because the model handle holds DLNET_MAX_LAYERS of them in RAM. */
 typedef struct {
-    int32_t op;                /* DLNET_OP_* */
-    int32_t n_in, n_out;
-    int32_t reads, writes;     /* DLNET_S8, DLNET_S16, DLNET_SOH; the blob records what it writes */
+    uint8_t op;                /* DLNET_OP_* */
+    uint8_t reads, writes;     /* DLNET_S8, DLNET_S16, DLNET_SOH; the blob records what it writes */
+    uint16_t n_in, n_out;      /* at most DLNET_MAX_DIM */
     union {
         dlnet_fc_t fc;             /* linear */
         dlnet_ln_t ln;             /* layer_norm */

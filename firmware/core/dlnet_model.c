@@ -189,8 +189,8 @@ static int records_ok(dlnet_model_t *m)
         dlnet_layer_t *l = &m->layer[i];
         const int32_t before = i > 0 ? m->layer[i - 1].op : -1;
         int same, s8, ok;
-        l->n_in = n;
-        l->reads = type;
+        l->n_in = (uint16_t)n;
+        l->reads = (uint8_t)type;
         same = l->n_in == l->n_out;
         s8 = l->reads == DLNET_S8 && l->writes == DLNET_S8;
         if (!in_range(l->n_out, 1, DLNET_MAX_DIM) ||
@@ -291,9 +291,9 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     for (i = 0; i < m->n_layers; i++) {
         /* blob.pack_record: bits 0-7 the op, 8-15 what it writes, 16-31 its output size */
         const uint32_t word = (uint32_t)take_i32(r);
-        m->layer[i].op = (int32_t)(word & 0xFFu);
-        m->layer[i].writes = (int32_t)((word >> 8) & 0xFFu);
-        m->layer[i].n_out = (int32_t)(word >> 16);
+        m->layer[i].op = (uint8_t)(word & 0xFFu);
+        m->layer[i].writes = (uint8_t)((word >> 8) & 0xFFu);
+        m->layer[i].n_out = (uint16_t)(word >> 16);
     }
     if (r->err != DLNET_OK) {
         return r->err;
