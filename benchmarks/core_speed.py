@@ -84,7 +84,7 @@ int main(void)
     tic();
     if (dlnet_run_start(&m, dlnet_windows[0], out, scratch, sizeof scratch, &st) != DLNET_OK)
         return 4;
-    toc("scale_input");
+    toc("start");
     for (i = 0; i < m.n_layers; i++) {
         tic(); dlnet_run_layer(&m, i, &st); toc(names[i]);
     }

@@ -217,10 +217,6 @@ int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad);
 int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, void *scratch,
               size_t scratch_bytes);
 
-/* Plan a parsed model's scratch: sets m->region_a, m->region_b and m->scratch_bytes from its
- * input_len, layers, width and rank (dlnet_model_init calls it). */
-void dlnet_plan_scratch(dlnet_model_t *m);
-
 /* One forecast in progress: dlnet_run is dlnet_run_start, dlnet_run_layer for each layer of a
  * liquid network, then dlnet_run_finish; the parts are public for per-layer profiling. */
 typedef struct {
