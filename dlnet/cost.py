@@ -54,7 +54,7 @@ def int8_bytes(model, scaler=None):
                     "enc_hidden": cfg.enc_hidden, "width": cfg.width, "dec_hidden": cfg.dec_hidden,
                     "dec_mid": cfg.dec_mid, "coupling": cfg.coupling,
                     "rank": cfg.rank if cfg.coupling == "lowrank" else 0, "steps": cfg.steps,
-                    "trend_len": trend_len(scaler)})
+                    "trend_len": trend_len(scaler), "signals": cfg.signals})
 
 
 def costs(model, scaler=None):
@@ -65,16 +65,18 @@ def costs(model, scaler=None):
             "int8_bytes": int8_bytes(model, scaler)}
 
 
-def linear_costs(input_len, output_len, fit_len):
-    """Ridge regression as the core runs it: one int8 layer and the scaling's trend."""
+def linear_costs(input_len, output_len, fit_len, signals=0):
+    """Ridge regression as the core runs it: one int8 layer (from the window and the signals)
+    and the scaling's trend."""
     from dlnet.quant.blob import size_of
 
-    return {"params": input_len * output_len + output_len,
-            "macs": input_len * output_len + trend_macs(fit_len, output_len),
+    n_in = input_len + signals
+    return {"params": n_in * output_len + output_len,
+            "macs": n_in * output_len + trend_macs(fit_len, output_len),
             "int8_bytes": size_of({"network": "linear", "input_len": input_len,
                                    "output_len": output_len, "enc_hidden": 0, "width": 0,
                                    "dec_hidden": 0, "dec_mid": 0, "rank": 0, "steps": 0,
-                                   "trend_len": fit_len})}
+                                   "trend_len": fit_len, "signals": signals})}
 
 
 def polynomial_costs(input_len, output_len, fit_len):

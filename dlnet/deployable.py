@@ -1,5 +1,6 @@
 """The selected model, whatever its kind, as the deploy rules use it: float forecasts, and its
-integer model for the C core.
+integer model for the C core. `predict` and `quantize` take raw input rows (dlnet/signals.py:
+the signals, then the SOH window).
 
   liquid      a LiquidNet checkpoint (model.pt), quantized by qmodel.quantize
   linear      ridge regression (ridge.npz of rule learned_baselines), qmodel.quantize_linear
@@ -48,7 +49,8 @@ class Linear:
 
     def __init__(self, weight, bias, scaler):
         self.weight, self.bias, self.scaler = np.asarray(weight), np.asarray(bias), scaler
-        self.output_len, self.input_len = self.weight.shape
+        self.signals = len(scaler.signals)
+        self.output_len, self.input_len = self.weight.shape[0], self.weight.shape[1] - self.signals
 
     @classmethod
     def load(cls, path):
@@ -66,7 +68,8 @@ class Linear:
     def costs(self):
         from dlnet.cost import linear_costs, trend_len
 
-        return {**linear_costs(self.input_len, self.output_len, trend_len(self.scaler)),
+        return {**linear_costs(self.input_len, self.output_len, trend_len(self.scaler),
+                               self.signals),
                 "float32_bytes": 4 * (self.weight.size + self.bias.size)}
 
 

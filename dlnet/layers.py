@@ -10,7 +10,8 @@ row here, its entry in each walker's op table, its C functions (firmware/core) a
 
     name   the LiquidNet module (state_dict prefix), the QuantModel field and the blob section
     op     one of OPS
-    n_in   the size (a NetConfig field, a blob dimension) of its input
+    n_in   the size (a NetConfig field or property, a blob dimension) of its input; the first
+           layer reads n_inputs: the SOH window and the signals beside it (dlnet/signals.py)
     n_out  the size of its output
     relu   a ReLU follows it
     trace  where the float reference records its output for calibration (None: not recorded)
@@ -37,7 +38,7 @@ class Layer:
 
 
 SEQUENCE = (
-    Layer("enc_in", "linear", "input_len", "enc_hidden", trace="enc_in"),
+    Layer("enc_in", "linear", "n_inputs", "enc_hidden", trace="enc_in"),
     Layer("enc_norm", "layer_norm", "enc_hidden", "enc_hidden", relu=True, trace="enc_norm"),
     Layer("enc_out", "linear", "enc_hidden", "width", trace="enc_out"),
     Layer("lat_norm", "layer_norm", "width", "width", trace="lat_norm"),
@@ -63,5 +64,6 @@ def output_type(i):
 
 
 def input_type(i):
-    """What layer i reads: the int16 scaled input for the first, its predecessor's output after."""
+    """What layer i reads: the int16 scaled input (window and signals) for the first, its
+    predecessor's output after."""
     return S16 if i == 0 else output_type(i - 1)

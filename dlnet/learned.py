@@ -1,6 +1,7 @@
 """Learned references with scikit-learn: ridge regression and PCA + k nearest neighbours.
 
-Both see what the liquid networks see: the protocol's training windows under its scaling, so with
+Both see what the liquid networks see: the protocol's training windows (and signals, if it has
+any) under its scaling, so with
 the quadratic scaling they learn the correction to the parabola, and both forecast through the
 same Scaler.inverse. Their hyperparameters come from a small grid, each setting scored on the
 validation windows only; the scores of every setting are kept, as the baselines keep theirs.
@@ -24,7 +25,7 @@ from dlnet.metrics import all_splits, errors
 
 
 def _scaled(window_set, scaler):
-    return scaler.transform(window_set.x), scaler.scale_targets(window_set.x, window_set.y)
+    return scaler.transform(window_set.inputs), scaler.scale_targets(window_set.x, window_set.y)
 
 
 class RidgeForecaster:
@@ -109,7 +110,7 @@ def evaluate(splits, scaler, learned_cfg, log=print):
         fitted, scores = [], {}
         for setting, make in settings:
             model = make(scaler).fit(train)
-            scores[setting_name(setting)] = errors(val.y, model.predict(val.x))["mae"]
+            scores[setting_name(setting)] = errors(val.y, model.predict(val.inputs))["mae"]
             fitted.append((setting, model))
             log(f"{name} {setting_name(setting)}: val MAE {scores[setting_name(setting)]:.6f}")
         setting, model = min(fitted, key=lambda sm: scores[setting_name(sm[0])])

@@ -44,6 +44,7 @@ def split_metrics(x, y_true, y_pred):
 
 
 def all_splits(splits, predict, skip=("train",)):
-    """{split: split_metrics} for every split but `skip`; `predict(x) -> y_pred` in SOH units."""
-    return {s: split_metrics(w.x, w.y, predict(w.x)) for s, w in splits.items()
+    """{split: split_metrics} for every split but `skip`; `predict(inputs) -> y_pred` in SOH
+    units, from raw input rows (WindowSet.inputs: the signals, then the window)."""
+    return {s: split_metrics(w.x, w.y, predict(w.inputs)) for s, w in splits.items()
             if s not in skip and len(w)}

@@ -1,7 +1,7 @@
 """The liquid neural network of DLNet: one class for the teacher and every student.
 
     u  = mean(x)                                   the input window's level, a scalar per window
-    h0 = tanh(LN(W_e2 relu(LN(W_e1 x))))           encoder to the latent state, h0 in (-1, 1)^W
+    h0 = tanh(LN(W_e2 relu(LN(W_e1 [x, s]))))      encoder to the latent state, h0 in (-1, 1)^W
     dh/dt = -alpha * h + beta * tanh(C(h) + w_u * u)
     h  = Euler(h0, steps, dt) + r * h0             explicit Euler steps, then a learned residual
     y  = W_d3 relu(W_d2 relu(LN(W_d1 h)))          decoder to the 100 future values
@@ -10,6 +10,9 @@ The teacher couples the latent units through a full matrix, C(h) = W h + b, and 
 steps of 1/9 over pseudo-time [0, 1]. A student couples them through a diagonal plus a low-rank
 term, C(h) = d * h + U (V^T h) + b, and takes one step of dt = 0.05. With the paper's sizes
 (encoder 256, latent 128, decoder 256 -> 128) the teacher has exactly 155,749 parameters.
+
+s are the scaled signals beside the window (dlnet/signals.py; none by default): the encoder's
+first layer reads them after the window's values, and nothing else does.
 """
 
 from dataclasses import asdict, dataclass
@@ -32,6 +35,11 @@ class NetConfig:
     steps: int = 9
     dt: float = 1.0 / 9.0
     dropout: float = 0.1
+    signals: int = 0            # scaled signals after the window in the input
+
+    @property
+    def n_inputs(self):
+        return self.input_len + self.signals
 
 
 def teacher_config(input_len=100, output_len=100, **overrides):
@@ -39,23 +47,24 @@ def teacher_config(input_len=100, output_len=100, **overrides):
 
 
 def student_config(width, enc_hidden=256, dec_hidden=256, dec_mid=128, rank=2, dt=0.05,
-                   input_len=100, output_len=100, dropout=0.1):
+                   input_len=100, output_len=100, dropout=0.1, signals=0):
     return NetConfig(input_len, output_len, enc_hidden, width, dec_hidden, dec_mid,
-                     coupling="lowrank", rank=min(rank, width), steps=1, dt=dt, dropout=dropout)
+                     coupling="lowrank", rank=min(rank, width), steps=1, dt=dt, dropout=dropout,
+                     signals=signals)
 
 
-def teacher_from_config(t, input_len=100, output_len=100):
+def teacher_from_config(t, input_len=100, output_len=100, signals=0):
     """NetConfig of config.yaml's `teacher` section: `steps` Euler steps over [0, 1]."""
     return teacher_config(input_len, output_len, enc_hidden=t["enc_hidden"], width=t["width"],
                           dec_hidden=t["dec_hidden"], dec_mid=t["dec_mid"], steps=t["steps"],
-                          dt=1.0 / t["steps"], dropout=t["dropout"])
+                          dt=1.0 / t["steps"], dropout=t["dropout"], signals=signals)
 
 
-def student_from_config(arch, s, input_len=100, output_len=100):
+def student_from_config(arch, s, input_len=100, output_len=100, signals=0):
     """NetConfig of one student architecture with the `students` section's rank, dt, dropout."""
     return student_config(arch["width"], arch["enc_hidden"], arch["dec_hidden"], arch["dec_mid"],
                           rank=s["rank"], dt=s["dt"], input_len=input_len,
-                          output_len=output_len, dropout=s["dropout"])
+                          output_len=output_len, dropout=s["dropout"], signals=signals)
 
 
 class LiquidCell(nn.Module):
@@ -91,7 +100,7 @@ class LiquidNet(nn.Module):
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.cfg = cfg
-        self.enc_in = nn.Linear(cfg.input_len, cfg.enc_hidden)
+        self.enc_in = nn.Linear(cfg.n_inputs, cfg.enc_hidden)
         self.enc_norm = nn.LayerNorm(cfg.enc_hidden)
         self.enc_out = nn.Linear(cfg.enc_hidden, cfg.width)
         self.lat_norm = nn.LayerNorm(cfg.width)
@@ -103,8 +112,8 @@ class LiquidNet(nn.Module):
         self.dec_out = nn.Linear(cfg.dec_mid, cfg.output_len)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x):  # x (B, input_len), scaled
-        u = x.mean(dim=1, keepdim=True)                          # (B, 1)
+    def forward(self, x):  # x (B, input_len + signals), scaled: the window, then the signals
+        u = x[:, :self.cfg.input_len].mean(dim=1, keepdim=True)  # (B, 1)
         z = self.drop(F.relu(self.enc_norm(self.enc_in(x))))    # (B, E)
         h0 = torch.tanh(self.lat_norm(self.enc_out(z)))         # (B, W)
         h = self.cell(h0, u) + self.r * h0                      # (B, W)

@@ -12,6 +12,7 @@ cells: the study's own cell split. `Train` cells train (a seeded subset of them 
 
 import numpy as np
 
+from dlnet import signals as sig
 from dlnet.data.dlnet_soh import load_segments
 from dlnet.data.smoothing import savgol_series
 from dlnet.errors import InputError
@@ -103,12 +104,37 @@ def build(name, pcfg, source, fit_lengths=()):
             raise InputError("config.yaml", f"protocol {name} has no {s} windows",
                              "give it more cells or a larger split fraction (val_fraction)",
                              column=f"protocols.{name}.split")
+    names = _check_signals(name, pcfg, series, source.path)
+    if names:
+        splits = {s: w.with_signals(sig.window_values(names, {c: v[0] for c, v in cells.items()},
+                                                      w.cell, w.start, n_in))
+                  for s, w in splits.items()}
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
-                        trend_length(name, pcfg, splits["val"], fit_lengths))
+                        trend_length(name, pcfg, splits["val"], fit_lengths),
+                        sig.fit(names, train.s))
     series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
                            index=series.groupby("cell_id").cumcount())
     return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh"]]
+
+
+def _check_signals(name, pcfg, series, path):
+    """The protocol's signals (config.yaml `signals`), each a known one whose column the
+    dataset's series has."""
+    names = list(pcfg.get("signals", []))
+    for s in names:
+        field = f"protocols.{name}.signals"
+        if s not in sig.SIGNALS:
+            raise InputError("config.yaml", f"{field} names an unknown signal '{s}'",
+                             f"use some of {sorted(sig.SIGNALS)}", column=field)
+        if sig.SIGNALS[s].column not in series.columns:
+            raise InputError(path, f"has no column '{sig.SIGNALS[s].column}', which signal '{s}' "
+                             f"of {field} reads", f"remove '{s}' from {field}, or use a dataset "
+                             "that records it", column=sig.SIGNALS[s].column)
+    if len(set(names)) != len(names):
+        raise InputError("config.yaml", f"protocols.{name}.signals lists a signal twice",
+                         "list each signal once", column=f"protocols.{name}.signals")
+    return names
 
 
 def _check_lengths_fit(name, pcfg):
@@ -232,12 +258,14 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
 
 
 def save(path_npz, splits):
-    """Flatten splits into one npz: {split}_x, {split}_y, {split}_cell, {split}_start."""
+    """Flatten splits into one npz: {split}_x, {split}_y, {split}_cell, {split}_start, {split}_s
+    (the raw signals, (n, 0) without)."""
     from dlnet.io import save_npz
 
     arrays = {}
     for s, w in splits.items():
-        arrays.update({f"{s}_x": w.x, f"{s}_y": w.y, f"{s}_cell": w.cell, f"{s}_start": w.start})
+        arrays.update({f"{s}_x": w.x, f"{s}_y": w.y, f"{s}_cell": w.cell, f"{s}_start": w.start,
+                       f"{s}_s": w.s})
     save_npz(path_npz, **arrays)
 
 
@@ -245,7 +273,8 @@ def load(path_npz):
     """The inverse of save: split name -> WindowSet, in SPLITS order."""
     with np.load(path_npz) as z:
         names = [s for s in SPLITS if f"{s}_x" in z.files]
-        return {s: WindowSet(z[f"{s}_x"], z[f"{s}_y"], z[f"{s}_cell"], z[f"{s}_start"]) for s in names}
+        return {s: WindowSet(z[f"{s}_x"], z[f"{s}_y"], z[f"{s}_cell"], z[f"{s}_start"],
+                             z[f"{s}_s"] if f"{s}_s" in z.files else None) for s in names}
 
 
 def load_with_scaler(path_npz, info_json):

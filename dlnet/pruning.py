@@ -23,7 +23,7 @@ from dlnet.model import LiquidNet
 def prune(model: LiquidNet, ratio, keep_first_last=True):
     """Return a new, physically smaller LiquidNet with `ratio` of the prunable channels removed."""
     model = _copy(model).eval()
-    example = torch.zeros(1, model.cfg.input_len)
+    example = torch.zeros(1, model.cfg.n_inputs)
     ignored = [model.enc_out, model.dec_out]
     if keep_first_last:
         ignored.append(model.enc_in)

@@ -12,6 +12,11 @@ Inputs are `(x - a(x)) / span`; forecasts come back as `b(x) + span * z`, where
                          where the fade accelerates (the knee) or levels off. A model that outputs
                          zero is the baseline, so training starts from it instead of from scratch.
 Each anchor uses only the window's own inputs, never its targets.
+
+Signals (dlnet/signals.py) beside the window are standardized, (v - offset) / scale with the
+training windows' rounded mean and standard deviation, and follow the scaled window in the
+model's input. Every method takes raw input rows (the signals, then the window): the anchors and
+the parabola read the last values of a row, which are SOH.
 """
 
 import numpy as np
@@ -30,22 +35,26 @@ def trend_matrix(fit_len, horizon, degree=2):
 
 
 class Scaler:
-    def __init__(self, kind, span, offset=0.0, anchor_len=0, trend_len=0):
+    def __init__(self, kind, span, offset=0.0, anchor_len=0, trend_len=0, signals=()):
         if kind not in KINDS:
             raise ValueError(f"unknown scaling '{kind}'; use one of {KINDS}")
         self.kind, self.span, self.offset = kind, float(span), float(offset)
         self.anchor_len, self.trend_len = int(anchor_len), int(trend_len)
+        self.signals = [dict(g) for g in signals]     # dlnet.signals.fit: name, unit, offset, scale
 
     @classmethod
-    def fit(cls, kind, x, y, anchor_len=10, trend_len=100):
+    def fit(cls, kind, x, y, anchor_len=10, trend_len=100, signals=()):
+        """From the training windows x (SOH only) and targets y; `signals`, the training
+        windows' signal scalings (dlnet.signals.fit)."""
         if kind == "minmax":
             lo = min(x.min(), y.min())
             hi = max(x.max(), y.max())
-            return cls("minmax", span=hi - lo, offset=lo)
+            return cls("minmax", span=hi - lo, offset=lo, signals=signals)
         scaler = cls(kind, 1.0, anchor_len=anchor_len,
                      trend_len=trend_len if kind == "quadratic" else 0)
         scaler.span = max(np.abs(scaler.transform(x)).max(),
                           np.abs(scaler.scale_targets(x, y)).max())
+        scaler.signals = [dict(g) for g in signals]
         return scaler
 
     def anchor(self, x):
@@ -63,8 +72,15 @@ class Scaler:
         return x[:, -self.trend_len:] @ trend_matrix(self.trend_len, horizon).T
 
     def transform(self, x):
-        """The model's input: the windows x, scaled."""
-        return (np.asarray(x, dtype=np.float64) - self.anchor(x)) / self.span
+        """The model's input: the window of each raw input row scaled, then its signals scaled."""
+        x = np.asarray(x, dtype=np.float64)
+        k = len(self.signals)
+        window = (x[:, k:] - self.anchor(x)) / self.span
+        if not k:
+            return window
+        offset = np.array([g["offset"] for g in self.signals], np.float64)
+        scale = np.array([g["scale"] for g in self.signals], np.float64)
+        return np.concatenate([window, (x[:, :k] - offset) / scale], axis=1)
 
     def scale_targets(self, x, y):
         y = np.asarray(y, dtype=np.float64)
@@ -76,9 +92,10 @@ class Scaler:
 
     def to_dict(self):
         return {"kind": self.kind, "span": self.span, "offset": self.offset,
-                "anchor_len": self.anchor_len, "trend_len": self.trend_len}
+                "anchor_len": self.anchor_len, "trend_len": self.trend_len,
+                "signals": self.signals}
 
     @classmethod
     def from_dict(cls, d):
         return cls(d["kind"], d["span"], d.get("offset", 0.0), d.get("anchor_len", 0),
-                   d.get("trend_len", 0))
+                   d.get("trend_len", 0), d.get("signals", ()))

@@ -56,7 +56,7 @@ def predict_scaled(model, x, batch=4096):
 
 
 def predict(model, scaler, x):
-    """SOH forecast for raw SOH input windows x (n, input_len)."""
+    """SOH forecast for raw input rows x (n, signals + input_len; dlnet/signals.py)."""
     return scaler.inverse(x, predict_scaled(model, scaler.transform(x)))
 
 

@@ -19,14 +19,24 @@ def cut(values, starts, input_len, output_len):
 
 
 class WindowSet:
-    """Windows of one split with where they came from: arrays x, y, cell, start."""
+    """Windows of one split with where they came from: arrays x, y, cell, start, and s, the raw
+    signals beside each window (n, k), k = 0 without signals (dlnet/signals.py)."""
 
-    def __init__(self, x, y, cell, start):
+    def __init__(self, x, y, cell, start, s=None):
         self.x, self.y = np.asarray(x, np.float64), np.asarray(y, np.float64)
         self.cell, self.start = np.asarray(cell, dtype=str), np.asarray(start, np.int64)
+        self.s = np.zeros((len(self.x), 0)) if s is None else np.asarray(s, np.float64)
 
     def __len__(self):
         return len(self.x)
+
+    @property
+    def inputs(self):
+        """What a forecaster reads: the signals, then the window (dlnet/signals.py)."""
+        return np.concatenate([self.s, self.x], axis=1) if self.s.shape[1] else self.x
+
+    def with_signals(self, s):
+        return WindowSet(self.x, self.y, self.cell, self.start, s)
 
     @classmethod
     def concat(cls, parts, input_len, output_len):
@@ -35,7 +45,7 @@ class WindowSet:
             return cls(np.zeros((0, input_len)), np.zeros((0, output_len)), [], [])
         return cls(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
                    np.concatenate([p.cell for p in parts]),
-                   np.concatenate([p.start for p in parts]))
+                   np.concatenate([p.start for p in parts]), np.concatenate([p.s for p in parts]))
 
 
 def windows_of_cell(cell_id, values, input_len, output_len, step, starts=None):

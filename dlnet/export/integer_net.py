@@ -81,7 +81,8 @@ def coupling(cell):
 
 
 class IntegerNet(nn.Module):
-    """Export-only twin of a LiquidNet: input (B, input_len) scaled window, output (B, output_len)."""
+    """Export-only twin of a LiquidNet: input (B, input_len + signals) scaled window and signals,
+    output (B, output_len)."""
 
     def __init__(self, net: LiquidNet):
         super().__init__()
@@ -89,7 +90,7 @@ class IntegerNet(nn.Module):
         self.enc_in, self.enc_norm = centered(net.enc_in), Normalize(net.enc_norm)
         self.enc_out, self.lat_norm = centered(net.enc_out), Normalize(net.lat_norm)
         self.couple = coupling(cell)
-        self.steps = cell.steps
+        self.steps, self.input_len = cell.steps, net.cfg.input_len
         self.register_buffer("w_u", cell.w_u.detach().clone())
         self.register_buffer("keep", (1 - cell.dt * cell.alpha).detach().clone())
         self.register_buffer("gain", (cell.dt * cell.beta).detach().clone())
@@ -99,7 +100,7 @@ class IntegerNet(nn.Module):
         self.eval()
 
     def forward(self, x):
-        drive = self.w_u * x.mean(dim=1, keepdim=True)
+        drive = self.w_u * x[:, :self.input_len].mean(dim=1, keepdim=True)
         z = F.relu(self.enc_norm(self.enc_in(x)))
         h0 = torch.tanh(self.lat_norm(self.enc_out(z)))
         h = h0

@@ -1,6 +1,6 @@
 """The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
 
-Layout (format version 5), every integer little-endian, arrays row-major:
+Layout (format version 6), every integer little-endian, arrays row-major:
 
     offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
     offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
@@ -24,6 +24,9 @@ anchor and the trend; their liquid sizes (enc_hidden ... steps) are 0. A trend m
 long and of degree 0 or 1 (zero rows): the polynomial baselines.
 Version 5 replaced the liquid network's named sizes (enc_hidden, width, dec_hidden, dec_mid)
 with the layer records, which the C core walks instead of a sequence of its own.
+Version 6 added the last dimension, signals (k, qmodel.MAX_SIGNALS at most) and, when it is not
+0, the signals section after the anchor (qmodel.Signals); the first layer of a liquid or linear
+network reads input_len + k values: the SOH window's, then the signals' (dlnet/signals.py).
 
 The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
 here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
@@ -38,14 +41,14 @@ import numpy as np
 from dlnet.errors import InputError
 from dlnet.layers import OPS, SEQUENCE, output_type
 from dlnet.quant import qmodel as qmod
-from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Trend
+from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Signals, Trend
 
 MAGIC = 0x514E4C44
-VERSION = 5
+VERSION = 6
 HEADER_BYTES = 16
 ALIGN = 4
 DIMS = ("network", "input_len", "output_len", "coupling", "rank", "steps", "trend_len",
-        "scratch_bytes", "layers")
+        "scratch_bytes", "layers", "signals")
 _DTYPES = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8")}
 
 
@@ -81,9 +84,13 @@ def layout(d):
     anchor = [("anchor", Anchor, [("kind", "i32", None), ("length", "i32", None),
                                   ("constant", "i32", None), ("mult", "i32", None),
                                   ("shift", "i32", None)])]
+    if d["signals"]:
+        k = (d["signals"],)
+        anchor.append(("signals", Signals, [("offset", "i32", k), ("mult", "i32", k),
+                                            ("shift", "i8", k)]))
     network = qmod.NETWORKS[d["network"]]
     if network == "linear":
-        anchor.append(("linear", FC, _fc(d["input_len"], d["output_len"])))
+        anchor.append(("linear", FC, _fc(d["n_inputs"], d["output_len"])))
     elif network == "liquid":
         anchor += _liquid(d)
     return anchor + ([("trend", Trend, [("weight", "i32", (3, d["trend_len"])),
@@ -109,8 +116,8 @@ def _liquid(d):
 def records(d):
     """(op code, output size, what it writes: layers.S8, S16 or SOH) of each layer of a model
     with these (named) dims; none without a liquid network. A layer's input is its predecessor's
-    output (the first's, the int16 scaled input of input_len values), so the C core needs no
-    more to walk the sequence and check it."""
+    output (the first's, the int16 scaled input of input_len + signals values), so the C core
+    needs no more to walk the sequence and check it."""
     if qmod.NETWORKS[d["network"]] != "liquid":
         return []
     return [(OPS.index(layer.op), d[layer.n_out], output_type(i))
@@ -139,8 +146,10 @@ def padded(n):
 def size_of(dims):
     """Bytes of the blob of a model with these dims (network and coupling as names), without
     building it."""
+    k = dims.get("signals", 0)
     d = {**dims, "network": qmod.NETWORKS.index(dims["network"]),
-         "coupling": qmod.COUPLINGS.index(dims.get("coupling", "full"))}
+         "coupling": qmod.COUPLINGS.index(dims.get("coupling", "full")), "signals": k,
+         "n_inputs": dims["input_len"] + k}
 
     def size(fields):
         return sum(size(shape) if isinstance(kind, type) else
@@ -222,6 +231,11 @@ def from_bytes(data, source="<model blob>"):
     for k in ("input_len", "output_len"):
         if not 1 <= d[k] <= qmod.MAX_DIM:
             raise InputError(source, f"has {k} = {d[k]}, outside 1..{qmod.MAX_DIM}", fix)
+    if not 0 <= d["signals"] <= qmod.MAX_SIGNALS:
+        raise InputError(source, f"has {d['signals']} signals, outside 0..{qmod.MAX_SIGNALS}", fix)
+    if qmod.NETWORKS[d["network"]] == "none" and d["signals"]:
+        raise InputError(source, f"has {d['signals']} signals but no network to read them", fix)
+    d["n_inputs"] = d["input_len"] + d["signals"]
     liquid = ("coupling", "rank", "steps", "layers")
     if qmod.NETWORKS[d["network"]] == "liquid":
         if d["layers"] != len(SEQUENCE):

@@ -14,7 +14,7 @@ def params(model):
     """name -> float64 array; plus the static shape facts the quantizer needs."""
     p = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
     cfg = model.cfg
-    p.update(coupling=cfg.coupling, steps=cfg.steps, dt=cfg.dt,
+    p.update(coupling=cfg.coupling, steps=cfg.steps, dt=cfg.dt, input_len=cfg.input_len,
              ln_eps={layer.name: getattr(model, layer.name).eps for layer in SEQUENCE
                      if layer.op == "layer_norm"})
     return p
@@ -76,9 +76,9 @@ OPS = {
 
 
 def forward(p, xs):
-    """Scaled inputs (B, input_len) -> (scaled outputs, trace of intermediates)."""
+    """Scaled inputs (B, input_len + signals) -> (scaled outputs, trace of intermediates)."""
     x = np.asarray(xs, np.float64)
-    t = {"low": [], "pre": [], "h": [], "u": x.mean(axis=1, keepdims=True)}
+    t = {"low": [], "pre": [], "h": [], "u": x[:, :p["input_len"]].mean(axis=1, keepdims=True)}
     for layer in SEQUENCE:
         x = OPS[layer.op](p, layer, x, t)
         if layer.relu:

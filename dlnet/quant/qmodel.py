@@ -13,6 +13,10 @@ The blob module serializes it for the C core, the reference module runs it. Acti
 Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
   input   d = sat16(x - a): x, a in Q1.14, so d has scale 2^-14 / span: the Scaler's 1/span is
           folded into the first Linear's multiplier and costs nothing at run time.
+  signals each raw int32 signal v (dlnet/signals.py) is scaled by the Scaler as (v - o) / sigma;
+          the core stores it after d as sat16(requant(v - o, M, s)) with M 2^(s-31) =
+          1 / (sigma s_d): in d's own scale, so the first Linear reads one int16 vector of
+          input_len + k values with one input scale.
   Linear  acc = bias + sum_j w_ij x_j  (int32); out = clamp(zp_out + requant(acc, M_i, s_i))
           with M_i 2^(s_i-31) = s_in s_w,i / s_out; ReLU is the clamp at zp_out. The input's
           zero point is folded into the bias here, offline: sum_j w_ij (x_j - zp_in) + b_i
@@ -43,6 +47,7 @@ ANCHORS = ("constant", "mean")
 MAX_DIM = 1024          # any vector; keeps every int32 accumulator bound checkable
 MAX_NORM_DIM = 512      # LayerNorm width: n * (2 n 2^15)^2 must stay below 2^62
 MAX_STEPS = 64
+MAX_SIGNALS = 8         # DLNET_MAX_SIGNALS: signals beside the SOH window
 
 
 @dataclass
@@ -123,6 +128,18 @@ class Anchor:
 
 
 @dataclass
+class Signals:
+    """The raw signals' integers: q_j = sat16(requant(sat32(v_j - offset_j), mult_j, shift_j)),
+    in the scale of d (reference.scale_signals)."""
+    offset: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+
+    def __len__(self):
+        return len(self.offset)
+
+
+@dataclass
 class Trend:
     """The forecast anchor b(x) = a + P d, with P the least-squares polynomial (degree <= 2)
     through the last `length` values of d extrapolated (dlnet.scaling.trend_matrix). P has rank
@@ -149,13 +166,16 @@ class QuantModel:
     # linear
     linear: FC = None
     trend: Trend = None
+    signals: Signals = None    # None: the SOH window alone
     scales: dict = field(default_factory=dict)
 
     @property
     def dims(self):
-        """network, input_len, output_len, the liquid network's sizes (0 for the other
-        networks), trend_len (0: no trend)."""
+        """network, input_len, output_len, signals (k) and n_inputs (input_len + k), the liquid
+        network's sizes (0 for the other networks), trend_len (0: no trend)."""
+        k = len(self.signals) if self.signals is not None else 0
         d = {"network": self.network, "input_len": self.input_len, "output_len": self.output_len,
+             "signals": k, "n_inputs": self.input_len + k,
              "enc_hidden": 0, "width": 0, "dec_hidden": 0, "dec_mid": 0, "rank": 0, "steps": 0,
              "trend_len": self.trend.length if self.trend is not None else 0}
         if self.network == "liquid":
@@ -164,7 +184,7 @@ class QuantModel:
                 if layer.op == "linear":
                     out, in_ = self.layers[layer.name].weight.shape
                     d.update({k: v for k, v in ((layer.n_out, out), (layer.n_in, in_))
-                              if k not in ("input_len", "output_len")})
+                              if k not in ("n_inputs", "output_len")})
             d.update(rank=self.cell.rank, steps=self.cell.steps)
         return d
 
@@ -180,9 +200,11 @@ class QuantModel:
                  if d["trend_len"] else "")
         if self.network == "none":
             return f"input {d['input_len']} -> anchor{trend} -> output {d['output_len']}"
+        inputs = f"input {d['input_len']}" + (f" + {d['signals']} signal{'s' * (d['signals'] > 1)}"
+                                             if d["signals"] else "")
         if self.network == "linear":
-            return f"input {d['input_len']} -> linear -> output {d['output_len']}{trend}"
-        return (f"input {d['input_len']} -> encoder {d['enc_hidden']} -> latent {d['width']} "
+            return f"{inputs} -> linear -> output {d['output_len']}{trend}"
+        return (f"{inputs} -> encoder {d['enc_hidden']} -> latent {d['width']} "
                 f"({self.cell.coupling} coupling{', rank %d' % d['rank'] if d['rank'] else ''}, "
                 f"{d['steps']} Euler step{'s' if d['steps'] > 1 else ''}) -> decoder "
                 f"{d['dec_hidden']} -> {d['dec_mid']} -> output {d['output_len']}{trend}")
@@ -195,7 +217,7 @@ STATE_OPS = ("tanh", "liquid")
 def scratch_bytes(dims):
     """Peak activation bytes of the C core (dlnet_run.c): three regions, each rounded up to 4.
 
-    a and b: the scaled int16 input sits in a; each layer's output goes to b when its input is
+    a and b: the scaled int16 input (window and signals) sits in a; each layer's output goes to b when its input is
         in a, else to a (int16 for a Linear that feeds a LayerNorm, int8 otherwise); the last
         layer writes the caller's output
     c: the cell's h0, h, tanh input and (lowrank) the rank-sized projection V^T h, where the
@@ -203,7 +225,7 @@ def scratch_bytes(dims):
     Without a liquid network its sizes are 0, and only the scaled input is left.
     """
     d = dims
-    size, where = {"a": 2 * d["input_len"], "b": 0}, "a"
+    size, where = {"a": 2 * (d["input_len"] + d.get("signals", 0)), "b": 0}, "a"
     if d["network"] == "liquid":
         for i, layer in enumerate(SEQUENCE[:-1]):
             if layer.op in STATE_OPS:
@@ -244,8 +266,9 @@ def fold_zero_point(weight, bias, zero_point):
 
 def quantize(model, scaler, x_calibration, weights="per_channel", calibration="minmax",
              percentile=99.99, headroom=1.25):
-    """A QuantModel of `model` (a LiquidNet) for raw SOH windows, calibrated on `x_calibration`;
-    every int8 activation range is widened by `headroom` (see calibrate)."""
+    """A QuantModel of `model` (a LiquidNet) for raw inputs (dlnet/signals.py: the signals, then
+    the SOH window), calibrated on `x_calibration`; every int8 activation range is widened by
+    `headroom` (see calibrate)."""
     if weights not in ("per_channel", "per_tensor"):
         raise ValueError(f"unknown weight quantization '{weights}'; use per_channel or per_tensor")
     if not headroom >= 1.0:
@@ -325,7 +348,7 @@ def quantize(model, scaler, x_calibration, weights="per_channel", calibration="m
     for i, layer in enumerate(SEQUENCE):
         sections[layer.name], (s_in, zp_in) = ops[layer.op](i, layer, s_in, zp_in)
     qm = QuantModel("liquid", model.cfg.input_len, model.cfg.output_len, anchor, layers=sections,
-                    trend=trend,
+                    trend=trend, signals=signal_integers(scaler, s["d"]),
                     scales={"scale": s, "zero_point": zp, "weights": weights,
                             "calibration": calibration, "headroom": headroom,
                             "percentile": percentile if calibration == "percentile" else None})
@@ -340,6 +363,17 @@ def scaler_integers(scaler):
         return Anchor("constant", 0, int(soh_to_q(scaler.offset)), 0, 0), None
     anchor = mean_anchor(scaler.anchor_len)
     return anchor, (polynomial_trend(scaler.trend_len) if scaler.kind == "quadratic" else None)
+
+
+def signal_integers(scaler, s_d):
+    """Signals of the Scaler's signal scalings (None without signals): the integer offset o, and
+    1 / (sigma s_d) as a multiplier, so that the scaled signal lands in d's scale s_d."""
+    if not scaler.signals:
+        return None
+    pairs = [quantize_multiplier(1.0 / (g["scale"] * s_d)) for g in scaler.signals]
+    return Signals(np.array([g["offset"] for g in scaler.signals], np.int64),
+                   np.array([m for m, _ in pairs], np.int64),
+                   np.array([sh for _, sh in pairs], np.int64))
 
 
 def mean_anchor(length):
@@ -376,8 +410,9 @@ def quantize_polynomial(input_len, output_len, fit_len, degree):
 
 def quantize_linear(weight, bias, scaler, weights="per_channel"):
     """A linear map from the scaled input to the scaled output (ridge regression: z_out =
-    weight z_in + bias) as a QuantModel: one int8 layer from the int16 d = x - a straight to
-    Q1.14, as the liquid network's first and last layers do, then the scaler's trend."""
+    weight z_in + bias) as a QuantModel: one int8 layer from the int16 d = x - a (and the
+    scaled signals after it) straight to Q1.14, as the liquid network's first and last layers
+    do, then the scaler's trend."""
     weight, bias = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
     if weights not in ("per_channel", "per_tensor"):
         raise ValueError(f"unknown weight quantization '{weights}'; use per_channel or per_tensor")
@@ -392,7 +427,8 @@ def quantize_linear(weight, bias, scaler, weights="per_channel"):
     wq = np.clip(cal.round_int(weight / sw[:, None]), -127, 127)
     mult, shift = quantize_multipliers(sw * scaler.span * 2.0 ** SOH_FRAC_BITS * s_in)
     layer = FC(wq, cal.round_int(bias / (s_in * sw)), mult, shift, 0, *INT16)
-    qm = QuantModel("linear", weight.shape[1], weight.shape[0], anchor, linear=layer, trend=trend,
+    qm = QuantModel("linear", weight.shape[1] - len(scaler.signals), weight.shape[0], anchor,
+                    linear=layer, trend=trend, signals=signal_integers(scaler, s_in),
                     scales={"scale": {"d": s_in}, "zero_point": {}, "weights": weights})
     check(qm)
     return qm
@@ -448,6 +484,15 @@ def check(qm):
     _need(qm.network in NETWORKS, f"network {qm.network}")
     for k in ("input_len", "output_len"):
         _need(1 <= d[k] <= MAX_DIM, f"{k} = {d[k]} is outside 1..{MAX_DIM}")
+    _need(0 <= d["signals"] <= MAX_SIGNALS, f"{d['signals']} signals, more than {MAX_SIGNALS}")
+    _need(qm.network != "none" or d["signals"] == 0, "a model without a network has no signals")
+    if qm.signals is not None:
+        sig = qm.signals
+        _need(len(sig) >= 1 and len(sig.mult) == len(sig.shift) == len(sig),
+              f"signals: {len(sig.offset)} offsets, {len(sig.mult)} multipliers, "
+              f"{len(sig.shift)} shifts")
+        _in(sig.offset, INT32, "signal offsets")
+        _mults("signals", sig.mult, sig.shift)
     a = qm.anchor
     _need(a.kind in ANCHORS, f"anchor kind {a.kind}")
     if a.kind == "mean":
@@ -461,8 +506,8 @@ def check(qm):
         _need(np.all((1 <= tr.shift) & (tr.shift <= 62)), f"trend shifts {tr.shift}")
         _in(tr.weight, INT32, "trend weights")
     if qm.network == "linear":
-        _need(qm.linear.weight.shape == (d["output_len"], d["input_len"]),
-              f"linear weights {qm.linear.weight.shape} for {d['input_len']} -> {d['output_len']}")
+        _need(qm.linear.weight.shape == (d["output_len"], d["n_inputs"]),
+              f"linear weights {qm.linear.weight.shape} for {d['n_inputs']} -> {d['output_len']}")
         _fc("linear", qm.linear, INT16, INT16)
     if qm.network == "liquid":
         _check_liquid(qm, d)

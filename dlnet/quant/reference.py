@@ -9,6 +9,7 @@ shift_round and the Q1.14 input/output.
 
 import numpy as np
 
+from dlnet import signals
 from dlnet.layers import SEQUENCE
 from dlnet.quant.fixedpoint import (INT8, INT16, INT32, TREND_FRAC_BITS, finish, q_to_soh,
                                     requant, rsqrt_multiplier, saturate, shift_round, soh_to_q)
@@ -29,6 +30,25 @@ def scale_input(anchor, x):
         a = np.full((len(x), 1), anchor.constant, np.int64)
     d = saturate(x - a, INT16)
     return d, a, d.sum(axis=1, keepdims=True)
+
+
+def scale_signals(sig, raw):
+    """Raw int32 signals (n, k) -> int16 in d's scale: sat16(requant(sat32(v - offset), M, s)).
+    The int64 difference saturates to int32 first, as the core's does, so any raw value is safe."""
+    v = saturate(np.asarray(raw, np.int64) - sig.offset, INT32)
+    return saturate(requant(v, sig.mult, sig.shift), INT16)
+
+
+def scaled_inputs(qm, x, s):
+    """(d with the scaled signals after it, d, a, u_sum): what the first layer reads, and the
+    SOH part alone, which the anchor, the drive and the trend read."""
+    d, a, u_sum = scale_input(qm.anchor, x)
+    if qm.signals is None:
+        return d, d, a, u_sum
+    if s is None or np.shape(s) != (len(d), len(qm.signals)):
+        raise ValueError(f"the model takes {len(qm.signals)} signals per window, "
+                         f"got {None if s is None else np.shape(s)}")
+    return np.concatenate([d, scale_signals(qm.signals, s)], axis=1), d, a, u_sum
 
 
 def accumulate(fc, x):
@@ -147,13 +167,13 @@ OPS = {
 }
 
 
-def run(qm, x):
-    """Q1.14 SOH windows (n, input_len) -> Q1.14 SOH forecasts (n, output_len), int16."""
+def run(qm, x, s=None):
+    """Q1.14 SOH windows (n, input_len), and raw int32 signals (n, k) if the model takes any
+    -> Q1.14 SOH forecasts (n, output_len), int16."""
     if qm.network != "liquid":
-        return run_without_liquid(qm, x)
-    d, a, u_sum = scale_input(qm.anchor, x)
+        return run_without_liquid(qm, x, s)
+    z, d, a, u_sum = scaled_inputs(qm, x, s)
     state = {"u_sum": u_sum, "state_offset": qm.cell.state_offset}
-    z = d
     for layer in SEQUENCE[:-1]:
         z = OPS[layer.op](qm.layers[layer.name], z, state)
     out = qm.layers[SEQUENCE[-1].name]
@@ -164,21 +184,24 @@ def run(qm, x):
     return add_trend(c, a, output_soh(out, z, 0)).astype(np.int16)
 
 
-def run_without_liquid(qm, x):
+def run_without_liquid(qm, x, s=None):
     """The linear network (one int16 -> Q1.14 layer, saturated) or none (zeros), plus the
     anchor and trend: add_trend with zero coefficients when there is no trend."""
-    d, a, _ = scale_input(qm.anchor, x)
+    z, d, a, _ = scaled_inputs(qm, x, s)
     if qm.network == "linear":
-        y = fully_connected(qm.linear, d)
+        y = fully_connected(qm.linear, z)
     else:
         y = np.zeros((len(d), qm.output_len), np.int64)
     c = trend_coefficients(qm.trend, d) if qm.trend is not None else np.zeros((len(d), 3), np.int64)
     return add_trend(c, a, y).astype(np.int16)
 
 
-def predict(qm, soh, batch=4096):
-    """SOH windows (float) -> SOH forecasts (float) through the integer model."""
+def predict(qm, inputs, batch=4096):
+    """Raw inputs (float: the signals, then the SOH window; dlnet/signals.py) -> SOH forecasts
+    (float) through the integer model."""
+    s, soh = signals.split(inputs, qm.input_len, qm.dims["signals"])
     q = soh_to_q(soh)
     if not len(q):
         return np.zeros((0, qm.dims["output_len"]))
-    return np.concatenate([q_to_soh(run(qm, q[i:i + batch])) for i in range(0, len(q), batch)])
+    return np.concatenate([q_to_soh(run(qm, q[i:i + batch], s[i:i + batch] if qm.signals else None))
+                           for i in range(0, len(q), batch)])

@@ -38,13 +38,14 @@ def run(input, output, params, log, threads=1):
               "float": metrics.all_splits(splits, float_soh),
               "tflite_micro": metrics.all_splits(splits, int8_soh)}
     # The int8 model scored against the float model's forecasts: what quantization alone costs.
-    as_float = {s: WindowSet(w.x, float_soh(w.x), w.cell, w.start) for s, w in splits.items()
+    as_float = {s: WindowSet(w.x, float_soh(w.inputs), w.cell, w.start, w.s)
+                for s, w in splits.items()
                 if s != "train" and len(w)}
     gap = metrics.all_splits(as_float, int8_soh)
     result["int8_vs_float"] = {
         s: {"mae_increase": result["tflite_micro"][s]["mae"] - result["float"][s]["mae"],
             "mean_abs_diff": gap[s]["mae"],
-            "inputs_clipped": micro.quantize(scaler.transform(w.x))[1]}
+            "inputs_clipped": micro.quantize(scaler.transform(w.inputs))[1]}
         for s, w in as_float.items()}
     for s in result["float"]:
         log(f"{s:>9s}: float MAE {result['float'][s]['mae']:.5f}, TFLite Micro int8 MAE "
@@ -65,10 +66,10 @@ def run(input, output, params, log, threads=1):
 def gate_record(model, scaler, micro, windows):
     """The gate's record on `windows` (validation): MAE of the float model, of the float model on
     the int8 input tensor's grid, and of TFLite Micro (dlnet.quant.gate.measure)."""
-    z = scaler.transform(windows.x)
+    z = scaler.transform(windows.inputs)
 
     def mae(scaled):
-        return metrics.errors(windows.y, scaler.inverse(windows.x, scaled))["mae"]
+        return metrics.errors(windows.y, scaler.inverse(windows.inputs, scaled))["mae"]
 
     return gate.measure(mae(predict_scaled(model, z)), mae(predict_scaled(model, micro.on_grid(z))),
                         mae(micro.predict_scaled(z)))

@@ -14,8 +14,8 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
     splits, model, scaler, model_path = selected.load_network(input)
-    export(model, output.onnx, model.cfg.input_len, params.opset)
-    windows = {s: scaler.transform(w.x) for s, w in splits.items() if len(w)}
+    export(model, output.onnx, model.cfg.n_inputs, params.opset)
+    windows = {s: scaler.transform(w.inputs) for s, w in splits.items() if len(w)}
     diff = max_abs_diff(output.onnx, model, windows, threads)
     worst = max(diff.values())
     log(f"{model_path}: {Path(output.onnx).stat().st_size} bytes; max |onnxruntime - PyTorch| "

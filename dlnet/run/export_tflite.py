@@ -22,7 +22,7 @@ def run(input, output, params, log, threads=1):
     splits, model, scaler, model_path = selected.load_network(input)
     train = splits["train"]
     # the same windows as the native core's calibration (rule quantize)
-    calibration = torch.as_tensor(calibrate.sample(scaler.transform(train.x),
+    calibration = torch.as_tensor(calibrate.sample(scaler.transform(train.inputs),
                                                    params.calibration_windows), dtype=torch.float32)
     log(f"{model_path}: {params.activations} activations, calibrating on {len(calibration)} of "
         f"{len(train)} training windows")

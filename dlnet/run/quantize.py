@@ -21,7 +21,7 @@ def run(input, output, params, log, threads=1):
     set_determinism(params.seed, threads)
     s = params.quantization
     splits, model, model_path = selected.load(input)
-    x_cal = calibrate.sample(splits["train"].x, int(s["calibration_windows"]))
+    x_cal = calibrate.sample(splits["train"].inputs, int(s["calibration_windows"]))
     log(f"quantizing {model_path} ({model.kind}): {s['weights']} weights, {s['calibration']} "
         f"calibration on {len(x_cal)} training windows")
     try:
@@ -45,7 +45,7 @@ def run(input, output, params, log, threads=1):
     for name, w in splits.items():
         if not len(w):
             continue
-        gap = np.abs(model.predict(w.x) - reference.predict(qm, w.x))
+        gap = np.abs(model.predict(w.inputs) - reference.predict(qm, w.inputs))
         change = 100.0 * (int8_m[name]["mae"] / float_m[name]["mae"] - 1.0)
         agreement[name] = {"mean_abs_float_int8": float(gap.mean()),
                            "max_abs_float_int8": float(gap.max()), "mae_change_percent": change}
@@ -53,7 +53,8 @@ def run(input, output, params, log, threads=1):
             f"({agreement[name]['mae_change_percent']:+.2f}%), mean |float - int8| "
             f"{agreement[name]['mean_abs_float_int8']:.5f} over {len(w)} windows")
     val = splits["val"]
-    on_inputs = errors(val.y, model.predict(q_to_soh(soh_to_q(val.x))))["mae"]
+    on_grid = np.concatenate([val.s, q_to_soh(soh_to_q(val.x))], axis=1)
+    on_inputs = errors(val.y, model.predict(on_grid))["mae"]
     record = gate.measure(float_m["val"]["mae"], on_inputs, int8_m["val"]["mae"])
     log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the Q1.14 inputs "
         f"{on_inputs:.6f} ({record['input_grid']:+.2%}), int8 {record['int8_mae']:.6f} "

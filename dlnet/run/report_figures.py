@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from dlnet import deployable, plots, protocols
+from dlnet import deployable, plots, protocols, signals
 from dlnet import model as net
 from dlnet.baselines import polynomial_forecast
 from dlnet.io import read_json, save_figure
@@ -28,10 +28,11 @@ def run(input, output, params, log, threads=1):
 
     if "segments" in splits:
         seg = splits["segments"]
-        fig = plots.segments_figure(seg, forecasts(seg.x),
+        fig = plots.segments_figure(seg, forecasts(seg.inputs),
                                     f"{params.protocol}: the paper's {len(seg)} segments (MAE in legend)")
     else:
-        fig = _unseen_cells_figure(input.series, splits, forecasts, params)
+        names = [g["name"] for g in t_scaler.signals]
+        fig = _unseen_cells_figure(input.series, splits, forecasts, names, params)
     save_figure(output.predictions, fig, dpi=110)
     histories = {"teacher": pd.read_csv(input.teacher_history)}
     for path in input.selected_histories:
@@ -40,8 +41,9 @@ def run(input, output, params, log, threads=1):
     log("figures written")
 
 
-def _unseen_cells_figure(series_csv, splits, forecasts, params):
-    """A fixed sample of test cells (spread by length), forecasts every `every` cycles."""
+def _unseen_cells_figure(series_csv, splits, forecasts, signal_names, params):
+    """A fixed sample of test cells (spread by length), forecasts every `every` cycles, from
+    the window and the protocol's signals."""
     series = pd.read_csv(series_csv)
     n_in = splits["train"].x.shape[1]
     n_out = splits["train"].y.shape[1]
@@ -53,9 +55,13 @@ def _unseen_cells_figure(series_csv, splits, forecasts, params):
             chosen += [cells.index[int(i)] for i in np.unique(idx)]
     by_cell, preds = {}, {}
     for cell in chosen:
-        soh = series.loc[series["cell_id"] == cell, "soh"].to_numpy()
+        rows = series[series["cell_id"] == cell]
+        soh = rows["soh"].to_numpy()
         starts = window_starts(len(soh), n_in + n_out, params.every)
         x, _ = cut(soh, starts, n_in, n_out)
+        s = signals.window_values(signal_names, {cell: rows["cycle"].to_numpy()},
+                                  [cell] * len(starts), starts, n_in)
+        x = np.concatenate([s, x], axis=1)
         by_cell[cell] = soh
         preds[cell] = {label: list(zip(starts + n_in, p)) for label, p in forecasts(x).items()}
     return plots.cells_figure(by_cell, preds, f"{params.protocol}: unseen test cells")

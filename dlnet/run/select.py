@@ -43,12 +43,12 @@ def seed_table(frame, metrics_paths, model_paths, seed):
 def int8_validation(paths, splits, quantization):
     """Validation MAE of each liquid checkpoint as the int8 core computes it, quantized with
     the deploy settings on the same calibration windows as rule quantize."""
-    x_cal = calibrate.sample(splits["train"].x, int(quantization["calibration_windows"]))
+    x_cal = calibrate.sample(splits["train"].inputs, int(quantization["calibration_windows"]))
     val = splits["val"]
     out = []
     for path in paths:
         qm = deployable.Liquid(path).quantize(x_cal, quantization)
-        out.append(errors(val.y, reference.predict(qm, val.x))["mae"])
+        out.append(errors(val.y, reference.predict(qm, val.inputs))["mae"])
     return out
 
 

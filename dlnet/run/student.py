@@ -19,7 +19,8 @@ def run(input, output, params, log, threads=1):
     teacher, _, _ = net.load(input.teacher)
     arch = params.arch
     train = splits["train"]
-    cfg = net.student_from_config(arch, params.shape, train.x.shape[1], train.y.shape[1])
+    cfg = net.student_from_config(arch, params.shape, train.x.shape[1], train.y.shape[1],
+                                  train.s.shape[1])
     model = net.LiquidNet(cfg)
     log(f"student {params.name}: {net.n_params(model)} parameters, width {cfg.width}, "
         f"hidden {cfg.enc_hidden}/{cfg.dec_hidden}/{cfg.dec_mid}, rank {cfg.rank}")

@@ -18,7 +18,7 @@ def run(input, output, params, log, threads=1):
     splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     t = params.teacher
     train = splits["train"]
-    cfg = net.teacher_from_config(t, train.x.shape[1], train.y.shape[1])
+    cfg = net.teacher_from_config(t, train.x.shape[1], train.y.shape[1], train.s.shape[1])
     model = net.LiquidNet(cfg)
     log(f"teacher: {net.n_params(model)} parameters, {t['steps']} Euler steps")
     start = time.perf_counter()
@@ -32,7 +32,7 @@ def run(input, output, params, log, threads=1):
         for s, w in splits.items():
             if s == "train" or not len(w):
                 continue
-            mean, std = mc_dropout_predict(model, scaler, w.x, t["mc_dropout_passes"], params.seed)
+            mean, std = mc_dropout_predict(model, scaler, w.inputs, t["mc_dropout_passes"], params.seed)
             result["mc_dropout"][s] = {**metrics.errors(w.y, mean), "mean_std": float(std.mean())}
     log(f"trained in {seconds:.1f}s; " + ", ".join(
         f"{s} MAE {result[s]['mae']:.5f}" for s in splits if s in result))

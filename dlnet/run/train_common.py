@@ -6,7 +6,7 @@ from dlnet.training import TrainConfig, predict_scaled
 
 
 def scaled(split, scaler):
-    return scaler.transform(split.x).astype(np.float32), \
+    return scaler.transform(split.inputs).astype(np.float32), \
         scaler.scale_targets(split.x, split.y).astype(np.float32)
 
 
