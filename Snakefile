@@ -35,6 +35,7 @@ include: "rules/deploy.smk"
 include: "rules/export.smk"
 include: "rules/firmware.smk"
 include: "rules/peers.smk"
+include: "rules/ablation.smk"
 include: "rules/report.smk"
 
 

@@ -36,6 +36,9 @@ def describe(pcfg):
     if pcfg["scaling"] == "quadratic":
         text += (" The models learn the correction to the quadratic extrapolation of the last "
                  "inputs (scaling: quadratic), the parabola's length chosen on validation.")
+    if pcfg.get("signals"):
+        text += (f" Beside the SOH window the models read {', '.join(pcfg['signals'])} "
+                 "(dlnet/signals.py).")
     c = pcfg["candidates"]
     text += (" The polynomial baselines and ridge regression compete with the liquid networks "
              "for deployment" if c["baselines"] else

@@ -13,8 +13,8 @@ Inputs are `(x - a(x)) / span`; forecasts come back as `b(x) + span * z`, where
                          zero is the baseline, so training starts from it instead of from scratch.
 Each anchor uses only the window's own inputs, never its targets.
 
-Signals (dlnet/signals.py) beside the window are standardized, (v - offset) / scale with the
-training windows' rounded mean and standard deviation, and follow the scaled window in the
+Signals (dlnet/signals.py) beside the window are scaled, (v - offset) / scale with the training
+windows' rounded mean and largest distance from it (signals.fit), and follow the scaled window in the
 model's input. Every method takes raw input rows (the signals, then the window): the anchors and
 the parabola read the last values of a row, which are SOH.
 """

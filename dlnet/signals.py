@@ -3,8 +3,8 @@ beside the SOH window (config.yaml: `protocols.<name>.signals`).
 
 Each signal is computed causally, from the cycles of the window's input values only, and is an
 integer in its own unit: the C core takes it as an int32 (dlnet_run's `signals`), the Arduino
-sketch on its `W` line. The Scaler standardizes it on the training windows, (v - offset) / scale
-with an integer offset, and the model reads it after the scaled window (dlnet/model.py).
+sketch on its `W` line. The Scaler scales it on the training windows, (v - offset) / scale with an
+integer offset (`fit`), and the model reads it after the scaled window (dlnet/model.py).
 
 Where code passes windows to a forecaster, a row is the model's raw input: the k signals first,
 then the input_len SOH values (WindowSet.inputs), so that every "last n values" of a row, which
@@ -32,6 +32,16 @@ SIGNALS = {
 }
 
 
+def groups(names):
+    """The signals ablation's groups (dlnet/ablation.py), {group: signal names}: none ("soh"),
+    each alone, and all together when there are several."""
+    out = {"soh": []}
+    out.update({n: [n] for n in names})
+    if len(names) > 1:
+        out["all"] = list(names)
+    return out
+
+
 def window_values(names, cycles, cell, start, input_len):
     """Raw values (n, len(names)), float64 holding integers, of windows (cell, start), from the
     per-cell cycle numbers `cycles` (cell -> array, in series order)."""
@@ -54,10 +64,13 @@ def split(inputs, input_len, k):
 
 def fit(names, values):
     """The Scaler's signal scalings, from the training windows' raw values (n, k): an integer
-    offset (the mean, rounded, so the core subtracts it exactly) and the standard deviation."""
+    offset (the mean, rounded, so the core subtracts it exactly) and the largest distance from
+    it, so that training values land in [-1, 1] like the scaled window's: an int8 input tensor
+    that holds both (the TFLite export's) then spends its steps on both alike."""
     out = []
     for j, name in enumerate(names):
         v = values[:, j]
-        out.append({"name": name, "unit": SIGNALS[name].unit, "offset": int(np.rint(v.mean())),
-                    "scale": float(max(v.std(), 1.0))})
+        offset = int(np.rint(v.mean()))
+        out.append({"name": name, "unit": SIGNALS[name].unit, "offset": offset,
+                    "scale": float(max(np.abs(v - offset).max(), 1.0))})
     return out

@@ -21,6 +21,7 @@ STAGES = (
     ("selection", r"/logs/(front1|pareto|select)_"),
     ("deploy", r"/logs/(quantize|verify_native|export_onnx|check_tflite)_|/deploy/export_tflite_"),
     ("firmware", r"/logs/firmware_"),
+    ("signals ablation", r"/ablation/"),
 )
 
 

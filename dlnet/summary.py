@@ -5,6 +5,7 @@ numbers as marked reference rows."""
 import math
 import numbers
 
+import numpy as np
 import pandas as pd
 
 from dlnet import paper
@@ -125,6 +126,39 @@ def firmware_table(m4_report, size_json):
     for c in ("instructions", "flash_bytes", "model_bytes", "ram_bytes", "stack_bytes"):
         frame[c] = pd.to_numeric(frame[c]).astype("Int64")
     return frame
+
+
+def signals_table(records, configured):
+    """The signals ablation (dlnet/ablation.py), one row per group: mean and spread of validation MAE over seeds, its change against the
+    SOH window alone, the test splits' means (shown, not used), and which the protocol uses."""
+    rows = []
+    for r in records:
+        runs = pd.DataFrame(r["runs"])
+        row = {"group": r["group"], "signals": " + ".join(r["signals"]) or "(SOH window only)",
+               "model": r["model"], "seeds": len(runs), "val_mae": runs["val_mae"].mean(),
+               "val_mae_std": runs["val_mae"].std(ddof=1) if len(runs) > 1 else np.nan}
+        row.update({c: runs[c].mean() for c in runs.columns
+                    if c.endswith("_mae") and c != "val_mae"})
+        row["configured"] = sorted(r["signals"]) == sorted(configured)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    alone = frame.loc[frame["group"] == "soh", "val_mae"]
+    if len(alone):
+        frame.insert(6, "val_change", frame["val_mae"] / alone.iloc[0] - 1.0)
+    return frame
+
+
+def signals_text(configured, ablation):
+    """What the models read beside the SOH window, and the ablation's table if it ran."""
+    used = (f"The models read the SOH window and {', '.join(configured)} (dlnet/signals.py)."
+            if configured else "The models read the SOH window alone.")
+    if not len(ablation):
+        return used + " The signals ablation is off for this protocol (`ablation: false`)."
+    shown = ablation.assign(val_change=ablation["val_change"].map("{:+.1%}".format))
+    return "\n\n".join([
+        used + " The ablation trains one architecture with each group of signals, without "
+        "distillation, once per seed; validation decides, the test columns are shown only.",
+        to_markdown(shown)])
 
 
 def selection_text(selected, seeds_csv=None):

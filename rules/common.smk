@@ -8,9 +8,11 @@ import pandas as pd
 from dlnet.config import student_settings
 from dlnet.data import adapters
 from dlnet.data.sources import input_files
+from dlnet.errors import InputError
 from dlnet.names import protocol_students, student_architectures
 from dlnet.protocols import describe
 from dlnet.seeds import lineage, run_seeds
+from dlnet.signals import groups as ablation_groups
 
 PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
 RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
@@ -22,6 +24,15 @@ QUANTIZATION = {k: v for k, v in config["deploy"].items() if k not in ("verify",
 
 
 STUDENTS = student_architectures(config["students"]["families"])
+if config["ablation"]["model"] not in STUDENTS:
+    raise InputError(
+        "config.yaml",
+        f"ablation.model '{config['ablation']['model']}' is not a student architecture",
+        f"use one of {sorted(STUDENTS)}",
+        column="ablation.model",
+    )
+# The signals ablation's groups (dlnet/signals.py): none, each signal alone, all of them.
+ABLATION_GROUPS = ablation_groups(config["ablation"]["signals"])
 # What shapes every student and what distils it; the families are in neither, so that editing one
 # family's sizes reruns only that family's students.
 STUDENT_SHAPE, STUDENT_DISTILLATION = student_settings(config["students"])
@@ -33,6 +44,7 @@ wildcard_constraints:
     ratio=r"0\.\d+",
     seed=r"\d+",
     peer="|".join(PEERS) or "no_peers",
+    group="|".join(ABLATION_GROUPS),
 
 
 def protocol_config(wildcards):
@@ -204,6 +216,7 @@ def stage_benchmarks(wildcards):
         for name in table.loc[table["finalist"] & (table["stage"] == "recovered"), "name"]
     ]
     files += finalist_seed_files(wildcards, "benchmark.tsv")
+    files += [f.removesuffix(".json") + "_benchmark.tsv" for f in ablation_results(wildcards)]
     return sorted(set(files))
 
 
@@ -223,6 +236,19 @@ def peer_metrics(wildcards):
         f"results/{wildcards.protocol}/peers/{name}/metrics.json"
         for name, peer in PEERS.items()
         if wildcards.protocol in peer["protocols"]
+    ]
+
+
+def ablation_signals(wildcards):
+    return ABLATION_GROUPS[wildcards.group]
+
+
+def ablation_results(wildcards):
+    """The signals ablation's groups, for the protocols that run it (`ablation: true`)."""
+    if not protocol_config(wildcards)["ablation"]:
+        return []
+    return [
+        f"results/{wildcards.protocol}/ablation/{group}.json" for group in ABLATION_GROUPS
     ]
 
 

@@ -7,6 +7,7 @@ rule summary:
         sizes="results/{protocol}/deploy/size.json",
         m4_report="results/{protocol}/firmware/m4_report.json",
         peers=peer_metrics,
+        ablation=ablation_results,
         benchmarks=stage_benchmarks,
     output:
         markdown="results/{protocol}/summary.md",
@@ -24,6 +25,13 @@ rule summary:
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "firmware figures"},
         ),
+        ablation=report(
+            "results/{protocol}/report/signals_ablation.csv",
+            caption="../report/signals_ablation.rst",
+            category="Signals ablation",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "signals ablation"},
+        ),
         times=report(
             "results/{protocol}/report/time_per_stage.csv",
             caption="../report/time_per_stage.rst",
@@ -39,6 +47,7 @@ rule summary:
         protocol=lambda w: w.protocol,
         kind=lambda w: protocol_config(w)["kind"],
         description=protocol_description,
+        signals=lambda w: protocol_config(w)["signals"],
     script:
         "../scripts/summary.py"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import yaml
 
 from conftest import ROOT, copy_workflow, snakemake
@@ -513,3 +514,34 @@ def test_a_run_killed_in_training_leaves_nothing_a_rerun_trusts(tmp_path):
     assert (teacher / "model.pt").exists()
     again = snakemake(wd, "-n", *args)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_signals_reach_the_deployed_model_and_the_ablation_is_reported(tiny_run):
+    """Protocols with signals store them beside the windows, their liquid networks read them
+    and so does the deployed int8 model; the ablation runs one job per group and its table
+    reaches the summary and the time per stage."""
+    wd, _ = tiny_run
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    tiny = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    for p in PROTOCOLS:
+        r = wd / "results" / p
+        names = tiny["protocols"][p].get("signals", config["protocols"][p].get("signals", []))
+        with np.load(r / "data/dataset.npz") as z:
+            assert z["train_s"].shape == (len(z["train_x"]), len(names))
+        teacher = torch.load(r / "teacher/model.pt", weights_only=False)
+        assert teacher["config"]["signals"] == len(names)
+        selected = json.loads((r / "pareto/selected.json").read_text())
+        header = (r / "deploy/dlnet_model.h").read_text()
+        reads = len(names) if selected["kind"] in ("liquid", "linear") else 0
+        assert f"#define DLNET_N_SIGNALS {reads}" in header
+        summary = (r / "summary.md").read_text()
+        assert "## Signals beside the SOH window" in summary
+        ablation = config["protocols"][p].get("ablation", False)
+        times = pd.read_csv(r / "report/time_per_stage.csv").set_index("stage")
+        table = pd.read_csv(r / "report/signals_ablation.csv")
+        if ablation:
+            assert table["group"].tolist() == ["soh", *config["ablation"]["signals"]]
+            assert (table["val_mae"] > 0).all() and table["val_change"].iloc[0] == 0
+            assert times.loc["signals ablation", "jobs"] == len(table)
+        else:
+            assert table.empty and "signals ablation" not in times.index

@@ -13,9 +13,9 @@ The blob module serializes it for the C core, the reference module runs it. Acti
 Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
   input   d = sat16(x - a): x, a in Q1.14, so d has scale 2^-14 / span: the Scaler's 1/span is
           folded into the first Linear's multiplier and costs nothing at run time.
-  signals each raw int32 signal v (dlnet/signals.py) is scaled by the Scaler as (v - o) / sigma;
+  signals each raw int32 signal v (dlnet/signals.py) is scaled by the Scaler as (v - o) / scale;
           the core stores it after d as sat16(requant(v - o, M, s)) with M 2^(s-31) =
-          1 / (sigma s_d): in d's own scale, so the first Linear reads one int16 vector of
+          1 / (scale s_d): in d's own scale, so the first Linear reads one int16 vector of
           input_len + k values with one input scale.
   Linear  acc = bias + sum_j w_ij x_j  (int32); out = clamp(zp_out + requant(acc, M_i, s_i))
           with M_i 2^(s_i-31) = s_in s_w,i / s_out; ReLU is the clamp at zp_out. The input's
@@ -367,7 +367,7 @@ def scaler_integers(scaler):
 
 def signal_integers(scaler, s_d):
     """Signals of the Scaler's signal scalings (None without signals): the integer offset o, and
-    1 / (sigma s_d) as a multiplier, so that the scaled signal lands in d's scale s_d."""
+    1 / (scale s_d) as a multiplier, so that the scaled signal lands in d's scale s_d."""
     if not scaler.signals:
         return None
     pairs = [quantize_multiplier(1.0 / (g["scale"] * s_d)) for g in scaler.signals]

@@ -1,5 +1,7 @@
 """Rule summary: the main table, the firmware table and the time per stage, as Markdown and CSV."""
 
+import pandas as pd
+
 from dlnet import stage_times, summary
 from dlnet.io import read_json, write_csv, write_text
 from dlnet.logs import Log
@@ -11,6 +13,8 @@ def run(input, output, params, log, threads=1):
                                input.m4_report, input.peers)
     firmware = summary.firmware_table(input.m4_report, input.sizes)
     times = stage_times.stage_table(input.benchmarks)
+    signals = (summary.signals_table([read_json(p) for p in input.ablation], params.signals)
+               if input.ablation else pd.DataFrame(columns=["group"]))
     selected = read_json(input.selected)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
@@ -26,6 +30,8 @@ def run(input, output, params, log, threads=1):
              "64 MHz times an assumed 1-2 cycles per instruction, an estimate until a board "
              "measures it. Flash is model data plus the core's code; RAM is static data, "
              "scratch and buffers; the paper's RAM figure is its TFLite Micro arena.", "",
+             "## Signals beside the SOH window", "",
+             summary.signals_text(params.signals, signals), "",
              "## Time per stage", "",
              summary.to_markdown(times.assign(job_seconds=times["job_seconds"].round().astype(int),
                                               share=times["share"].map("{:.0%}".format))), "",
@@ -35,6 +41,7 @@ def run(input, output, params, log, threads=1):
              "included); max_rss_mb is the largest memory one job of the stage held."]
     write_csv(output.table, table)
     write_csv(output.firmware, firmware)
+    write_csv(output.ablation, signals)
     write_csv(output.times, times)
     write_text(output.markdown, "\n".join(lines) + "\n")
     log(f"main table: {len(table)} rows")
