@@ -3,7 +3,8 @@
     python benchmarks/bms_signals.py [--protocol cells] [--models h8-tiny] [--seeds 42 43 44]
                                      [--groups soh cycle ir temperature charge cycle_ir all]
 
-An ablation on validation cells only (issue 12 asks for it before any signal becomes an input).
+An exploration on validation cells only, of signals beyond those of dlnet/signals.py (whose own
+ablation the workflow runs: rule signals_ablation, in every summary.md).
 Each window gets, from the cycles inside its input window only (causal), the signals of a group:
   cycle        the cycle number of the window's last value (every cell has it)
   ir           median internal resistance of the last 10 cycles, and its change from the
@@ -17,7 +18,7 @@ cells, none of them a secondary test cell (data/README.md), and the DLNet paper'
 missing, and a window without any value takes the training windows' median (printed: how many
 windows, per split). The signals are standardized on the training windows and appended to the
 scaled SOH window as inputs of the encoder's first layer (the cell's drive u then averages them
-in with the SOH values: close to, not exactly, the design issue 12 asks for). Each model trains
+in with the SOH values: close to, not exactly, the workflow's LiquidNet). Each model trains
 as the workflow's students do (config.yaml's training settings and the protocol's patience) but
 without distillation, once per seed and group; printed: the mean and spread of validation MAE
 per group, and its change against the SOH window alone. No test window is read.
@@ -79,6 +80,7 @@ def main():
     args = ap.parse_args()
     config = load_config(ROOT / "config.yaml")
     pcfg = config["protocols"][args.protocol]
+    pcfg["signals"] = []             # the window alone; each group below adds its own
     dataset = config["datasets"][pcfg["dataset"]]
     summary = None
     if dataset["adapter"] == "severson2019":

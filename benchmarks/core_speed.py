@@ -1,7 +1,8 @@
 """Instructions per inference and per multiply-accumulate of the int8 core on the Cortex-M4.
 
     python benchmarks/core_speed.py [--optimize Os O2] [--windows 4] [--profile] [--portable]
-                                    [--only TEXT] [--header NAME=path/dlnet_model.h ...]
+                                    [--only TEXT] [--signals K]
+                                    [--header NAME=path/dlnet_model.h ...]
 
 Builds the Cortex-M4 image of each model (dlnet.firmware.m4build: the Arduino mbed core's flags),
 runs it in QEMU (mps2-an386, -icount shift=0) and prints one line per model and optimization:
@@ -14,8 +15,9 @@ of dlnet_run: dlnet_run_start, each dlnet_run_layer, dlnet_run_finish; SysTick r
 
 Built-in models have random weights (dlnet.quant.random_models; the count barely depends on the
 weights): the deployable student (width 4, hidden 16/16/16), a paper-sized student (width 4,
-hidden 256/256/128) and a small full-coupling teacher (3 Euler steps). --header adds trained
-models. An instruction count is not a cycle count: see dlnet.firmware.latency for the estimate.
+hidden 256/256/128) and a small full-coupling teacher (3 Euler steps); --signals gives each of
+them K signals beside the window (random raw values, dlnet.quant.random_models). --header adds
+trained models (their windows get random signals too, if they read any). An instruction count is not a cycle count: see dlnet.firmware.latency for the estimate.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +39,8 @@ from dlnet.firmware import core_files, held_out_windows, m4, m4build, qemu, tool
 from dlnet.layers import SEQUENCE  # noqa: E402
 from dlnet.quant import header, qmodel, reference  # noqa: E402
 from dlnet.quant.fixedpoint import soh_to_q  # noqa: E402
-from dlnet.quant.random_models import randomized, soh_windows  # noqa: E402
+from dlnet.quant.random_models import (calibration_inputs, random_signal_scalings,  # noqa: E402
+                                       randomized, signal_values, soh_windows)
 from dlnet.scaling import Scaler  # noqa: E402
 
 SHAPES = {
@@ -60,6 +64,12 @@ PROFILE_MAIN = r"""
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
 
+#if DLNET_M4_SIGNALS > 0
+#define SIGNALS (dlnet_signals[0])
+#else
+#define SIGNALS NULL
+#endif
+
 static const char *const names[] = {NAMES};
 static dlnet_model_t m;
 static dlnet_run_state_t st;
@@ -82,7 +92,8 @@ int main(void)
     tic(); toc("overhead");
     if (dlnet_model_init(&m, dlnet_model_data, DLNET_MODEL_BYTES) != DLNET_OK) return 3;
     tic();
-    if (dlnet_run_start(&m, dlnet_windows[0], out, scratch, sizeof scratch, &st) != DLNET_OK)
+    if (dlnet_run_start(&m, dlnet_windows[0], SIGNALS, out, scratch, sizeof scratch, &st)
+        != DLNET_OK)
         return 4;
     toc("start");
     for (i = 0; i < m.n_layers; i++) {
@@ -101,23 +112,30 @@ def shape_macs(dims, coupling):
     """dlnet.cost.macs of the LiquidNet these dims describe."""
     cfg = net.NetConfig(dims["input_len"], dims["output_len"], dims["enc_hidden"], dims["width"],
                         dims["dec_hidden"], dims["dec_mid"], coupling=coupling,
-                        rank=max(dims["rank"], 1), steps=dims["steps"], dropout=0.0)
+                        rank=max(dims["rank"], 1), steps=dims["steps"], dropout=0.0,
+                        signals=dims["signals"])
     return macs(net.LiquidNet(cfg))
 
 
 def random_header(cfg, path, seed=0):
-    """A random-weight model of shape `cfg`, quantized, written as a dlnet_model.h."""
+    """A random-weight model of shape `cfg` (and its signals), quantized, written as a
+    dlnet_model.h."""
     rng = np.random.default_rng(seed)
     model = randomized(net.LiquidNet(cfg), rng)
-    scaler = Scaler("anchored", span=0.1, anchor_len=10)
-    qm = qmodel.quantize(model, scaler, soh_windows(rng, 256, cfg.input_len))
+    scaler = Scaler("anchored", span=0.1, anchor_len=10,
+                    signals=random_signal_scalings(rng, cfg.signals))
+    qm = qmodel.quantize(model, scaler, calibration_inputs(rng, 256, cfg.input_len, scaler))
     Path(path).write_text(header.text(qm, source="benchmarks/core_speed.py"))
 
 
-def selection(n, input_len, output_len, seed=1):
-    q = soh_to_q(soh_windows(np.random.default_rng(seed), n, input_len))
-    return held_out_windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["bench"] * n),
-                             cell=np.array(["-"] * n), start=np.zeros(n, int))
+def selection(qm, n, seed=1):
+    """n random-walk windows for qm, with random raw signals if it reads any."""
+    rng = np.random.default_rng(seed)
+    q = soh_to_q(soh_windows(rng, n, qm.input_len))
+    s = signal_values(rng, n, qm.signals) if qm.signals is not None else None
+    return held_out_windows.Selection(q=q, y=np.zeros((n, qm.output_len)),
+                                      split=np.array(["bench"] * n), cell=np.array(["-"] * n),
+                                      start=np.zeros(n, int), s=s)
 
 
 def core_text_bytes(t, work, optimize, defines=()):
@@ -139,7 +157,8 @@ def profile(t, hdr, sel, work, optimize, defines=()):
     for name in ("startup.c", "nrf52840.ld"):
         shutil.copyfile(m4build.M4_DIR / name, m4_dir / name)
     (m4_dir / "main.c").write_text(PROFILE_MAIN)
-    b = m4build.build(t["gcc"], work / "build", hdr, held_out_windows.m4_header(sel.q[:1]), optimize,
+    b = m4build.build(t["gcc"], work / "build", hdr,
+                      held_out_windows.m4_header(sel.q[:1], sel.signals[:1]), optimize,
                       m4_dir=m4_dir, defines=defines)
     status, text = qemu.run(t["qemu"], b.elf, 600)
     if status != 0:
@@ -150,7 +169,8 @@ def profile(t, hdr, sel, work, optimize, defines=()):
             name, value = line[3:].split(" ticks=")
             ticks[name] = int(value)
     y = [int(v) for v in text.split("y=")[1].split(",")]
-    exact = np.array_equal(np.array(y), reference.run(header.read(hdr), sel.q[:1])[0])
+    s = sel.signals[:1] if sel.signals.shape[1] else None
+    exact = np.array_equal(np.array(y), reference.run(header.read(hdr), sel.q[:1], s)[0])
     # SysTick ticks, less the cost of reading the counter; under -icount shift=0 they are
     # proportional to instructions (main() converts them with main.c's calibration)
     overhead = ticks.pop("overhead")
@@ -167,6 +187,8 @@ def main():
     ap.add_argument("--only", default="", help="measure only models whose name contains this")
     ap.add_argument("--portable", action="store_true",
                     help="also measure the portable C path (-DDLNET_PORTABLE)")
+    ap.add_argument("--signals", type=int, default=0, metavar="K",
+                    help="give the built-in models K signals beside the window (0..8)")
     args = ap.parse_args()
     t = tools.m4_tools()
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,6 +197,9 @@ def main():
         for i, (name, cfg) in enumerate(SHAPES.items()):
             if args.only not in name:
                 continue
+            if args.signals:
+                cfg = replace(cfg, signals=args.signals)
+                name = f"{name} + {args.signals} signals"
             models[name] = tmp / f"model{i}.h"
             random_header(cfg, models[name], seed=i)
         for item in args.header:
@@ -189,7 +214,7 @@ def main():
             qm = header.read(hdr)
             d = qm.dims
             n_macs = shape_macs(d, qm.cell.coupling)
-            sel = selection(args.windows, d["input_len"], d["output_len"])
+            sel = selection(qm, args.windows)
             for (path, defines), o in ((p, o) for p in paths.items() for o in args.optimize):
                 r = m4.verify(hdr, sel, tmp / f"run{k}{o}{path}", optimize=o, log=lambda _: None,
                               defines=defines)

@@ -36,8 +36,10 @@ def score(micro, splits, scalings, source):
     for name, scaling in scalings.items():
         lo, hi = scaler_range(scaling, splits)
 
-        def forecast(x):
-            z = micro.predict_scaled((np.asarray(x, np.float64) - lo) / (hi - lo))
+        def forecast(inputs):
+            # a peer reads the SOH window alone: the last n_in values of a row, not its signals
+            x = np.asarray(inputs, np.float64)[:, -n_in:]
+            z = micro.predict_scaled((x - lo) / (hi - lo))
             return lo + (hi - lo) * z
 
         clipped = {s: micro.quantize((w.x - lo) / (hi - lo))[1]

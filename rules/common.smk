@@ -247,9 +247,7 @@ def ablation_results(wildcards):
     """The signals ablation's groups, for the protocols that run it (`ablation: true`)."""
     if not protocol_config(wildcards)["ablation"]:
         return []
-    return [
-        f"results/{wildcards.protocol}/ablation/{group}.json" for group in ABLATION_GROUPS
-    ]
+    return [f"results/{wildcards.protocol}/ablation/{group}.json" for group in ABLATION_GROUPS]
 
 
 def protocol_description(wildcards):

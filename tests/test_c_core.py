@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,11 @@ from dlnet.firmware import core_files
 from dlnet import layers
 from dlnet.layers import SEQUENCE
 from dlnet.quant import blob as fmt
-from dlnet.quant import header, host, qmodel, verify
+from dlnet.quant import header, host, qmodel, reference, verify
 from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
-from dlnet.quant.random_models import (mixed_windows, random_linear, random_model, randomized,
-                                       soh_windows)
+from dlnet.quant.random_models import (calibration_inputs, mixed_windows, random_linear,
+                                       random_model, random_signals, randomized, signal_values,
+                                       soh_windows, with_random_signals)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,13 +52,17 @@ SHAPES = {"student": net.student_config(4, 16, 16, 16),
 @pytest.mark.parametrize("protocol,shape", [("cells", "student"), ("paper", "teacher")])
 def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
     """A random model of a deployed shape (100 -> 100; lowrank student, 3-step full-coupling
-    teacher), calibrated on the protocol's training windows, run on all of its windows (train
-    included): C and NumPy agree on every output value."""
+    teacher) reading the protocol's signals (config.yaml: the cycle number), calibrated on the
+    protocol's training windows, run on all of its windows (train included) and their real
+    signals: C and NumPy agree on every output value."""
     splits, scaler = shipped_splits(protocol)
-    model = randomized(net.LiquidNet(SHAPES[shape]), np.random.default_rng(5))
-    qm = qmodel.quantize(model, scaler, splits["train"].x[::4])
+    cfg = replace(SHAPES[shape], signals=len(scaler.signals))
+    model = randomized(net.LiquidNet(cfg), np.random.default_rng(5))
+    qm = qmodel.quantize(model, scaler, splits["train"].inputs[::4])
     x = soh_to_q(np.concatenate([w.x for w in splits.values()]))
-    result = verify.compare(qm, x, sanitized, work, model=fmt.to_bytes(qm))
+    s = np.rint(np.concatenate([w.s for w in splits.values()])).astype(np.int64)
+    result = verify.compare(qm, x, sanitized, work, model=fmt.to_bytes(qm),
+                            s=s if qm.signals is not None else None)
     assert result["windows"] == len(x) > 1000
     assert result["mismatched_windows"] == 0 and result["max_abs_diff_lsb"] == 0
 
@@ -64,13 +70,21 @@ def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
 def test_bit_exact_on_6000_random_windows_of_24_random_models(sanitized, work):
     """16 LiquidNets: both couplings, all three scalings, per-channel and per-tensor weights,
     min/max and percentile calibration, one teacher-sized model; 4 linear networks and 4
-    polynomial baselines; a quarter of the windows hostile (any int16, flat)."""
+    polynomial baselines; a quarter of the windows hostile (any int16, flat). Liquid and linear
+    networks with and without 1 to 3 signals, their integers from the Scaler or random, their
+    raw values a quarter hostile (any int32, its ends)."""
     result = verify.random_models(sanitized, work, n_models=16, n_windows=250, seed=123)
     assert result["windows"] == 6000
-    networks = [c["network"] for c in result["cases"]]
+    cases = result["cases"]
+    networks = [c["network"] for c in cases]
     assert networks.count("liquid") == 16 and networks.count("linear") == networks.count("none") == 4
-    assert {c.get("coupling") for c in result["cases"]} == {"full", "lowrank", None}
-    assert {c.get("scaling") for c in result["cases"]} == {"minmax", "anchored", "quadratic", None}
+    assert {c.get("coupling") for c in cases} == {"full", "lowrank", None}
+    assert {c.get("scaling") for c in cases} == {"minmax", "anchored", "quadratic", None}
+    assert {(c["network"], c["signals"] > 0) for c in cases} == {
+        ("liquid", True), ("liquid", False), ("linear", True), ("linear", False), ("none", False)}
+    assert {c["signal_integers"] for c in cases} == {"scaler", "random", None}
+    assert {c["coupling"] for c in cases if c["network"] == "liquid" and c["signals"]} == \
+        {"full", "lowrank"}
     bad = [c for c in result["cases"] if c["mismatched_windows"]]
     assert result["mismatched_windows"] == 0, bad
 
@@ -82,6 +96,7 @@ def test_portable_build_is_bit_exact_on_random_models(work):
     result = verify.random_models(exe, work, n_models=6, n_windows=120, seed=77)
     assert {c.get("coupling") for c in result["cases"]} == {"full", "lowrank", None}
     assert {c["network"] for c in result["cases"]} == {"liquid", "linear", "none"}
+    assert {c["signal_integers"] for c in result["cases"]} == {"scaler", "random", None}
     assert result["mismatched_windows"] == 0, [c for c in result["cases"]
                                                 if c["mismatched_windows"]]
 
@@ -99,8 +114,47 @@ def core_libs(work):
         lib.dlnet_requant.argtypes = [ctypes.c_int32] * 3
         lib.dlnet_rsqrt.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_int32),
                                     ctypes.POINTER(ctypes.c_int32)]
+        lib.dlnet_scale_signals.argtypes = [ctypes.POINTER(SignalsStruct), ctypes.c_int32,
+                                            ctypes.POINTER(ctypes.c_int32),
+                                            ctypes.POINTER(ctypes.c_int16)]
         libs[name] = lib
     return libs
+
+
+class SignalsStruct(ctypes.Structure):
+    """dlnet_signals_t."""
+    _fields_ = [("offset", ctypes.c_void_p), ("mult", ctypes.c_void_p), ("shift", ctypes.c_void_p)]
+
+
+@pytest.mark.parametrize("build", ["default", "portable"])
+def test_scale_signals_equals_the_reference(core_libs, build):
+    """dlnet_scale_signals against reference.scale_signals: random integers of every kind
+    (multipliers of both signs and 0, every shift -31..30), raw values around the offsets and at
+    the ends of int32, so that both the int32 saturation of raw - offset and the int16 one of
+    the result are taken, many times each."""
+    rng = np.random.default_rng(9)
+    lib = core_libs[build]
+    sat32 = sat16 = 0
+    for _ in range(300):
+        k = int(rng.integers(1, 9))
+        sig = random_signals(rng, k)
+        raw = signal_values(rng, 64, sig)
+        raw[:4] = [[-2 ** 31] * k, [2 ** 31 - 1] * k, [0] * k, sig.offset]
+        want = reference.scale_signals(sig, raw)
+        offset, mult = (np.ascontiguousarray(a, "<i4") for a in (sig.offset, sig.mult))
+        shift = np.ascontiguousarray(sig.shift, np.int8)
+        p = SignalsStruct(offset.ctypes.data, mult.ctypes.data, shift.ctypes.data)
+        got = np.zeros(k, np.int16)
+        for row, w in zip(raw.astype(np.int32), want):
+            row = np.ascontiguousarray(row)
+            lib.dlnet_scale_signals(ctypes.byref(p), k,
+                                    row.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                                    got.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)))
+            assert np.array_equal(got, w), (sig, row)
+        v = raw - sig.offset
+        sat32 += int(((v < -2 ** 31) | (v > 2 ** 31 - 1)).sum())
+        sat16 += int((np.abs(want) >= 2 ** 15 - 1).sum())
+    assert sat32 > 1000 and sat16 > 1000, (sat32, sat16)
 
 
 @pytest.mark.parametrize("build", ["default", "portable"])
@@ -224,24 +278,30 @@ def test_core_refuses_layer_records_it_cannot_run(sanitized, work, model_bytes, 
 
 
 def fuzz_models(rng, share=1.0):
-    """(model, blob) of random models for `share` of DLNET_FUZZ_SECONDS (default 20)."""
+    """(QuantModel, blob) of random models, every other one with 1 to 3 signals, for `share` of
+    DLNET_FUZZ_SECONDS (default 20)."""
     import os
     import time
 
     seconds = share * float(os.environ.get("DLNET_FUZZ_SECONDS", "20"))
     start = time.monotonic()
+    k = 0
     while time.monotonic() - start < seconds:
-        model, scaler = random_model(rng)
-        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
-        yield model, fmt.to_bytes(qm)
+        k = 0 if k else int(rng.integers(1, 4))
+        model, scaler = random_model(rng, signals=k)
+        qm = qmodel.quantize(model, scaler,
+                             calibration_inputs(rng, 64, model.cfg.input_len, scaler))
+        yield qm, fmt.to_bytes(qm)
 
 
-def run_code(exe, blob, cfg, work, rng):
-    """The core's return code on two random windows: 0 when it runs, its error code when it
-    refuses the blob; a crash or a sanitizer finding fails the test."""
-    x = soh_to_q(soh_windows(rng, 2, cfg.input_len))
+def run_code(exe, blob, qm, work, rng):
+    """The core's return code on two random windows (and signals, if the intact model `qm` has
+    any): 0 when it runs, its error code when it refuses the blob; a crash or a sanitizer
+    finding fails the test."""
+    x = soh_to_q(soh_windows(rng, 2, qm.input_len))
+    s = signal_values(rng, 2, qm.signals) if qm.signals is not None else None
     try:
-        host.run(exe, blob, x, work, output_len=cfg.output_len)
+        host.run(exe, blob, x, work, output_len=qm.output_len, s=s)
         return 0
     except host.HostError as e:
         assert e.code is not None, str(e)
@@ -256,7 +316,7 @@ def test_shuffled_layer_records_are_refused_or_run_without_a_sanitizer_finding(s
     rng = np.random.default_rng(8)
     at = fmt.HEADER_BYTES + 4 * len(fmt.DIMS)
     codes = {}
-    for model, data in fuzz_models(rng, share=0.5):
+    for qm, data in fuzz_models(rng, share=0.5):
         words = list(struct.unpack_from(f"<{len(SEQUENCE)}I", data, at))
         for _ in range(10):
             w = list(words)
@@ -281,7 +341,7 @@ def test_shuffled_layer_records_are_refused_or_run_without_a_sanitizer_finding(s
             body = bytes(dims) + struct.pack(f"<{len(w)}I", *w) + data[at + 4 * len(words):]
             bad = struct.pack("<4I", fmt.MAGIC, fmt.VERSION, fmt.HEADER_BYTES + len(body),
                               zlib.crc32(body)) + body
-            code = run_code(sanitized, bad, model.cfg, work, rng)
+            code = run_code(sanitized, bad, qm, work, rng)
             codes[code] = codes.get(code, 0) + 1
     assert sum(codes.values()) >= 50 and set(codes) <= {0, -4, -6}, codes
     assert codes.get(-4), codes
@@ -447,14 +507,174 @@ def test_damaged_model_blobs_are_refused_or_run_without_a_sanitizer_finding(sani
     or runs a forecast; ASan/UBSan (no recovery) would fail any out-of-bounds or overflow."""
     rng = np.random.default_rng(5)
     codes = {}
-    for model, data in fuzz_models(rng):
+    for qm, data in fuzz_models(rng):
         for _ in range(10):
             bad = bytearray(data)
             for _ in range(int(rng.integers(1, 6))):
                 bad[int(rng.integers(fmt.HEADER_BYTES, len(bad)))] = int(rng.integers(0, 256))
             body = bytes(bad[fmt.HEADER_BYTES:])
             bad = struct.pack("<4I", fmt.MAGIC, fmt.VERSION, len(bad), zlib.crc32(body)) + body
-            code = run_code(sanitized, bad, model.cfg, work, rng)
+            code = run_code(sanitized, bad, qm, work, rng)
             codes[code] = codes.get(code, 0) + 1
     assert sum(codes.values()) >= 100 and set(codes) <= {0, -4, -6}, codes
     assert codes.get(0) and codes.get(-6), codes   # both paths taken: runs and refusals
+
+
+# ---- Signals (blob format 6): raw int32 values beside the window, after it in the scaled input
+
+def signals_model(network, k=2, seed=12):
+    """A random liquid (lowrank) or linear network reading k signals, its integers from the
+    Scaler."""
+    rng = np.random.default_rng(seed)
+    if network == "linear":
+        return random_linear(rng, signals=k)
+    model, scaler = random_model(rng, "lowrank", signals=k)
+    return qmodel.quantize(model, scaler, calibration_inputs(rng, 64, model.cfg.input_len, scaler))
+
+
+def signals_at(qm):
+    """Where qm's signals section starts in its blob: after the dims, the layer records and the
+    anchor's 5 i32."""
+    return fmt.HEADER_BYTES + 4 * len(fmt.DIMS) + 4 * len(fmt.records(fmt.stored_dims(qm))) + 4 * 5
+
+
+def resealed(data):
+    """The blob with its checksum and size made valid again."""
+    body = bytes(data[fmt.HEADER_BYTES:])
+    return struct.pack("<4I", fmt.MAGIC, fmt.VERSION, fmt.HEADER_BYTES + len(body),
+                       zlib.crc32(body)) + body
+
+
+@pytest.mark.parametrize("network", ["liquid", "linear"])
+def test_a_model_with_signals_reads_them_and_refuses_to_run_without(sanitized, work, network):
+    """C and NumPy agree with signals in and far out of range; other signals give other
+    forecasts (the core reads them); NULL signals are DLNET_ERR_ARG, before any output."""
+    rng = np.random.default_rng(13)
+    qm = signals_model(network)
+    data = fmt.to_bytes(qm)
+    x = mixed_windows(rng, 300, qm.input_len)
+    s = signal_values(rng, 300, qm.signals)
+    result = verify.compare(qm, x, sanitized, work, model=data, s=s)
+    assert result["mismatched_windows"] == 0 and result["max_abs_diff_lsb"] == 0, result
+    y = host.run(sanitized, data, x[:50], work, s=s[:50])
+    y_shifted = host.run(sanitized, data, x[:50], work, s=s[:50] // 2 + 1000)
+    assert np.array_equal(y_shifted, reference.run(qm, x[:50], s[:50] // 2 + 1000))
+    assert (y != y_shifted).any(axis=1).sum() > 10
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, data, x[:1], work, null_signals=True)
+    assert e.value.code == -1                                       # DLNET_ERR_ARG
+
+
+@pytest.mark.parametrize("make", [lambda rng: random_model(rng, "full"), random_linear,
+                                  lambda rng: qmodel.quantize_polynomial(30, 7, 5, 2)],
+                         ids=["liquid", "linear", "none"])
+def test_a_model_without_signals_runs_with_null_or_any_signals_pointer(sanitized, work, make):
+    """Format 6 without signals: the signals dim, last, is 0, and nothing else is added (the blob
+    is format 5's with 4 more bytes); dlnet_run ignores its signals argument, NULL or not."""
+    rng = np.random.default_rng(14)
+    qm = make(rng)
+    if isinstance(qm, tuple):
+        model, scaler = qm
+        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+    data = fmt.to_bytes(qm)
+    dims = struct.unpack_from(f"<{len(fmt.DIMS)}i", data, fmt.HEADER_BYTES)
+    assert fmt.DIMS[-1] == "signals" and dims[-1] == 0 and qm.signals is None
+    if qm.network == "none":                 # header, 10 dims, anchor, trend (3 x 5 + 3 i32)
+        assert len(data) == 16 + 4 * 10 + 4 * 5 + 4 * (15 + 3)
+    x = mixed_windows(rng, 100, qm.input_len)
+    want = reference.run(qm, x)
+    assert np.array_equal(host.run(sanitized, data, x, work), want)           # a pointer
+    assert np.array_equal(host.run(sanitized, data, x, work, null_signals=True), want)
+
+
+def _more_signals(qm, rng, k):
+    """qm with k signals (random integers) and its first layer widened to match, zero weights."""
+    extra = k - len(qm.signals)
+
+    def widen(fc):
+        zeros = np.zeros((len(fc.weight), extra), np.int64)
+        return replace(fc, weight=np.hstack([fc.weight, zeros]))
+
+    out = replace(qm, signals=random_signals(rng, k))
+    if qm.network == "linear":
+        return replace(out, linear=widen(qm.linear))
+    return replace(out, layers={**qm.layers, SEQUENCE[0].name: widen(qm.layers[SEQUENCE[0].name])})
+
+
+def _patch_signals(field, j, value):
+    """A change of the signals section's `field` (offset, mult or shift) of signal j."""
+    def change(qm, data, rng, monkeypatch):
+        k = len(qm.signals)
+        at = signals_at(qm) + {"offset": 4 * j, "mult": 4 * k + 4 * j, "shift": 8 * k + j}[field]
+        bad = bytearray(data)
+        bad[at:at + (1 if field == "shift" else 4)] = struct.pack(
+            "<b" if field == "shift" else "<i", value)
+        return resealed(bad)
+    return change
+
+
+def _unchecked(make):
+    """A blob written from make(qm, rng) by to_bytes without qmodel.check: consistent in every
+    size, refused only for what make did."""
+    def change(qm, data, rng, monkeypatch):
+        with monkeypatch.context() as m:
+            m.setattr(qmodel, "check", lambda qm: None)
+            return fmt.to_bytes(make(qm, rng))
+    return change
+
+
+def _dim(value):
+    def change(qm, data, rng, monkeypatch):
+        bad = bytearray(data)
+        struct.pack_into("<i", bad, fmt.HEADER_BYTES + 4 * fmt.DIMS.index("signals"), value)
+        return resealed(bad)
+    return change
+
+
+BAD_SIGNALS = {
+    "9 signals": (_unchecked(lambda qm, rng: _more_signals(qm, rng, 9)), -4, "signals, outside"),
+    "signals dim -1": (_dim(-1), -4, "signals, outside"),
+    "signals dim 3 for 2": (_dim(3), -4, "."),
+    "mult 2^30 - 1": (_patch_signals("mult", 1, 2 ** 30 - 1), -6, "parameter the core rejects"),
+    "mult -2^31": (_patch_signals("mult", 0, -2 ** 31), -6, "parameter the core rejects"),
+    "shift 31": (_patch_signals("shift", 1, 31), -6, "parameter the core rejects"),
+    "shift -32": (_patch_signals("shift", 0, -32), -6, "parameter the core rejects"),
+}
+
+
+@pytest.mark.parametrize("network", ["liquid", "linear"])
+@pytest.mark.parametrize("case", list(BAD_SIGNALS))
+def test_core_and_loader_refuse_a_bad_signals_section(sanitized, work, monkeypatch, network, case):
+    """More than DLNET_MAX_SIGNALS signals or a signals dim that does not fit the layout:
+    DLNET_ERR_SIZE; a multiplier not normalized, a shift outside -31..30: DLNET_ERR_PARAM, with
+    a valid checksum; blob.from_bytes refuses each too. An offset may be any int32."""
+    change, want, message = BAD_SIGNALS[case]
+    qm = signals_model(network)
+    rng = np.random.default_rng(15)
+    bad = change(qm, fmt.to_bytes(qm), rng, monkeypatch)
+    x = np.zeros((1, qm.input_len), np.int16)
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, bad, x, work, null_signals=True)
+    assert e.value.code == want, host.ERRORS.get(e.value.code, e.value.code)
+    with pytest.raises(Exception, match=message):
+        fmt.from_bytes(bad)
+    extreme = _patch_signals("offset", 1, -2 ** 31)(qm, fmt.to_bytes(qm), rng, monkeypatch)
+    assert fmt.from_bytes(extreme).signals.offset[1] == -2 ** 31
+    s = signal_values(rng, 20, qm.signals)
+    assert np.array_equal(host.run(sanitized, extreme, x.repeat(20, 0), work, s=s),
+                          reference.run(fmt.from_bytes(extreme), x.repeat(20, 0), s))
+
+
+def test_core_and_loader_refuse_signals_for_a_model_without_a_network(sanitized, work,
+                                                                     monkeypatch):
+    """A polynomial baseline has nothing that reads a signal: a blob that gives it one, whose
+    sizes are otherwise consistent, is DLNET_ERR_SIZE, and blob.from_bytes refuses it."""
+    qm = qmodel.quantize_polynomial(30, 7, 5, 2)
+    bad = _unchecked(lambda qm, rng: replace(qm, signals=random_signals(rng, 1)))(
+        qm, None, np.random.default_rng(16), monkeypatch)
+    assert struct.unpack_from("<i", bad, fmt.HEADER_BYTES + 4 * fmt.DIMS.index("signals"))[0] == 1
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, bad, np.zeros((1, 30), np.int16), work, null_signals=True)
+    assert e.value.code == -4                                       # DLNET_ERR_SIZE
+    with pytest.raises(Exception, match="no network"):
+        fmt.from_bytes(bad)

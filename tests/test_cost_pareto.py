@@ -28,8 +28,8 @@ def test_int8_bytes_are_the_bytes_of_the_deployed_blob():
     from dlnet.scaling import Scaler
 
     m = net.LiquidNet(net.student_config(3, 5, 4, 2, rank=1, input_len=6, output_len=2)).eval()
-    # blob layout (format 5: every field padded to a multiple of 4 bytes, p4): header 16, 9 dims
-    # 36, 11 layer records 44, anchor 20, latent tanh table 256, residual 20; per Linear
+    # blob layout (format 6: every field padded to a multiple of 4 bytes, p4): header 16, 10 dims
+    # 40, 11 layer records 44, anchor 20, latent tanh table 256, residual 20; per Linear
     # 12 + p4(in*out) + 8*out + p4(out); per LayerNorm 20 + 8n + p4(n); low-rank cell:
     # 8 + V (a Linear W -> r) + 28W (diagonal, U and drive multipliers, U bias, bias, keep and
     # gain) + 5 p4(W) (their shifts) + p4(W*r) (U) + 256 (tanh)
@@ -43,7 +43,7 @@ def test_int8_bytes_are_the_bytes_of_the_deployed_blob():
     linears = sum(linear(i, o) for i, o in ((6, 5), (5, 3), (3, 4), (4, 2), (2, 2)))
     norms = sum(20 + 8 * n + p4(n) for n in (5, 3, 4))
     cell = 8 + linear(w, r) + 28 * w + 5 * p4(w) + p4(w * r) + 256
-    expected = 116 + 256 + 20 + linears + norms + cell
+    expected = 120 + 256 + 20 + linears + norms + cell
     x = 0.9 + 0.01 * np.random.default_rng(0).standard_normal((20, 6))
     blob = to_bytes(quantize(m, Scaler("anchored", 0.2, anchor_len=3), x))
     assert costs(m)["int8_bytes"] == expected == len(blob)
@@ -51,6 +51,14 @@ def test_int8_bytes_are_the_bytes_of_the_deployed_blob():
     quadratic = Scaler("quadratic", 0.2, anchor_len=3, trend_len=5)
     blob = to_bytes(quantize(m, quadratic, x))
     assert costs(m, quadratic)["int8_bytes"] == expected + 12 * 5 + 12 == len(blob)
+    # a signal: its offset, multiplier and shift (4 bytes each, padded), and a column of enc_in
+    s = net.LiquidNet(net.student_config(3, 5, 4, 2, rank=1, input_len=6, output_len=2,
+                                         signals=1)).eval()
+    with_cycle = Scaler("anchored", 0.2, anchor_len=3,
+                        signals=[{"name": "cycle", "unit": "cycles", "offset": 50, "scale": 40.0}])
+    blob = to_bytes(quantize(s, with_cycle, np.c_[np.arange(20.0), x]))
+    assert costs(s, with_cycle)["int8_bytes"] == expected + 12 + linear(7, 5) - linear(6, 5) \
+        == len(blob)
 
 
 def test_teacher_macs_count_nine_full_coupling_steps():

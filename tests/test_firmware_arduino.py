@@ -1,6 +1,7 @@
 """The Arduino sketch: compiled and run on the host against the Arduino stand-in (answers equal
-the NumPy int8 reference), the firmware_arduino rule with a stand-in arduino-cli, and its
-message when arduino-cli is missing. arduino-cli itself cannot run here (it downloads its
+the NumPy int8 reference, for a model without signals and for one reading the cycle number on
+its `W` line), the firmware_arduino rule with a stand-in arduino-cli, and its message when
+arduino-cli is missing. arduino-cli itself cannot run here (it downloads its
 board core), so the board build is left to a connected machine.
 """
 
@@ -22,7 +23,7 @@ from dlnet.io import read_json
 from dlnet.quant import header, reference
 from dlnet.quant.fixedpoint import soh_to_q
 from dlnet.run import firmware_arduino
-from test_firmware_m4 import real_dataset, tiny_model_header
+from test_firmware_m4 import real_dataset, tiny_firmware, tiny_model_header
 
 needs_host = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("g++") is None,
                                 reason="gcc and g++ not on PATH: apt-get install gcc g++")
@@ -37,6 +38,23 @@ def tiny(tmp_path_factory):
     (d / "selected.json").write_text('{"name": "tiny", "model": "tiny/model.pt"}')
     return SimpleNamespace(dir=d, dataset=d / "dataset.npz", header=d / "dlnet_model.h",
                            selected=d / "selected.json", qm=qm, splits=splits)
+
+
+@pytest.fixture(scope="module")
+def tiny_cycle(tmp_path_factory):
+    """The tiny student reading the cycle number beside the window."""
+    return tiny_firmware(tmp_path_factory.mktemp("tiny_cycle_sketch"), signals=["cycle"])
+
+
+def cycle_sketch(tiny_cycle, tmp_path, sanitize=False):
+    """The sketch of the cycle-reading student, its self-test on a held-out window and its cycle
+    number, built on the host; (executable, that window's Selection)."""
+    sample = held_out_windows.pick(tiny_cycle.dataset, 1, 100)
+    expected = reference.run(tiny_cycle.qm, sample.q, sample.signals)[0]
+    sketch = arduino.stage(tmp_path / "nano33ble", tiny_cycle.header,
+                           held_out_windows.sample_header(sample.q[0], expected, sample.source(0),
+                                                          signals=sample.signals[0]))
+    return sketchhost.build(sketch, tmp_path / "sketch", sanitize=sanitize), sample
 
 
 def rule_io(tiny, out):
@@ -108,6 +126,24 @@ def test_rule_stages_the_sketch_and_reads_the_size_report(tiny, tmp_path, monkey
     assert not [p for p in sketch.parent.iterdir() if p.name.startswith(".")]   # no staging left
 
 
+@needs_host
+def test_rule_stages_a_sketch_whose_self_test_passes_the_signals(tiny_cycle, tmp_path, monkeypatch):
+    """For a model reading the cycle number, the staged dlnet_sample.h carries the self-test
+    window's cycle number and the forecast from both; the staged sketch, built on the host,
+    passes its self-test."""
+    monkeypatch.setenv("PATH", path_with(tmp_path, cli=True))
+    inputs, outputs = rule_io(tiny_cycle, tmp_path / "results")
+    firmware_arduino.run(inputs, outputs, SimpleNamespace(arduino={"timeout": 60}), str(tmp_path / "log"))
+    sketch = Path(outputs.sketch)
+    sample = held_out_windows.pick(tiny_cycle.dataset, 1, 100)
+    text = (sketch / "dlnet_sample.h").read_text()
+    assert "#define DLNET_SAMPLE_SIGNALS 1" in text and f"{{\n    {sample.signals[0, 0]}\n}}" in text
+    staged = tmp_path / "host" / "nano33ble"
+    shutil.copytree(sketch, staged, ignore=shutil.ignore_patterns("build"))
+    out = sketchhost.run(sketchhost.build(staged, tmp_path / "sketch"), "")
+    assert "self-test ok: 100 values match the NumPy int8 reference" in out
+
+
 def test_a_missing_board_core_is_named_with_its_install_command(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", path_with(tmp_path, cli=True))
     monkeypatch.setenv("FAKE_ARDUINO_CLI", "no-core")
@@ -139,7 +175,8 @@ def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_pa
     lines = sketchhost.request(soh)
     # the sketch's rounding of decimals is soh_to_q's, applied to the decimals it was sent
     sent = np.array([[float(v) for v in line.split()[1:]] for line in lines.splitlines()])
-    out = sketchhost.run(exe, lines + "W 0.9 0.8\nhello\nW " + "x " * 100 + "\nS\n")
+    out = sketchhost.run(exe, lines + "W 0.9 0.8\nhello\nW " + "x " * 100 + "\nS\n"
+                         + lines.splitlines()[0] + " | 120\n")
     assert out.count("self-test ok: 100 values match the NumPy int8 reference") == 2
     got = sketchhost.answers(out)
     assert np.array_equal(got[0], expected_sample)                     # the start-up forecast
@@ -148,7 +185,100 @@ def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_pa
     assert "E expected 100 values, got 2" in out
     assert "E a request is a line 'W v1 v2 ...' of past SOH values, or 'S'" in out
     assert "E value 1 is not a plain decimal number" in out
+    assert "E this model takes no signals" in out
     assert all(line.split()[-1].startswith("us=") for line in out.splitlines() if line.startswith("P "))
+
+
+@needs_host
+def test_sketch_with_the_cycle_signal_answers_like_the_reference(tiny_cycle, tmp_path):
+    """'W v1 ... v100 | cycle': the self-test passes the sample's cycle number, each answer
+    equals the reference on the decimals and the integer sent, any int32 included; '|' may
+    follow a value directly and the integer may carry a sign."""
+    exe, sample = cycle_sketch(tiny_cycle, tmp_path)
+    test = tiny_cycle.splits["test"]
+    soh, cycles = test.x[:3], np.rint(test.s[:3]).astype(np.int64)
+    lines = sketchhost.request(soh, cycles)
+    assert lines.splitlines()[0].endswith(f" | {cycles[0, 0]}")
+    sent = np.array([[float(v) for v in line.split("|")[0].split()[1:]] for line in lines.splitlines()])
+    values = lines.splitlines()[0].split("|")[0].rstrip()
+    extremes = [-2 ** 31, 2 ** 31 - 1, 0, -7]
+    extra = "".join(f"{values} | {v}\n" for v in extremes) + f"{values}|+{cycles[0, 0]}\nS\n"
+    out = sketchhost.run(exe, lines + extra)
+    assert out.count("self-test ok: 100 values match the NumPy int8 reference") == 2
+    assert "ready: send 'W v1 ... v100 | s1 ... s1'" in out
+    got = sketchhost.answers(out)
+    assert len(got) == 1 + 3 + len(extremes) + 2
+    assert np.array_equal(got[0], reference.run(tiny_cycle.qm, sample.q, sample.signals)[0])
+    assert np.array_equal(got[1:4], reference.run(tiny_cycle.qm, soh_to_q(sent), cycles))
+    q0 = np.repeat(soh_to_q(sent[:1]), len(extremes), axis=0)
+    assert np.array_equal(got[4:8], reference.run(tiny_cycle.qm, q0, np.array(extremes)[:, None]))
+    assert np.array_equal(got[8], got[1])                       # '|+cycle' is '| cycle'
+    assert np.array_equal(got[9], got[0])                       # S: the self-test again
+    assert len({tuple(g) for g in got[1:8]}) > 3                # the cycle changes the forecast
+
+
+@needs_host
+def test_sketch_with_the_cycle_signal_refuses_malformed_signals(tiny_cycle, tmp_path):
+    exe, _ = cycle_sketch(tiny_cycle, tmp_path)
+    values = " ".join(f"{v:.6f}" for v in tiny_cycle.splits["test"].x[0])
+    cases = [(values, "E expected '|' and 1 signals after the 100 values"),
+             (values + " |", "E expected 1 signals, got 0"),
+             (values + " | 300 301", "E more than 1 signals"),
+             (values + " | 300.0", "E signal 1 is not a plain integer"),
+             (values + " | 3e2", "E signal 1 is not a plain integer"),
+             (values + " | x", "E signal 1 is not a plain integer"),
+             (values + " | | 300", "E signal 1 is not a plain integer"),
+             (values + " | 2147483648", "E signal 1 is outside the int32 range"),
+             (values + " | -2147483649", "E signal 1 is outside the int32 range"),
+             (values + " | 99999999999999999999999", "E signal 1 is outside the int32 range"),
+             (values.rsplit(" ", 1)[0] + " | 300", "E expected 100 values, got 99"),
+             (values + " 0.9 | 300", "E more than 100 values"),
+             ("| 300", "E a request is a line"),
+             (" ".join(values.split()[:50] + ["0"] + values.split()[51:]) + " | 300",
+              "E value 51 is outside (0, 1.25] SOH")]
+    out = sketchhost.run(exe, "".join(f"W {line}\n" if not line.startswith("|") else line + "\n"
+                                      for line, _ in cases))
+    answers = [a for a in out.splitlines() if a.startswith(("P ", "E "))][1:]
+    assert len(answers) == len(cases)
+    for (line, want), got in zip(cases, answers):
+        assert got.startswith(want), (line[-30:], got)
+
+
+@needs_host
+def test_sketch_with_the_cycle_signal_answers_every_garbled_line_without_a_sanitizer_finding(
+        tiny_cycle, tmp_path):
+    """Requests with signals damaged at random bytes, '|' among them, and random lines, built
+    with ASan/UBSan: one answer per line, never a crash; a forecast only from a line of 100
+    plain SOH values in (0, 1.25], a '|' and one int32."""
+    exe, _ = cycle_sketch(tiny_cycle, tmp_path, sanitize=True)
+    rng = np.random.default_rng(4)
+    good = sketchhost.request(tiny_cycle.splits["test"].x[:1], [[300]]).strip()
+    alphabet = list("0123456789.-+ ,\t|WSExn\x00\xff")
+    lines = []
+    for _ in range(300):
+        if rng.random() < 0.3:
+            lines.append("".join(rng.choice(alphabet, int(rng.integers(0, 60)))))
+        else:
+            chars = list(good)
+            for _ in range(int(rng.integers(1, 4))):
+                at = int(rng.integers(len(chars) - 20, len(chars))) if rng.random() < 0.5 \
+                    else int(rng.integers(0, len(chars)))
+                chars[at] = str(rng.choice(alphabet))
+            lines.append("".join(chars))
+    out = sketchhost.run(exe, "".join(line + "\n" for line in lines), timeout=300)
+    answers = [a for a in out.splitlines() if a.startswith(("P ", "E "))][1:]
+    asked = [line for line in lines if line.strip(" ,\t")]
+    assert len(answers) == len(asked)
+    forecasts = 0
+    for line, got in zip(asked, answers):
+        if got.startswith("P "):
+            forecasts += 1
+            head, tail = line.split("|")
+            values = re.split(r"[ ,\t]+", head.strip(" ,\t"))[1:]
+            assert len(values) == 100 and all(0 < float(v) <= 1.25 for v in values), line
+            assert re.fullmatch(r"[ ,\t]*[-+]?\d+[ ,\t]*", tail) and -2 ** 31 <= int(
+                tail.strip(" ,\t")) < 2 ** 31, line
+    assert 0 < forecasts < len(asked)
 
 
 @needs_host
@@ -175,13 +305,17 @@ def test_sketch_rounds_decimals_like_the_reference(tiny, tmp_path):
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None,
                     reason="arm-none-eabi-g++ not on PATH: apt-get install gcc-arm-none-eabi")
-def test_sketch_compiles_for_the_cortex_m4_with_the_mbed_cores_flags(tiny, tmp_path):
+@pytest.mark.parametrize("signals", [False, True], ids=["plain", "cycle"])
+def test_sketch_compiles_for_the_cortex_m4_with_the_mbed_cores_flags(tiny, tiny_cycle, tmp_path,
+                                                                     signals):
     """The Arduino core's own headers are not here; its code-generation flags are."""
     from dlnet.firmware import m4build
 
-    sample = held_out_windows.pick(tiny.dataset, 1, 100)
-    sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
-                           held_out_windows.sample_header(sample.q[0], sample.q[0], "x"))
+    model = tiny_cycle if signals else tiny
+    sample = held_out_windows.pick(model.dataset, 1, 100)
+    sketch = arduino.stage(tmp_path / "nano33ble", model.header,
+                           held_out_windows.sample_header(sample.q[0], sample.q[0], "x",
+                                                          signals=sample.signals[0]))
     cmd = ["arm-none-eabi-g++", *m4build.CPU, "-Os", *m4build.CODEGEN, "-std=gnu++14", "-Wall",
            "-Wextra", "-Werror", f"-I{sketchhost.STUB_DIR}", f"-I{sketch}", "-x", "c++", "-c",
            str(sketch / "nano33ble.ino"), "-o", str(tmp_path / "sketch.o")]

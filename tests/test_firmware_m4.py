@@ -1,5 +1,6 @@
-"""The Cortex-M4 build in QEMU: bit for bit the NumPy int8 reference on real windows, a corrupt
-model caught by the firmware itself, and the measurements it reports.
+"""The Cortex-M4 build in QEMU: bit for bit the NumPy int8 reference on real windows (with and
+without the cycle signal beside them), a corrupt model caught by the firmware itself, and the
+measurements it reports.
 
 Needs Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm (install.sh
 installs them); without them the QEMU tests skip and say so.
@@ -25,7 +26,9 @@ from dlnet.cost import macs
 from dlnet.model import LiquidNet, student_config
 from dlnet.quant import guard, header, qmodel, reference
 from dlnet.quant.fixedpoint import soh_to_q
-from dlnet.quant.random_models import mixed_windows, random_model, randomized, soh_windows
+from dlnet.quant.random_models import (calibration_inputs, mixed_windows, random_model,
+                                       randomized, signal_values, soh_windows,
+                                       with_random_signals)
 from dlnet.run import firmware_m4
 from dlnet.scaling import Scaler
 
@@ -37,14 +40,16 @@ needs_m4 = pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not o
 CELLS = ["b2c0", "b2c41", "b2c2", "b2c3", "b3c28"]
 
 
-def real_dataset(path):
-    """The cells protocol on five shipped cells: real windows, train and held-out."""
+def real_dataset(path, signals=()):
+    """The cells protocol on five shipped cells: real windows, train and held-out, with
+    `signals` (dlnet/signals.py) beside them."""
     cfg = load_config(ROOT / "config.yaml")
     dataset = {**cfg["datasets"]["severson2019"]}
     for key in ("summary", "cells"):
         dataset[key] = str(ROOT / dataset[key])
     pcfg = {**cfg["protocols"]["cells"], "include_cells": CELLS, "exclude_cells": [],
-            "train_step": 20, "eval_step": 25, "split": {"source": "study", "val_fraction": 0.3, "seed": 42}}
+            "train_step": 20, "eval_step": 25, "split": {"source": "study", "val_fraction": 0.3, "seed": 42},
+            "signals": list(signals)}
     splits, scaler, _ = protocols.build("cells", pcfg, load_source(dataset, cfg["cleaning"]),
                                         cfg["baselines"]["fit_lengths"])
     protocols.save(path, splits)
@@ -52,30 +57,41 @@ def real_dataset(path):
 
 
 def tiny_model_header(path, splits, scaler, epochs=30):
-    """A width-4 student with hidden sizes 16, trained briefly, quantized, as dlnet_model.h."""
+    """A width-4 student with hidden sizes 16 (reading the scaler's signals), trained briefly,
+    quantized, as dlnet_model.h."""
     torch.manual_seed(0)
-    model = LiquidNet(student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16, dropout=0.0))
+    model = LiquidNet(student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16, dropout=0.0,
+                                     signals=len(scaler.signals)))
     train = splits["train"]
-    x = torch.as_tensor(scaler.transform(train.x), dtype=torch.float32)
-    y = torch.as_tensor(scaler.scale_targets(train.x, train.y), dtype=torch.float32)
+    x = torch.as_tensor(scaler.transform(train.inputs), dtype=torch.float32)
+    y = torch.as_tensor(scaler.scale_targets(train.inputs, train.y), dtype=torch.float32)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(epochs):
         opt.zero_grad()
         torch.nn.functional.mse_loss(model(x), y).backward()
         opt.step()
-    qm = qmodel.quantize(model.eval(), scaler, train.x)
+    qm = qmodel.quantize(model.eval(), scaler, train.inputs)
     Path(path).write_text(header.text(qm, source="tests/test_firmware_m4.py"))
     return qm
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny_firmware")
-    splits, scaler = real_dataset(d / "dataset.npz")
+def tiny_firmware(d, signals=()):
+    splits, scaler = real_dataset(d / "dataset.npz", signals)
     qm = tiny_model_header(d / "dlnet_model.h", splits, scaler)
     (d / "selected.json").write_text(json.dumps({"name": "tiny", "model": "tiny/model.pt"}))
     return SimpleNamespace(dir=d, dataset=d / "dataset.npz", header=d / "dlnet_model.h",
-                           selected=d / "selected.json", qm=qm)
+                           selected=d / "selected.json", qm=qm, splits=splits)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return tiny_firmware(tmp_path_factory.mktemp("tiny_firmware"))
+
+
+@pytest.fixture(scope="module")
+def tiny_cycle(tmp_path_factory):
+    """The tiny student reading the cycle number beside the window."""
+    return tiny_firmware(tmp_path_factory.mktemp("tiny_cycle_firmware"), signals=["cycle"])
 
 
 def corrupt(src, dst):
@@ -123,6 +139,62 @@ def test_qemu_matches_the_numpy_reference_on_real_windows(tiny, tmp_path):
     assert (tmp_path / "app.elf").exists()
 
 
+def test_held_out_windows_carry_their_signals_into_the_m4_header(tiny, tiny_cycle):
+    """The cycle signal of each held-out window, as an int32 row beside its SOH row; none (and
+    no array: C has no empty ones) without signals; -2^31 written as an int expression."""
+    sel = held_out_windows.pick(tiny_cycle.dataset, 8, 100)
+    assert sel.signals.shape == (8, 1) and sel.signals.dtype == np.int64
+    # the cycle number of each window's last input value: the window's start plus 100
+    assert np.array_equal(sel.signals[:, 0], sel.start + 100)
+    text = held_out_windows.m4_header(sel.q, sel.signals)
+    assert "#define DLNET_M4_SIGNALS 1" in text
+    assert "dlnet_signals[DLNET_M4_WINDOWS][DLNET_M4_SIGNALS]" in text
+    plain = held_out_windows.pick(tiny.dataset, 8, 100)
+    assert plain.signals.shape == (8, 0)
+    text = held_out_windows.m4_header(plain.q, plain.signals)
+    assert "#define DLNET_M4_SIGNALS 0" in text and "dlnet_signals" not in text
+    assert held_out_windows.m4_header(plain.q) == text
+    extreme = held_out_windows.m4_header(sel.q[:1], [[-2 ** 31]])
+    assert "(-2147483647 - 1)" in extreme and "-2147483648" not in extreme
+    # a model reads the last k of the protocol's signals (dlnet.signals.split): a polynomial
+    # baseline none of them
+    assert held_out_windows.pick(tiny_cycle.dataset, 8, 100, n_signals=0).signals.shape == (8, 0)
+    assert np.array_equal(sel.model_signals(1), sel.signals) and sel.model_signals(0).shape == (8, 0)
+    with pytest.raises(Exception, match="model reads 2"):
+        held_out_windows.pick(tiny_cycle.dataset, 8, 100, n_signals=2)
+
+
+@needs_m4
+def test_qemu_matches_the_reference_on_real_windows_with_the_cycle_signal(tiny_cycle, tmp_path):
+    """A student reading the cycle number beside the window: QEMU and NumPy agree on real
+    held-out windows and their real cycle numbers, and the signal changes the forecast."""
+    assert tiny_cycle.qm.dims["signals"] == 1
+    assert "#define DLNET_N_SIGNALS 1" in tiny_cycle.header.read_text()
+    selection = held_out_windows.pick(tiny_cycle.dataset, 16, 100)
+    r = m4.verify(tiny_cycle.header, selection, tmp_path / "real", log=lambda _: None)
+    assert r["all_bit_exact"] and r["windows_compared"] == 16 and r["mismatched_windows"] == 0
+    older = held_out_windows.Selection(selection.q, selection.y, selection.split, selection.cell,
+                                       selection.start, selection.signals + 400)
+    r = m4.verify(tiny_cycle.header, older, tmp_path / "older", log=lambda _: None)
+    assert r["all_bit_exact"]
+    assert not np.array_equal(reference.run(tiny_cycle.qm, selection.q, selection.signals),
+                              reference.run(tiny_cycle.qm, older.q, older.signals))
+
+
+@needs_m4
+def test_qemu_runs_a_model_without_signals_on_windows_with_them_and_refuses_the_reverse(
+        tiny, tiny_cycle, tmp_path):
+    """A model reading none of the protocol's signals (a polynomial baseline, say) runs on its
+    windows without them (main.c passes NULL); a model reading one cannot run on windows
+    without any."""
+    r = m4.verify(tiny.header, held_out_windows.pick(tiny_cycle.dataset, 4, 100), tmp_path / "a",
+                  log=lambda _: None)
+    assert r["all_bit_exact"] and r["windows_compared"] == 4
+    with pytest.raises(Exception, match="have 0 signals beside each window but the model reads 1"):
+        m4.verify(tiny_cycle.header, held_out_windows.pick(tiny.dataset, 2, 100), tmp_path / "b",
+                  log=lambda _: None)
+
+
 @needs_m4
 def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, tmp_path):
     """Held-out windows with a zero row, a 2.88 Ah spike and a one-cycle drop: dlnet_check_window
@@ -160,7 +232,8 @@ def test_a_corrupted_model_header_is_rejected_by_the_firmware(tiny, tmp_path):
 @needs_m4
 def test_a_mismatch_fails_the_rule_and_writes_no_report(tiny, tmp_path, monkeypatch):
     real = reference.run
-    monkeypatch.setattr(m4.reference, "run", lambda qm, x: real(qm, x) + (np.arange(len(x)) == 1)[:, None])
+    monkeypatch.setattr(m4.reference, "run",
+                        lambda qm, x, s=None: real(qm, x, s) + (np.arange(len(x)) == 1)[:, None])
     out = SimpleNamespace(report=str(tmp_path / "m4_report.json"), elf=str(tmp_path / "m4/app.elf"))
     inputs = SimpleNamespace(header=str(tiny.header), dataset=str(tiny.dataset),
                              selected=str(tiny.selected), core=list(map(str, core_files.sources())),
@@ -194,11 +267,12 @@ def test_rule_firmware_m4_in_snakemake(tiny, tmp_path):
     assert "all bit-exact: True" in (wd / "results/t/logs/firmware_m4.log").read_text()
 
 
-def synthetic(q, output_len):
-    """A held_out_windows.Selection of Q1.14 windows that come from no dataset."""
+def synthetic(q, output_len, s=None):
+    """A held_out_windows.Selection of Q1.14 windows (and raw signals s) that come from no
+    dataset."""
     n = len(q)
     return held_out_windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["random"] * n),
-                             cell=np.array(["-"] * n), start=np.zeros(n, int))
+                             cell=np.array(["-"] * n), start=np.zeros(n, int), s=s)
 
 
 @needs_m4
@@ -206,20 +280,26 @@ def synthetic(q, output_len):
 def test_qemu_matches_the_reference_on_random_models(tmp_path, defines):
     """The core's DSP path (the M4 build's default) and its portable C (-DDLNET_PORTABLE), on
     random models of both couplings whose sizes leave dot product tails and odd numbers of
-    rows, a quarter of the windows hostile (any int16, flat)."""
+    rows, a quarter of the windows hostile (any int16, flat); the last two read 1 to 3 signals
+    (the first's integers from the Scaler, the second's random), a quarter of their raw values
+    hostile (any int32, its ends)."""
     rng = np.random.default_rng(2024)
     dims = []
     for i, coupling in enumerate(("full", "lowrank", "full", "lowrank")):
-        model, scaler = random_model(rng, coupling)
-        qm = qmodel.quantize(model, scaler, soh_windows(rng, 64, model.cfg.input_len))
+        k = int(rng.integers(1, 4)) if i >= 2 else 0
+        model, scaler = random_model(rng, coupling, signals=k)
+        qm = qmodel.quantize(model, scaler, calibration_inputs(rng, 64, model.cfg.input_len, scaler))
+        qm = with_random_signals(qm, rng) if i == 3 else qm
         path = tmp_path / f"model{i}.h"
         path.write_text(header.text(qm, source="random"))
         dims.append(qm.dims)
         q = mixed_windows(rng, 12, qm.dims["input_len"])
-        r = m4.verify(path, synthetic(q, qm.dims["output_len"]), tmp_path / f"run{i}",
+        s = signal_values(rng, 12, qm.signals) if k else None
+        r = m4.verify(path, synthetic(q, qm.dims["output_len"], s), tmp_path / f"run{i}",
                       log=lambda _: None, defines=defines)
         assert r["all_bit_exact"], (coupling, qm.dims, r["max_abs_diff_lsb"])
-    assert any(d["input_len"] % 4 for d in dims) and any(d["enc_hidden"] % 2 for d in dims)
+    assert any(d["n_inputs"] % 4 for d in dims) and any(d["enc_hidden"] % 2 for d in dims)
+    assert [d["signals"] > 0 for d in dims] == [False, False, True, True]
 
 
 @needs_m4

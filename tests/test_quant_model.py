@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module", params=["cells", "paper"])
 def trained(request):
-    """A width-4 student trained for 6 epochs (about a second) on the shipped data."""
+    """A width-4 student trained for 6 epochs (about a second) on the shipped data, with the
+    protocol's signals (cells: the cycle number; paper: none)."""
     splits, scaler = shipped_splits(request.param)
     set_determinism(0, 1)
-    model = net.LiquidNet(net.student_config(4, 16, 16, 16))
+    model = net.LiquidNet(net.student_config(4, 16, 16, 16, signals=len(scaler.signals)))
     fit(model, TrainConfig(epochs=6, seed=0), scaled(splits["train"], scaler),
         scaled(splits["val"], scaler), scaler.span, log=lambda s: None)
     return request.param, model, scaler, splits
@@ -42,11 +43,11 @@ def test_int8_model_tracks_the_float_model_on_real_windows(trained):
     """Asserted on every held-out split: int8 MAE within 2% of float MAE, and the mean gap
     between the two forecasts under 0.001 SOH (measured: cells 0.0002, paper 0.0005)."""
     protocol, model, scaler, splits = trained
-    qm = qmodel.quantize(model, scaler, splits["train"].x)
+    qm = qmodel.quantize(model, scaler, splits["train"].inputs)
     for name, w in splits.items():
         if name == "train":
             continue
-        f, q = predict(model, scaler, w.x), reference.predict(qm, w.x)
+        f, q = predict(model, scaler, w.inputs), reference.predict(qm, w.inputs)
         mae_f, mae_q = errors(w.y, f)["mae"], errors(w.y, q)["mae"]
         assert abs(mae_q - mae_f) <= 0.02 * mae_f, (protocol, name, mae_f, mae_q)
         assert np.abs(f - q).mean() < 0.001, (protocol, name)
@@ -54,15 +55,15 @@ def test_int8_model_tracks_the_float_model_on_real_windows(trained):
 
 def test_quantization_is_deterministic_and_survives_the_blob_and_header(trained, tmp_path):
     protocol, model, scaler, splits = trained
-    a = qmodel.quantize(model, scaler, splits["train"].x, weights="per_tensor")
-    b = qmodel.quantize(model, scaler, splits["train"].x, weights="per_tensor")
+    a = qmodel.quantize(model, scaler, splits["train"].inputs, weights="per_tensor")
+    b = qmodel.quantize(model, scaler, splits["train"].inputs, weights="per_tensor")
     data = fmt.to_bytes(a)
     assert data == fmt.to_bytes(b)
     path = tmp_path / "dlnet_model.h"
     path.write_text(header.text(a, source="test"))
     assert header.read_bytes(path) == data
-    x = reference.predict(a, splits["test"].x[:50])
-    assert np.array_equal(reference.predict(header.read(path), splits["test"].x[:50]), x)
+    x = reference.predict(a, splits["test"].inputs[:50])
+    assert np.array_equal(reference.predict(header.read(path), splits["test"].inputs[:50]), x)
     assert f"#define DLNET_SCRATCH_BYTES {qmodel.scratch_bytes(a.dims)}" in path.read_text()
 
 

@@ -34,10 +34,16 @@ class Input(SimpleNamespace):
 
 
 def small_cells():
-    """Every 20th window of the shipped cells splits, and the protocol's scaler."""
+    """Every 20th window of the shipped cells splits (with their signals: config.yaml gives the
+    protocol the cycle number), and the protocol's scaler."""
     splits, scaler = shipped_splits("cells")
-    return {s: WindowSet(w.x[::20], w.y[::20], w.cell[::20], w.start[::20])
+    return {s: WindowSet(w.x[::20], w.y[::20], w.cell[::20], w.start[::20], w.s[::20])
             for s, w in splits.items()}, scaler
+
+
+def n_signals():
+    """The signals the shipped cells protocol reads (config.yaml)."""
+    return len(shipped_splits("cells")[1].signals)
 
 
 def selected_model(d, model):
@@ -59,7 +65,8 @@ def selected_model(d, model):
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     d = tmp_path_factory.mktemp("deploy")
-    model = randomized(net.LiquidNet(net.student_config(4, 16, 16, 16)), np.random.default_rng(8))
+    model = randomized(net.LiquidNet(net.student_config(4, 16, 16, 16, signals=n_signals())),
+                       np.random.default_rng(8))
     small, params = selected_model(d, model)
     quantize_into(d, d, params)
     return d, params, small
@@ -87,11 +94,14 @@ def test_quantize_writes_header_metrics_and_sizes(deployed):
     assert q["weights"] == "per_channel" and q["calibration"] == "minmax" and q["headroom"] == 1.25
     assert "versions" in metrics and metrics["seed"] == 1
     size = json.loads((d / "int8_size.json").read_text())
-    assert size["weight_bytes"] == 100 * 16 + 16 * 4 + 4 * 2 * 2 + 4 * 16 + 16 * 16 + 16 * 100
-    # scratch, from the C core's three regions (qmodel.scratch_bytes): the int16 input window;
-    # the int16 output of the widest Linear before a LayerNorm; h0, h, the tanh input and V^T h
+    k = n_signals()
+    assert size["weight_bytes"] == (100 + k) * 16 + 16 * 4 + 4 * 2 * 2 + 4 * 16 + 16 * 16 + 16 * 100
+    # scratch, from the C core's three regions (qmodel.scratch_bytes): the int16 input window and
+    # signals; the int16 output of the widest Linear before a LayerNorm; h0, h, the tanh input
+    # and V^T h
     input_len, hidden, width, rank = 100, 16, 4, 2
-    assert size["scratch_bytes"] == 2 * input_len + 2 * hidden + -(-(3 * width + rank) // 4) * 4
+    assert size["scratch_bytes"] == (-(-2 * (input_len + k) // 4) * 4 + 2 * hidden
+                                     + -(-(3 * width + rank) // 4) * 4)
     assert size["model_bytes"] < size["float32_bytes"]
     assert header.read(d / "dlnet_model.h").dims["width"] == 4
 
@@ -124,7 +134,7 @@ def test_a_quantization_that_loses_accuracy_fails_the_rule(tmp_path):
     quantization passes, and records what it lost."""
     set_determinism(0, 1)
     small, scaler = small_cells()
-    model = net.LiquidNet(net.student_config(4, 16, 16, 16))
+    model = net.LiquidNet(net.student_config(4, 16, 16, 16, signals=len(scaler.signals)))
     fit(model, TrainConfig(epochs=10, seed=0), scaled(small["train"], scaler),
         scaled(small["val"], scaler), scaler.span, log=lambda _: None)
     _, params = selected_model(tmp_path, model)
@@ -203,9 +213,9 @@ def test_quantize_deploys_ridge_and_a_baseline(without_network, kind):
         # Q1.14 inputs and int8 weights move these forecasts by far less than their error
         assert abs(metrics["agreement"][s]["mae_change_percent"]) < 1, s
     if kind == "linear":
-        assert size["weight_bytes"] == ridge.weight.size == 100 * 100
+        assert size["weight_bytes"] == ridge.weight.size == 100 * (100 + n_signals())
         assert metrics["float"]["val"]["mae"] == pytest.approx(
-            float(np.abs(ridge.predict(small["val"].x) - small["val"].y).mean()))
+            float(np.abs(ridge.predict(small["val"].inputs) - small["val"].y).mean()))
     else:
         assert size["weight_bytes"] == 0
         assert size["scratch_bytes"] == 2 * small["val"].x.shape[1]    # the int16 input alone

@@ -1,5 +1,6 @@
-"""The Cortex-M4 check: build the core with a model, run real windows on it in QEMU, compare
-every output with the NumPy int8 reference, and measure instructions, flash, RAM and stack.
+"""The Cortex-M4 check: build the core with a model, run real windows (and their signals) on it
+in QEMU, compare every output with the NumPy int8 reference, and measure instructions, flash, RAM
+and stack.
 
 The firmware validates the model itself (dlnet_model_init) before the reference reads the same
 header, so a corrupt header fails with the core's own error code, as it would on the board.
@@ -16,7 +17,7 @@ from dlnet.firmware import elfsize, held_out_windows, latency, m4build, qemu, st
 from dlnet.quant import guard, header, reference
 from dlnet.quant.fixedpoint import q_to_soh
 
-_DEFINE = re.compile(r"^#define\s+(DLNET_(?:INPUT|OUTPUT)_LEN)\s+(\d+)\s*$", re.M)
+_DEFINE = re.compile(r"^#define\s+(DLNET_(?:INPUT_LEN|OUTPUT_LEN|N_SIGNALS))\s+(\d+)\s*$", re.M)
 # what dlnet_run needs in RAM besides its stack (firmware/m4/main.c names them)
 RAM_SYMBOLS = ("dlnet_model", "dlnet_scratch", "dlnet_soh_out")
 
@@ -25,16 +26,27 @@ class Mismatch(RuntimeError):
     """The Cortex-M4 build computed something other than the reference."""
 
 
-def model_dims(path):
-    """(input_len, output_len) from a dlnet_model.h's macros."""
+def _defines(path):
     try:
         found = dict(_DEFINE.findall(Path(path).read_text()))
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(path, f"cannot be read ({e})", "rerun the quantize rule") from None
-    if set(found) != {"DLNET_INPUT_LEN", "DLNET_OUTPUT_LEN"}:
-        raise InputError(path, "lacks DLNET_INPUT_LEN / DLNET_OUTPUT_LEN: not a generated model "
-                         "header", "rerun the quantize rule and do not edit its output")
-    return int(found["DLNET_INPUT_LEN"]), int(found["DLNET_OUTPUT_LEN"])
+    if set(found) != {"DLNET_INPUT_LEN", "DLNET_OUTPUT_LEN", "DLNET_N_SIGNALS"}:
+        raise InputError(path, "lacks DLNET_INPUT_LEN / DLNET_OUTPUT_LEN / DLNET_N_SIGNALS: not "
+                         "a generated model header of this version", "rerun the quantize rule "
+                         "and do not edit its output")
+    return {k: int(v) for k, v in found.items()}
+
+
+def model_dims(path):
+    """(input_len, output_len) from a dlnet_model.h's macros."""
+    found = _defines(path)
+    return found["DLNET_INPUT_LEN"], found["DLNET_OUTPUT_LEN"]
+
+
+def model_signals(path):
+    """The number of signals (DLNET_N_SIGNALS) a dlnet_model.h's model reads."""
+    return _defines(path)["DLNET_N_SIGNALS"]
 
 
 def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
@@ -46,8 +58,10 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
     `defines`: -D flags of the build (m4build.build)."""
     t = tools.m4_tools()
     _, output_len = model_dims(model_header)
-    b = m4build.build(t["gcc"], work, model_header, held_out_windows.m4_header(selection.q),
-                      optimize, core_dir, m4_dir, defines)
+    signals = selection.model_signals(model_signals(model_header))
+    b = m4build.build(t["gcc"], work, model_header,
+                      held_out_windows.m4_header(selection.q, signals), optimize, core_dir,
+                      m4_dir, defines)
     log(f"built {b.elf} ({optimize}): " + " ".join(b.flags))
     start = time.perf_counter()
     status, text = qemu.run(t["qemu"], b.elf, timeout)
@@ -62,7 +76,7 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
     whole = elfsize.image(t["size"], b.elf)
     bound = stack.worst_case(b.callgraph_files(), "dlnet_run")
     qm = header.read(model_header)
-    ref = reference.run(qm, selection.q).astype(np.int64)
+    ref = reference.run(qm, selection.q, signals).astype(np.int64)
     diff = np.abs(run["y"] - ref)
     exact = diff.max(axis=1) == 0
     guard_ref = np.array([guard.check_window(q) for q in selection.q], np.int64).reshape(-1, 2)

@@ -62,9 +62,27 @@ def build(out_dir, kind="optimized", header=None, core=CORE, host_source=HOST / 
     return out, cmd
 
 
-def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None):
-    """Run windows x (int16, n x input_len) through the host; `model` is blob bytes or "builtin";
-    `scratch_bytes` overrides the scratch size the host passes to dlnet_run.
+def windows_bytes(x, s=None):
+    """The host's INPUT file (firmware/host/dlnet_host.c): each window's k raw signals (int32
+    little-endian; `s`, n x k, None for k = 0), then its input_len Q1.14 values (int16
+    little-endian; `x`, n x input_len): signals first, as in reference.predict's rows."""
+    if not len(x):
+        return b""
+    x = np.ascontiguousarray(x, dtype="<i2").reshape(len(x), -1)
+    s = np.zeros((len(x), 0), np.int64) if s is None else np.asarray(s).reshape(len(x), -1)
+    if s.size and (s.min() < -2 ** 31 or s.max() > 2 ** 31 - 1):
+        raise ValueError("a raw signal is outside the int32 range dlnet_run takes")
+    s = np.ascontiguousarray(s, dtype="<i4")
+    return np.concatenate([s.view(np.uint8).reshape(len(x), -1),
+                           x.view(np.uint8).reshape(len(x), -1)], axis=1).tobytes()
+
+
+def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None, s=None,
+        null_signals=False):
+    """Run windows x (int16, n x input_len) and their raw signals s (int32 values, n x k; None
+    for a model without signals) through the host; `model` is blob bytes or "builtin";
+    `scratch_bytes` overrides the scratch size the host passes to dlnet_run; `null_signals`
+    passes dlnet_run NULL signals (s must be None), which a model with signals refuses.
 
     Returns the int16 outputs (n x output_len). HostError on a nonzero exit, with the core's
     return code parsed from stderr when it reported one.
@@ -74,11 +92,13 @@ def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None):
     if model != "builtin":
         model_arg = str(work / "model.bin")
         Path(model_arg).write_bytes(bytes(model))
-    x = np.ascontiguousarray(x, dtype="<i2")
-    (work / "in.bin").write_bytes(x.tobytes())
+    if null_signals and s is not None:
+        raise ValueError("null_signals passes no signals: s must be None")
+    (work / "in.bin").write_bytes(windows_bytes(x, s))
     env = {**os.environ, "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1",
            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
-    args = [str(exe), model_arg, str(work / "in.bin"), str(work / "out.bin")]
+    args = [str(exe), *(["--null-signals"] if null_signals else []), model_arg,
+            str(work / "in.bin"), str(work / "out.bin")]
     if scratch_bytes is not None:
         args.append(str(int(scratch_bytes)))
     proc = subprocess.run(args, capture_output=True, text=True, env=env)

@@ -16,16 +16,17 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     s = params.arduino
     input_len, _ = m4.model_dims(input.header)
-    sample = held_out_windows.pick(input.dataset, 1, input_len)
+    sample = held_out_windows.pick(input.dataset, 1, input_len, m4.model_signals(input.header))
     qm = header.read(input.header)
-    expected = reference.run(qm, sample.q)[0]
+    expected = reference.run(qm, sample.q, sample.signals)[0]
     selected = read_json(input.selected)
     log(f"model {selected.get('name')} ({input.header}); self-test window: {sample.source(0)}")
     out = Path(output.sketch)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".nano33ble.") as stage_dir, \
             tempfile.TemporaryDirectory(prefix="dlnet_arduino_build_") as build:
-        sample_h = held_out_windows.sample_header(sample.q[0], expected, sample.source(0))
+        sample_h = held_out_windows.sample_header(sample.q[0], expected, sample.source(0),
+                                                  signals=sample.signals[0])
         sketch = arduino.stage(Path(stage_dir) / arduino.SKETCH, input.header, sample_h,
                                sketch_dir=Path(input.sketch).parent,
                                core_dir=Path(input.core[0]).parent)

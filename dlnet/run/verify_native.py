@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlnet import protocols
+from dlnet import protocols, signals
 from dlnet.io import versions, write_json
 from dlnet.logs import Log
 from dlnet.quant import header, host, verify
@@ -29,9 +29,11 @@ def run(input, output, params, log, threads=1):
             result["builds"][kind] = " ".join(host.WARNINGS + host.FLAGS[kind])
             log(f"built {kind}: {result['builds'][kind]}")
         for name, w in splits.items():
-            x = soh_to_q(w.x)
-            result["real"][name] = {"windows": len(x), **{kind: verify.compare(qm, x, exe, work)
-                                                           for kind, exe in exes.items()}}
+            # the model's signals: the last k of the protocol's (a baseline reads none)
+            raw, soh = signals.split(w.inputs, qm.input_len, qm.dims["signals"])
+            x = soh_to_q(soh)
+            result["real"][name] = {"windows": len(x), **{
+                kind: verify.compare(qm, x, exe, work, s=raw) for kind, exe in exes.items()}}
             log(f"{name}: {len(x)} windows, mismatched: " + ", ".join(
                 f"{kind} {result['real'][name][kind]['mismatched_windows']}" for kind in exes))
         start = time.perf_counter()

@@ -12,11 +12,14 @@
  *   static int16_t scratch[(DLNET_SCRATCH_BYTES + 1) / 2];
  *   int rc = dlnet_model_init(&model, dlnet_model_data, DLNET_MODEL_BYTES);
  *   if (rc == DLNET_OK)
- *       rc = dlnet_run(&model, soh_in, soh_out, scratch, sizeof scratch);
+ *       rc = dlnet_run(&model, soh_in, signals, soh_out, scratch, sizeof scratch);
  *
  * Inputs and outputs: SOH values in Q1.14 (int16, SOH = q / 16384, range [-2, 2)): soh_in holds
  * the last model.input_len values of one cell, oldest first; soh_out receives the next
- * model.output_len values. The core applies the model's scaling itself.
+ * model.output_len values. signals holds the model.n_signals (DLNET_N_SIGNALS) raw int32 values
+ * a battery management system knows of the window, each in its own unit (dlnet/signals.py
+ * lists them; the first is the cycle number of the window's last SOH value); NULL when the
+ * model has none. The core applies the model's scaling to both itself.
  *
  * Model data: the blob written by dlnet/quant/blob.py (layout documented there), little-endian,
  * every field at a multiple of 4 bytes. It works at any address and on any endianness; on a
@@ -44,10 +47,11 @@ extern "C" {
 #endif
 
 #define DLNET_MAGIC 0x514E4C44u          /* "DLNQ" as little-endian bytes */
-#define DLNET_FORMAT_VERSION 5
-#define DLNET_MAX_DIM 1024               /* any vector */
+#define DLNET_FORMAT_VERSION 6
+#define DLNET_MAX_DIM 1024               /* any vector; the scaled input adds the signals */
 #define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
 #define DLNET_MAX_STEPS 64
+#define DLNET_MAX_SIGNALS 8              /* the signals beside the SOH window */
 #define DLNET_MAX_LAYERS 12              /* layers of a liquid network (its sequence has 11) */
 #define DLNET_FINE_BITS 8                /* extra fraction bits of multi-term sums */
 #define DLNET_NORM_BITS 16               /* fraction bits of LayerNorm's normalized values */
@@ -75,7 +79,7 @@ extern "C" {
 
 /* Return codes: DLNET_OK or a negative error. */
 #define DLNET_OK 0
-#define DLNET_ERR_ARG (-1)       /* a NULL pointer */
+#define DLNET_ERR_ARG (-1)       /* a NULL pointer (signals: only a model without any) */
 #define DLNET_ERR_MAGIC (-2)     /* not a DLNet model blob */
 #define DLNET_ERR_VERSION (-3)   /* blob format version is not DLNET_FORMAT_VERSION */
 #define DLNET_ERR_SIZE (-4)      /* size differs from the blob's own, truncated, or bad sizes */
@@ -156,6 +160,15 @@ typedef struct {
     int32_t kind, length, constant, mult, shift;
 } dlnet_anchor_t;
 
+/* The signals' scaling (reference.scale_signals): raw value r_j to the scaled input
+ * sat16(requant(sat32(r_j - offset_j), mult_j, shift_j)). The shift may be positive: a signal's
+ * unit can be coarser than the scaled input's step. */
+typedef struct {
+    const uint8_t *offset;     /* n_signals int32, little-endian */
+    const uint8_t *mult;       /* n_signals int32, little-endian */
+    const int8_t *shift;       /* n_signals, -31..30 */
+} dlnet_signals_t;
+
 /* Quadratic scaling and polynomial baselines: the forecast anchor is the least-squares
  * polynomial (degree <= 2) through the last `length` inputs (length 0: no trend, the forecast
  * anchor is the input anchor). */
@@ -183,13 +196,15 @@ typedef struct {
     uint32_t ready;            /* DLNET_MAGIC once dlnet_model_init succeeded, else 0 */
     int32_t network;           /* DLNET_NETWORK_*; the liquid sizes below are 0 without one */
     int32_t input_len, output_len, width, rank, steps;
+    int32_t n_signals;         /* 0..DLNET_MAX_SIGNALS; the scaled input is input_len + n_signals */
     size_t scratch_bytes;      /* bytes dlnet_run needs; equals the header's DLNET_SCRATCH_BYTES */
     size_t region_a, region_b; /* its two activation regions (dlnet_run.c's plan) */
     dlnet_anchor_t anchor;
+    dlnet_signals_t signals;   /* NULL pointers without signals */
     int32_t n_layers;          /* the liquid network's layers, in the order they run */
     dlnet_layer_t layer[DLNET_MAX_LAYERS];
     dlnet_cell_t cell;
-    dlnet_fc_t linear;         /* linear network: int16 scaled input -> Q1.14 SOH */
+    dlnet_fc_t linear;         /* linear network: int16 scaled input (and signals) -> Q1.14 SOH */
     dlnet_trend_t trend;
 } dlnet_model_t;
 
@@ -197,9 +212,11 @@ typedef struct {
  * must stay valid while `m` is used. Checks, in order: size >= 16 (DLNET_ERR_SIZE), magic
  * (DLNET_ERR_MAGIC), format version (DLNET_ERR_VERSION), the blob's own size field equals
  * `size` (DLNET_ERR_SIZE), CRC-32 of the parameters (DLNET_ERR_CHECKSUM), dimensions and exact
- * layout size (DLNET_ERR_SIZE), then every parameter (DLNET_ERR_PARAM): multipliers normalized,
- * shifts in -31..30, zero points and clamps in range, and every int32 accumulator bounded for
- * any input. A model that passes cannot overflow or read out of bounds for any input.
+ * layout size (DLNET_ERR_SIZE; among them more than DLNET_MAX_SIGNALS signals, or any for a
+ * network-free model), then every parameter (DLNET_ERR_PARAM): multipliers normalized (the
+ * signals' too), shifts in -31..30, zero points and clamps in range, and every int32
+ * accumulator bounded for any input. A model that passes cannot overflow or read out of bounds
+ * for any input.
  * Runs once at start-up (the CRC reads every byte). On failure m->ready is 0. */
 int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size);
 
@@ -210,19 +227,20 @@ int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size);
  * glitch in its stream is reported instead of forecast from. */
 int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad);
 
-/* One forecast. soh_in: m->input_len values, soh_out: m->output_len values, both Q1.14.
+/* One forecast. soh_in: m->input_len values, soh_out: m->output_len values, both Q1.14;
+ * signals: m->n_signals raw values (any int32), or NULL when m->n_signals is 0.
  * scratch: at least m->scratch_bytes (DLNET_SCRATCH_BYTES) bytes, 2-byte aligned (declare it as
  * int16_t[]); it holds every activation, nothing survives between calls. Returns DLNET_OK, or
  * DLNET_ERR_ARG / DLNET_ERR_MODEL / DLNET_ERR_SCRATCH without touching soh_out. */
-int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, void *scratch,
-              size_t scratch_bytes);
+int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+              int16_t *soh_out, void *scratch, size_t scratch_bytes);
 
 /* One forecast in progress: dlnet_run is dlnet_run_start, dlnet_run_layer for each layer of a
  * liquid network, then dlnet_run_finish; the parts are public for per-layer profiling. */
 typedef struct {
     int32_t anchor;            /* the input's anchor a */
     int32_t out_anchor;        /* what the last layer adds: a, or 0 when the trend adds it */
-    int32_t u_sum;             /* the sum of the scaled inputs: the cell's drive */
+    int32_t u_sum;             /* the sum of the scaled SOH inputs: the cell's drive */
     int32_t trend[3];          /* the parabola's coefficients (0 without a trend) */
     uint8_t *region[2];        /* the scratch's activation regions a and b */
     int where;                 /* where x is: 0 region a, 1 region b, 2 the cell's region */
@@ -231,10 +249,11 @@ typedef struct {
     int16_t *soh_out;
 } dlnet_run_state_t;
 
-/* Checks the arguments as dlnet_run does (same return codes), scales the input into the
- * scratch and, without a liquid network, computes the output before the trend. */
-int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out,
-                    void *scratch, size_t scratch_bytes, dlnet_run_state_t *s);
+/* Checks the arguments as dlnet_run does (same return codes), scales the input and the signals
+ * into the scratch and, without a liquid network, computes the output before the trend. */
+int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+                    int16_t *soh_out, void *scratch, size_t scratch_bytes,
+                    dlnet_run_state_t *s);
 
 /* Runs layer i of a liquid network on s->x into the region its op writes; s->x is then its
  * output. */
@@ -258,6 +277,9 @@ void dlnet_rsqrt(int64_t var, int32_t *mult, int32_t *shift);
 /* d_j = sat16(x_j - a), *u_sum = sum_j d_j, *anchor = a. */
 void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int16_t *x, int16_t *d,
                        int32_t *anchor, int32_t *u_sum);
+
+/* d_j = sat16(requant(sat32((int64)raw_j - offset_j), mult_j, shift_j)), j < n. */
+void dlnet_scale_signals(const dlnet_signals_t *p, int32_t n, const int32_t *raw, int16_t *d);
 
 void dlnet_fc_s16_s16(const dlnet_fc_t *p, const int16_t *in, int16_t *out);
 void dlnet_fc_s8_s16(const dlnet_fc_t *p, const int8_t *in, int16_t *out);

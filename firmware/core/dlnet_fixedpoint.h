@@ -125,7 +125,8 @@ DLNET_INLINE int32_t finish(int64_t total, int32_t offset, int32_t lo, int32_t h
 }
 
 /* dlnet_run.c's scratch plan for a parsed model: sets m->region_a, m->region_b and
- * m->scratch_bytes from its input_len, layers, width and rank (dlnet_model_init calls it). */
+ * m->scratch_bytes from its input_len, n_signals, layers, width and rank (dlnet_model_init
+ * calls it). */
 void dlnet_plan_scratch(dlnet_model_t *m);
 
 #endif /* DLNET_FIXEDPOINT_H */

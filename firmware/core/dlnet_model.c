@@ -113,6 +113,16 @@ static void read_fc(reader_t *r, dlnet_fc_t *f, int32_t in, int32_t out, int in1
     check_acc(r, f->weight, f->bias, out, in, in16 ? -INT16_LO : -INT8_LO);
 }
 
+/* Mirrors blob.py's signals section and qmodel.check's checks of it: any offset (the int64
+ * difference in dlnet_scale_signals cannot overflow), a multiplier like every other. */
+static void read_signals(reader_t *r, dlnet_signals_t *s, int32_t n)
+{
+    s->offset = take(r, 4u * (size_t)n);
+    s->mult = take(r, 4u * (size_t)n);
+    s->shift = (const int8_t *)take(r, (size_t)n);
+    check_mults(r, s->mult, s->shift, n);
+}
+
 static void read_ln(reader_t *r, dlnet_ln_t *l, int32_t n)
 {
     const uint8_t *eps = take(r, 8);
@@ -176,15 +186,16 @@ static void read_cell(reader_t *r, dlnet_cell_t *c)
     check_mults(r, c->gain_mult, c->gain_shift, c->width);
 }
 
-/* Whether the layer records chain from the scaled input to the SOH output with ops the core
- * has, each reading and writing what its functions take; fills in what each layer reads and
- * its input size (its predecessor's output) and sets m->width from the cell. The tanh writes
+/* Whether the layer records chain from the scaled input (input_len SOH values, then the
+ * signals) to the SOH output with ops the core has, each reading and writing what its
+ * functions take; fills in what each layer reads and its input size (its predecessor's
+ * output) and sets m->width from the cell. The tanh writes
  * the cell's starting state, so the liquid layer comes right after it and the residual right
  * after the liquid layer, once each. Accepts the records blob.from_bytes accepts (those of
  * layers.SEQUENCE) and any other chain these rules allow. */
 static int records_ok(dlnet_model_t *m)
 {
-    int32_t i, n = m->input_len, type = DLNET_S16, ops_seen = 0;
+    int32_t i, n = m->input_len + m->n_signals, type = DLNET_S16, ops_seen = 0;
     for (i = 0; i < m->n_layers; i++) {
         dlnet_layer_t *l = &m->layer[i];
         const int32_t before = i > 0 ? m->layer[i - 1].op : -1;
@@ -273,6 +284,7 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     m->trend.length = take_i32(r);
     scratch = take_i32(r);
     m->n_layers = take_i32(r);
+    m->n_signals = take_i32(r);
     if (r->err != DLNET_OK) {
         return r->err;
     }
@@ -280,7 +292,12 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     liquid = m->network == DLNET_NETWORK_LIQUID;
     if (!in_range(m->network, DLNET_NETWORK_LIQUID, DLNET_NETWORK_NONE) ||
         !in_range(m->input_len, 1, DLNET_MAX_DIM) || !in_range(m->output_len, 1, DLNET_MAX_DIM) ||
-        !in_range(m->trend.length, 0, m->input_len)) {
+        !in_range(m->trend.length, 0, m->input_len) ||
+        !in_range(m->n_signals, 0, DLNET_MAX_SIGNALS)) {
+        return DLNET_ERR_SIZE;
+    }
+    /* a polynomial baseline has nothing that could read a signal */
+    if (m->network == DLNET_NETWORK_NONE && m->n_signals != 0) {
         return DLNET_ERR_SIZE;
     }
     if (liquid ? (!in_range(m->n_layers, 1, DLNET_MAX_LAYERS) || !in_range(coupling, 0, 1) ||
@@ -314,8 +331,11 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     need(r, in_range(m->anchor.kind, 0, 1) && in_range(m->anchor.constant, INT16_LO, INT16_HI) &&
                 mult_ok(m->anchor.mult, m->anchor.shift) &&
                 (m->anchor.kind == 0 || in_range(m->anchor.length, 1, m->input_len)));
+    if (m->n_signals != 0) {
+        read_signals(r, &m->signals, m->n_signals);
+    }
     if (m->network == DLNET_NETWORK_LINEAR) {
-        read_fc(r, &m->linear, m->input_len, m->output_len, 1, 1);
+        read_fc(r, &m->linear, m->input_len + m->n_signals, m->output_len, 1, 1);
     }
     for (i = 0; i < m->n_layers; i++) {
         read_layer(r, m, &m->layer[i], coupling);

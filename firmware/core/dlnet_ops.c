@@ -1,5 +1,5 @@
-/* The int8 ops (reference.py): the scaled input, fully connected layers, LayerNorm, table
- * lookup, the liquid cell's Euler step, the residual and the quadratic trend, each mirroring
+/* The int8 ops (reference.py): the scaled input and signals, fully connected layers, LayerNorm,
+ * table lookup, the liquid cell's Euler step, the residual and the quadratic trend, each mirroring
  * the reference function it names. The dot products that the fully connected layers and the
  * cell share come first. */
 #include "dlnet_fixedpoint.h"
@@ -196,6 +196,20 @@ void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int16_t *x, int
     }
     *anchor = a;
     *u_sum = sum;
+}
+
+/* Mirrors reference.scale_signals. */
+void dlnet_scale_signals(const dlnet_signals_t *p, int32_t n, const int32_t *raw, int16_t *d)
+{
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        /* in int64 the difference of two int32 is exact; sat32 then keeps a raw value far from
+         * the offset (a counter at its limit, a garbled reading) at the int32 end, where
+         * requant and sat16 pin it to the end of the int16 range instead of wrapping */
+        const int64_t v = (int64_t)raw[j] - rd32(p->offset + 4 * j);
+        const int32_t v32 = v < INT32_MIN ? INT32_MIN : (v > INT32_MAX ? INT32_MAX : (int32_t)v);
+        d[j] = (int16_t)clamp32(requant_ch(v32, p->mult, p->shift, j), INT16_LO, INT16_HI);
+    }
 }
 
 /* Row i's output: offset + requant(acc, mult_i, shift_i) clamped to [lo, hi], stored to out8

@@ -8,12 +8,13 @@ static int writes_cell_region(int32_t op)
     return op == DLNET_OP_TANH || op == DLNET_OP_LIQUID;
 }
 
-/* Mirrors qmodel.scratch_bytes. The int16 scaled input sits in region a; each layer's output
- * goes to b when its input is in a, else to a; the last layer writes the caller's soh_out.
+/* Mirrors qmodel.scratch_bytes. The int16 scaled input (the SOH values, then the signals)
+ * sits in region a; each layer's output goes to b when its input is in a, else to a; the last
+ * layer writes the caller's soh_out.
  * The cell's region holds h0, h, the tanh input (width each) and the low-rank p (rank). */
 void dlnet_plan_scratch(dlnet_model_t *m)
 {
-    size_t size[2] = {2u * (size_t)m->input_len, 0u};
+    size_t size[2] = {2u * ((size_t)m->input_len + (size_t)m->n_signals), 0u};
     int where = 0;
     int32_t i;
     for (i = 0; i + 1 < m->n_layers; i++) {
@@ -33,8 +34,8 @@ void dlnet_plan_scratch(dlnet_model_t *m)
 }
 
 /* Mirrors reference.run_without_liquid up to the trend, and reference.run up to its layers. */
-int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out,
-                    void *scratch, size_t scratch_bytes, dlnet_run_state_t *s)
+int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+                    int16_t *soh_out, void *scratch, size_t scratch_bytes, dlnet_run_state_t *s)
 {
     int16_t *d = (int16_t *)scratch;
     if (m == NULL || soh_in == NULL || soh_out == NULL || scratch == NULL || s == NULL) {
@@ -42,6 +43,10 @@ int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_
     }
     if (m->ready != DLNET_MAGIC) {
         return DLNET_ERR_MODEL;
+    }
+    /* after the ready check: n_signals means something only in a ready model */
+    if (signals == NULL && m->n_signals != 0) {
+        return DLNET_ERR_ARG;
     }
     if (scratch_bytes < m->scratch_bytes || ((uintptr_t)scratch & 1u) != 0u) {
         return DLNET_ERR_SCRATCH;
@@ -57,6 +62,11 @@ int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_
     s->x = d;
     s->trend[0] = s->trend[1] = s->trend[2] = 0;
     dlnet_scale_input(&m->anchor, m->input_len, soh_in, d, &s->anchor, &s->u_sum);
+    /* after the SOH values, so that u_sum and the trend, which read those alone, are as
+     * without signals; the first layer reads all input_len + n_signals */
+    if (m->n_signals != 0) {
+        dlnet_scale_signals(&m->signals, m->n_signals, signals, d + m->input_len);
+    }
     if (m->trend.length != 0) {
         dlnet_trend_coefficients(&m->trend, m->input_len, d, s->trend);
     }
@@ -130,12 +140,12 @@ void dlnet_run_finish(const dlnet_model_t *m, dlnet_run_state_t *s)
 }
 
 /* Mirrors reference.run and reference.run_without_liquid. */
-int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, int16_t *soh_out, void *scratch,
-              size_t scratch_bytes)
+int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+              int16_t *soh_out, void *scratch, size_t scratch_bytes)
 {
     dlnet_run_state_t s;
     int32_t i;
-    const int rc = dlnet_run_start(m, soh_in, soh_out, scratch, scratch_bytes, &s);
+    const int rc = dlnet_run_start(m, soh_in, signals, soh_out, scratch, scratch_bytes, &s);
     if (rc != DLNET_OK) {
         return rc;
     }

@@ -1,13 +1,18 @@
 /* Host driver of the DLNet core: runs a model on windows from a file, for bit-exact checks.
  *
- *   dlnet_host MODEL INPUT OUTPUT [SCRATCH_BYTES]
+ *   dlnet_host [--null-signals] MODEL INPUT OUTPUT [SCRATCH_BYTES]
  *
  * MODEL   a model blob file (dlnet/quant/blob.py), or "builtin" for the dlnet_model.h compiled in
  *         with -DDLNET_MODEL_HEADER='"path/dlnet_model.h"'
- * INPUT   int16 little-endian Q1.14 SOH, input_len values per window, windows back to back
+ * INPUT   windows back to back, each the model's n_signals raw signals (int32 little-endian),
+ *         then its input_len SOH values (int16 little-endian Q1.14): signals first, as in
+ *         reference.predict's rows (dlnet/quant/host.py writes it)
  * OUTPUT  int16 little-endian Q1.14 SOH, output_len values per window
  * SCRATCH_BYTES  scratch to allocate and pass (default: the model's own scratch_bytes); the
  *         buffer is malloc'ed at exactly that size so that AddressSanitizer catches any overrun
+ * --null-signals  INPUT holds no signals and dlnet_run gets NULL for them, which it must
+ *         refuse (DLNET_ERR_ARG) for a model with signals. Without it dlnet_run gets a buffer
+ *         malloc'ed at exactly n_signals values (one, unread, for a model without signals).
  *
  * Exit status: 0 done; 2 usage or file error; 3 the model failed dlnet_model_init; 4 dlnet_run
  * failed. Errors go to stderr as "dlnet_host: <what>: <DLNET_ERR_NAME> (<code>)".
@@ -53,13 +58,20 @@ int main(int argc, char **argv)
     dlnet_model_t model;
     unsigned char *blob = NULL, *raw = NULL;
     const uint8_t *data;
-    size_t blob_size = 0, raw_size = 0, n_windows, w, scratch_bytes;
+    size_t blob_size = 0, raw_size = 0, n_windows, w, scratch_bytes, record, k;
     int16_t *in, *out, *scratch;
+    int32_t *sig = NULL;
     FILE *fo;
-    int rc, status = 0;
+    int rc, status = 0, null_signals = 0;
 
+    if (argc > 1 && strcmp(argv[1], "--null-signals") == 0) {
+        null_signals = 1;
+        argc--;
+        argv++;
+    }
     if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: dlnet_host MODEL|builtin INPUT OUTPUT [SCRATCH_BYTES]\n");
+        fprintf(stderr, "usage: dlnet_host [--null-signals] MODEL|builtin INPUT OUTPUT "
+                "[SCRATCH_BYTES]\n");
         return 2;
     }
     if (strcmp(argv[1], "builtin") == 0) {
@@ -83,32 +95,45 @@ int main(int argc, char **argv)
         free(blob);
         return fail("dlnet_model_init", rc, 3);
     }
+    k = null_signals ? 0u : (size_t)model.n_signals;
+    record = 4u * k + 2u * (size_t)model.input_len;
     raw = read_file(argv[2], &raw_size);
-    if (raw == NULL || raw_size % (2u * (size_t)model.input_len) != 0u) {
-        fprintf(stderr, "dlnet_host: %s is missing or not a whole number of %d-value windows\n",
-                argv[2], (int)model.input_len);
+    if (raw == NULL || raw_size % record != 0u) {
+        fprintf(stderr, "dlnet_host: %s is missing or not a whole number of windows of %d "
+                "signals and %d values\n", argv[2], (int)k, (int)model.input_len);
         free(blob);
         free(raw);
         return 2;
     }
-    n_windows = raw_size / (2u * (size_t)model.input_len);
+    n_windows = raw_size / record;
     in = malloc(sizeof *in * (size_t)model.input_len);
     out = malloc(sizeof *out * (size_t)model.output_len);
+    if (!null_signals) {
+        sig = malloc(sizeof *sig * (k > 0u ? k : 1u));
+    }
     scratch_bytes = argc == 5 ? (size_t)strtoul(argv[4], NULL, 10) : model.scratch_bytes;
     scratch = malloc(scratch_bytes > 0u ? scratch_bytes : 1u);
     fo = fopen(argv[3], "wb");
-    if (in == NULL || out == NULL || scratch == NULL || fo == NULL) {
+    if (in == NULL || out == NULL || scratch == NULL || fo == NULL ||
+        (!null_signals && sig == NULL)) {
         fprintf(stderr, "dlnet_host: out of memory or cannot write %s\n", argv[3]);
         status = 2;
     }
     for (w = 0; status == 0 && w < n_windows; w++) {
-        const unsigned char *p = raw + 2u * (size_t)model.input_len * w;
+        const unsigned char *p = raw + record * w;
+        size_t i;
         int32_t j;
+        for (i = 0; i < k; i++, p += 4) {
+            const unsigned long v = (unsigned long)p[0] | ((unsigned long)p[1] << 8) |
+                                    ((unsigned long)p[2] << 16) | ((unsigned long)p[3] << 24);
+            /* written without implementation-defined conversions, as dlnet_fixedpoint.h's rd32 */
+            sig[i] = v <= 0x7FFFFFFFul ? (int32_t)v : -(int32_t)(~v & 0x7FFFFFFFul) - 1;
+        }
         for (j = 0; j < model.input_len; j++) {
             const unsigned v = (unsigned)p[2 * j] | ((unsigned)p[2 * j + 1] << 8);
             in[j] = (int16_t)(v < 0x8000u ? (long)v : (long)v - 0x10000L);
         }
-        rc = dlnet_run(&model, in, out, scratch, scratch_bytes);
+        rc = dlnet_run(&model, in, sig, out, scratch, scratch_bytes);
         if (rc != DLNET_OK) {
             status = fail("dlnet_run", rc, 4);
             break;
@@ -123,6 +148,7 @@ int main(int argc, char **argv)
         status = 2;
     }
     free(in);
+    free(sig);
     free(out);
     free(scratch);
     free(raw);

@@ -14,7 +14,8 @@
  * 6 a measurement outlasted one SysTick period (2^24 ticks) and cannot be timed.
  *
  * Build inputs, both generated: dlnet_model.h (the model) and dlnet_windows.h (DLNET_M4_WINDOWS
- * windows of DLNET_M4_WINDOW_LEN Q1.14 values in dlnet_windows[][]).
+ * windows of DLNET_M4_WINDOW_LEN Q1.14 values in dlnet_windows[][] and, when DLNET_M4_SIGNALS
+ * is not 0, their raw signals in dlnet_signals[][]).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,16 @@
 
 #if DLNET_M4_WINDOW_LEN != DLNET_INPUT_LEN
 #error "dlnet_windows.h holds windows of another length than the model's input"
+#endif
+#if DLNET_M4_SIGNALS != DLNET_N_SIGNALS
+#error "dlnet_windows.h holds another number of signals than the model reads"
+#endif
+
+/* C has no empty arrays: without signals there is no dlnet_signals, and dlnet_run gets NULL */
+#if DLNET_M4_SIGNALS > 0
+#define WINDOW_SIGNALS(w) (dlnet_signals[w])
+#else
+#define WINDOW_SIGNALS(w) NULL
 #endif
 
 #define EXIT_INIT 3
@@ -100,13 +111,15 @@ static uint32_t stack_depth(const uint32_t *top)
 
 /* dlnet_run on one window: its code in *rc, its ticks and stack. Returns 0 if it outlasted
  * one SysTick period. */
-static int timed_run(const int16_t *soh_in, int *rc, uint32_t *ticks, uint32_t *stack)
+static int timed_run(const int16_t *soh_in, const int32_t *signals, int *rc, uint32_t *ticks,
+                     uint32_t *stack)
 {
     uint32_t *sp, start;
     __asm volatile("mov %0, sp" : "=r"(sp));
     stack_paint();
     start = systick_begin();
-    *rc = dlnet_run(&dlnet_model, soh_in, dlnet_soh_out, dlnet_scratch, sizeof dlnet_scratch);
+    *rc = dlnet_run(&dlnet_model, soh_in, signals, dlnet_soh_out, dlnet_scratch,
+                    sizeof dlnet_scratch);
     if (!systick_elapsed(start, ticks)) {
         return 0;
     }
@@ -142,7 +155,7 @@ int main(void)
     }
 
     for (w = 0; w < DLNET_M4_WINDOWS; w++) {
-        if (!timed_run(dlnet_windows[w], &rc, &ticks, &stack)) {
+        if (!timed_run(dlnet_windows[w], WINDOW_SIGNALS(w), &rc, &ticks, &stack)) {
             return EXIT_WRAPPED;
         }
         printf("window %lu rc=%d ticks=%lu stack=%lu y=", (unsigned long)w, rc,

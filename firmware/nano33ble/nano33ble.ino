@@ -8,6 +8,13 @@
  *
  *   request  W v1 v2 ... vN        N = DLNET_INPUT_LEN past SOH values, oldest first, as plain
  *                                  decimals (0.91234), separated by spaces, tabs or commas
+ *   request  W v1 ... vN | s1 ... sK
+ *                                  the same for a model with signals, K = DLNET_N_SIGNALS > 0:
+ *                                  after the SOH values a '|', then the K raw signals of the
+ *                                  window (dlnet/signals.py, in the model's order; `cycle` is
+ *                                  the cycle number of vN) as decimal integers in the int32
+ *                                  range, separated the same way. A model without signals takes
+ *                                  the first form only.
  *   answer   P v1 v2 ... vM us=T   M = DLNET_OUTPUT_LEN forecast SOH values with 6 decimals,
  *                                  and the time of dlnet_run in microseconds (micros())
  *   request  S                     repeat the self-test (its line, then its P answer)
@@ -17,14 +24,18 @@
  * outside [-2, 2) saturate, as dlnet.quant.fixedpoint.soh_to_q does; the decimal is read
  * exactly, in integers, so the board, a host build and the reference agree bit for bit. An
  * answer's value v is the Q1.14 output q rounded to 6 decimals: round(v * 16384) gives q back.
+ * The signals go to dlnet_run as they are: the model scales them itself. The '|' keeps the
+ * SOH values' count, and its errors, the same as without signals.
  *
  * What is refused, with `E <reason>` and no forecast: a line that is not a request, text or
- * anything but a plain decimal (nan, inf, 1e-3), too few or too many values, a line longer than
- * REQUEST_MAX, and a window the core's input guard refuses (dlnet_check_window): a value outside
- * (0, 1.25] SOH (a zero row, a 2.88 Ah spike, a huge number), or a value more than 0.05 SOH from
- * the median of the 10 before it (a one-cycle glitch). A window with missed cycles cannot be
- * told from one without: the sender fills them (the workflow interpolates nothing either; it
- * cuts windows from the cycles measured).
+ * anything but a plain decimal (nan, inf, 1e-3), too few or too many values, a missing '|' or
+ * too few or too many signals, a signal that is not a plain integer or is outside the int32
+ * range (it is a raw counter: no rounding, no saturation), signals for a model without any, a
+ * line longer than REQUEST_MAX, and a window the core's input guard refuses
+ * (dlnet_check_window): a value outside (0, 1.25] SOH (a zero row, a 2.88 Ah spike, a huge
+ * number), or a value more than 0.05 SOH from the median of the 10 before it (a one-cycle
+ * glitch). A window with missed cycles cannot be told from one without: the sender fills them
+ * (the workflow interpolates nothing either; it cuts windows from the cycles measured).
  */
 #include <Arduino.h>
 #include <stdio.h>
@@ -33,19 +44,32 @@
 #include "dlnet_model.h"
 #include "dlnet_sample.h"
 
-#if DLNET_SAMPLE_INPUT_LEN != DLNET_INPUT_LEN || DLNET_SAMPLE_OUTPUT_LEN != DLNET_OUTPUT_LEN
+#if DLNET_SAMPLE_INPUT_LEN != DLNET_INPUT_LEN || DLNET_SAMPLE_OUTPUT_LEN != DLNET_OUTPUT_LEN || \
+    DLNET_SAMPLE_SIGNALS != DLNET_N_SIGNALS
 #error "dlnet_sample.h belongs to another model: regenerate it with dlnet_model.h"
 #endif
 
 #define BAUD 115200
 #define SERIAL_WAIT_MS 3000
-/* "W", then up to 24 characters per value: a sign, a digit, 15 decimals, a separator, spare */
-#define REQUEST_MAX (2 + 24 * DLNET_INPUT_LEN)
+#define SIGNALS_MARK '|'
+/* "W", then up to 24 characters per value: a sign, a digit, 15 decimals, a separator, spare;
+ * with signals "| " and up to 16 per signal: a sign, 10 digits, a separator, spare */
+#define REQUEST_MAX \
+    (2 + 24 * DLNET_INPUT_LEN + (DLNET_N_SIGNALS > 0 ? 2 + 16 * DLNET_N_SIGNALS : 0))
 #define FRACTION_DIGITS 15
 
 static dlnet_model_t model;
 static int16_t scratch[(DLNET_SCRATCH_BYTES + 1) / 2];
 static int16_t soh_in[DLNET_INPUT_LEN];
+/* C++ has no empty arrays: without signals there is no buffer, and dlnet_run gets NULL */
+#if DLNET_N_SIGNALS > 0
+static int32_t signals_in[DLNET_N_SIGNALS];
+#define SIGNALS_IN signals_in
+#define SIGNALS_BYTES sizeof signals_in
+#else
+#define SIGNALS_IN NULL
+#define SIGNALS_BYTES 0u
+#endif
 static int16_t soh_out[DLNET_OUTPUT_LEN];
 static char line[REQUEST_MAX + 1];
 static size_t line_len;
@@ -68,6 +92,12 @@ static const char *skip_separators(const char *s)
         s++;
     }
     return s;
+}
+
+/* Where a number may end: "0.9|1200" needs no separator before the mark. */
+static bool ends_number(char c)
+{
+    return c == '\0' || is_separator(c) || c == SIGNALS_MARK;
 }
 
 /* The decimal at *s as Q1.14, q = round half up of v * 2^14, saturated to int16; advances *s.
@@ -99,7 +129,7 @@ static bool parse_q14(const char **s, int16_t *q)
             }
         }
     }
-    if (digits == 0 || (*p != '\0' && !is_separator(*p))) {
+    if (digits == 0 || !ends_number(*p)) {
         return false;
     }
     f = frac << 14;                              /* below 10^15 * 2^14 < 2^64 */
@@ -111,6 +141,38 @@ static bool parse_q14(const char **s, int16_t *q)
     *s = p;
     return true;
 }
+
+#if DLNET_N_SIGNALS > 0
+enum { SIGNAL_OK, SIGNAL_NOT_INTEGER, SIGNAL_OUT_OF_RANGE };
+
+/* The decimal integer at *s as an int32; advances *s. A raw signal is a count, so a value
+ * outside the int32 range is refused rather than saturated: it is not what the device has. */
+static int parse_int32(const char **s, int32_t *v)
+{
+    const char *p = *s;
+    const bool negative = *p == '-';
+    /* capped above 2^31, so that any number of digits cannot overflow */
+    const uint64_t cap = (uint64_t)1 << 32;
+    uint64_t mag = 0;
+    int digits = 0;
+    if (*p == '-' || *p == '+') {
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        mag = mag < cap ? mag * 10u + (uint64_t)(*p - '0') : cap;
+    }
+    if (digits == 0 || !ends_number(*p)) {
+        return SIGNAL_NOT_INTEGER;
+    }
+    if (mag > (negative ? (uint64_t)1 << 31 : ((uint64_t)1 << 31) - 1u)) {
+        return SIGNAL_OUT_OF_RANGE;
+    }
+    /* -(mag - 1) - 1 reaches INT32_MIN without overflow */
+    *v = negative ? (mag == 0u ? 0 : -(int32_t)(mag - 1u) - 1) : (int32_t)mag;
+    *s = p;
+    return SIGNAL_OK;
+}
+#endif
 
 /* q / 2^14 with 6 decimals, the magnitude rounded half up. */
 static void format_q14(int16_t q, char *buf, size_t size)
@@ -125,7 +187,7 @@ static void format_q14(int16_t q, char *buf, size_t size)
 static int forecast(unsigned long *us)
 {
     const unsigned long start = micros();
-    const int rc = dlnet_run(&model, soh_in, soh_out, scratch, sizeof scratch);
+    const int rc = dlnet_run(&model, soh_in, SIGNALS_IN, soh_out, scratch, sizeof scratch);
     *us = micros() - start;
     return rc;
 }
@@ -160,6 +222,11 @@ static void self_test(void)
     for (i = 0; i < DLNET_INPUT_LEN; i++) {
         soh_in[i] = dlnet_sample_in[i];
     }
+#if DLNET_N_SIGNALS > 0
+    for (i = 0; i < DLNET_N_SIGNALS; i++) {
+        signals_in[i] = dlnet_sample_signals[i];
+    }
+#endif
     rc = forecast(&us);
     if (rc != DLNET_OK) {
         print_error("dlnet_run", rc);
@@ -200,7 +267,7 @@ static void answer(const char *s)
     s++;
     for (i = 0; i < DLNET_INPUT_LEN; i++) {
         s = skip_separators(s);
-        if (*s == '\0') {
+        if (*s == '\0' || *s == SIGNALS_MARK) {
             snprintf(buf, sizeof buf, "E expected %d values, got %ld", DLNET_INPUT_LEN, (long)i);
             print_line(buf);
             return;
@@ -211,11 +278,50 @@ static void answer(const char *s)
             return;
         }
     }
-    if (*skip_separators(s) != '\0') {
+    s = skip_separators(s);
+#if DLNET_N_SIGNALS > 0
+    if (*s == '\0') {
+        snprintf(buf, sizeof buf, "E expected '%c' and %d signals after the %d values",
+                 SIGNALS_MARK, DLNET_N_SIGNALS, DLNET_INPUT_LEN);
+        print_line(buf);
+        return;
+    }
+#else
+    if (*s == SIGNALS_MARK) {
+        print_line("E this model takes no signals");
+        return;
+    }
+#endif
+    if (*s != '\0' && *s != SIGNALS_MARK) {
         snprintf(buf, sizeof buf, "E more than %d values", DLNET_INPUT_LEN);
         print_line(buf);
         return;
     }
+#if DLNET_N_SIGNALS > 0
+    s++;
+    for (i = 0; i < DLNET_N_SIGNALS; i++) {
+        int got;
+        s = skip_separators(s);
+        if (*s == '\0') {
+            snprintf(buf, sizeof buf, "E expected %d signals, got %ld", DLNET_N_SIGNALS, (long)i);
+            print_line(buf);
+            return;
+        }
+        got = parse_int32(&s, &signals_in[i]);
+        if (got != SIGNAL_OK) {
+            snprintf(buf, sizeof buf, got == SIGNAL_NOT_INTEGER
+                     ? "E signal %ld is not a plain integer"
+                     : "E signal %ld is outside the int32 range", (long)i + 1);
+            print_line(buf);
+            return;
+        }
+    }
+    if (*skip_separators(s) != '\0') {
+        snprintf(buf, sizeof buf, "E more than %d signals", DLNET_N_SIGNALS);
+        print_line(buf);
+        return;
+    }
+#endif
     rc = dlnet_check_window(soh_in, DLNET_INPUT_LEN, &bad);
     if (rc == DLNET_ERR_INPUT_RANGE) {
         snprintf(buf, sizeof buf, "E value %ld is outside (0, 1.25] SOH", (long)bad + 1);
@@ -248,9 +354,10 @@ void setup()
     snprintf(buf, sizeof buf, "DLNet: model %d bytes in flash; RAM %lu bytes static "
              "(model handle %lu, scratch %lu, input and output %lu), plus the stack",
              DLNET_MODEL_BYTES,
-             (unsigned long)(sizeof model + sizeof scratch + sizeof soh_in + sizeof soh_out),
+             (unsigned long)(sizeof model + sizeof scratch + sizeof soh_in + SIGNALS_BYTES +
+                             sizeof soh_out),
              (unsigned long)sizeof model, (unsigned long)sizeof scratch,
-             (unsigned long)(sizeof soh_in + sizeof soh_out));
+             (unsigned long)(sizeof soh_in + SIGNALS_BYTES + sizeof soh_out));
     print_line(buf);
     rc = dlnet_model_init(&model, dlnet_model_data, DLNET_MODEL_BYTES);
     if (rc != DLNET_OK) {
@@ -258,8 +365,13 @@ void setup()
         return;
     }
     self_test();
+#if DLNET_N_SIGNALS > 0
+    snprintf(buf, sizeof buf, "ready: send 'W v1 ... v%d | s1 ... s%d' (past SOH values, oldest "
+             "first, then the raw signals) or 'S'", DLNET_INPUT_LEN, DLNET_N_SIGNALS);
+#else
     snprintf(buf, sizeof buf, "ready: send 'W v1 ... v%d' (past SOH values, oldest first) or 'S'",
              DLNET_INPUT_LEN);
+#endif
     print_line(buf);
 }
 
