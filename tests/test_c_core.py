@@ -26,7 +26,7 @@ from dlnet.quant import header, host, qmodel, reference, verify
 from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
 from dlnet.quant.random_models import (calibration_inputs, mixed_windows, random_linear,
                                        random_model, random_signals, randomized, signal_values,
-                                       soh_windows, with_random_signals)
+                                       soh_windows)
 
 ROOT = Path(__file__).resolve().parents[1]
 
