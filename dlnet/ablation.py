@@ -4,36 +4,46 @@ One student architecture (config.yaml `ablation.model`) trains on the protocol's
 the SOH window alone, with each signal alone, and with all of them, once per seed, without
 distillation (the teacher would need the same inputs), as the students train otherwise. The
 signals come from the protocol's cleaned series (series.csv.gz), whatever the protocol deploys
-with, so the table can argue for or against turning one on. Validation decides; the test splits
-are shown and never used.
+with, so the table can argue for or against turning one on. Every group trains and is scored on
+the same windows: those with a value of every signal the ablation tries (a cell that does not
+record one is out of all groups). Validation decides; the test splits are shown and never used.
 """
+
+import numpy as np
 
 from dlnet import model as net
 from dlnet import signals
 from dlnet.metrics import errors
 from dlnet.scaling import Scaler
 from dlnet.training import fit, predict, set_determinism
+from dlnet.windows import WindowSet
 
 SCORED = ("val", "test", "test2", "segments")
 
 
-def with_signals(splits, scaler, series, names):
-    """The splits with the named signals computed from the series (cell_id, index, cycle), and
-    the protocol's scaler with their scalings fitted on the training windows."""
+def with_signals(splits, scaler, series, names, tried):
+    """The splits with the signals `names` computed from the series (cell_id, index and the
+    columns they read), only the windows with a value of every signal `tried`, and the
+    protocol's scaler with their scalings fitted on the training windows."""
     n_in = splits["train"].x.shape[1]
-    cycles = {c: g.sort_values("index")["cycle"].to_numpy() for c, g in series.groupby("cell_id")}
-    out = {s: w.with_signals(signals.window_values(names, cycles, w.cell, w.start, n_in))
-           for s, w in splits.items()}
+    columns = signals.cell_columns(series.sort_values(["cell_id", "index"]), tried)
+    out = {}
+    for s, w in splits.items():
+        values = signals.window_values(tried, columns, w.cell, w.start, n_in)
+        keep = np.isfinite(values).all(axis=1)
+        out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep],
+                           values[keep][:, [tried.index(n) for n in names]])
     fitted = Scaler.from_dict({**scaler.to_dict(),
                                "signals": signals.fit(names, out["train"].s)})
     return out, fitted
 
 
-def run_group(splits, scaler, series, names, arch, shape, training, seeds, log=print):
-    """Train the architecture once per seed with these signals; one row per seed."""
+def run_group(splits, scaler, series, names, tried, arch, shape, training, seeds, log=print):
+    """Train the architecture once per seed with the signals `names` (on the windows that have
+    every signal `tried`); one row per seed."""
     from dlnet.run.train_common import scaled, train_config
 
-    splits, scaler = with_signals(splits, scaler, series, names)
+    splits, scaler = with_signals(splits, scaler, series, names, tried)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     rows = []
     for seed in seeds:
@@ -43,7 +53,7 @@ def run_group(splits, scaler, series, names, arch, shape, training, seeds, log=p
         model = net.LiquidNet(cfg)
         _, best = fit(model, train_config(training, seed), train, val, scaler.span,
                       log=lambda _: None)
-        row = {"seed": seed, "best_epoch": best}
+        row = {"seed": seed, "best_epoch": best, "windows": {s: len(w) for s, w in splits.items()}}
         for s in SCORED:
             if s in splits and len(splits[s]):
                 w = splits[s]

@@ -102,23 +102,46 @@ def build(name, pcfg, source, fit_lengths=()):
     else:
         raise InputError("config.yaml", f"unknown protocol kind '{kind}'", "use paper or cells",
                          column=f"protocols.{name}.kind")
+    names = _check_signals(name, pcfg, series, source.path)
+    if names:
+        splits = _with_signals(name, splits, sig.cell_columns(series, names), names, n_in, source)
     for s in ("train", "val"):
         if not len(splits.get(s, ())):
             raise InputError("config.yaml", f"protocol {name} has no {s} windows",
-                             "give it more cells or a larger split fraction (val_fraction)",
+                             "give it more cells or a larger split fraction (val_fraction)"
+                             + (", or signals its cells record (dropped.csv says which windows "
+                                "lack them)" if names else ""),
                              column=f"protocols.{name}.split")
-    names = _check_signals(name, pcfg, series, source.path)
-    if names:
-        splits = {s: w.with_signals(sig.window_values(names, {c: v[0] for c, v in cells.items()},
-                                                      w.cell, w.start, n_in))
-                  for s, w in splits.items()}
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
                         trend_length(name, pcfg, splits["val"], fit_lengths),
                         sig.fit(names, train.s))
     series = series.assign(split=series["cell_id"].map(cell_split).fillna("excluded"),
                            index=series.groupby("cell_id").cumcount())
-    return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh"]]
+    return splits, scaler, series[["cell_id", "split", "index", "cycle", "soh",
+                                   *[c for c in sig.COLUMNS if c in series.columns]]]
+
+
+def _with_signals(name, splits, columns, names, n_in, source):
+    """The splits with their windows' signals; a window without a value of one (no valid
+    per-cycle value in its cycles, dlnet/signals.py) is left out and appended to
+    source.dropped, so that dropped.csv says which and why."""
+    out, gaps = {}, []
+    for s, w in splits.items():
+        values = sig.window_values(names, columns, w.cell, w.start, n_in)
+        missing = ~np.isfinite(values)
+        keep = ~missing.any(axis=1)
+        out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep], values[keep])
+        for i in np.flatnonzero(~keep):
+            lacking = [n for n, m in zip(names, missing[i]) if m]
+            gaps.append({"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity_ah": np.nan,
+                         "reason": f"protocol {name}: the {s} window starting at value "
+                                   f"{int(w.start[i])} has no valid {' or '.join(lacking)}"})
+    if gaps:
+        import pandas as pd
+
+        source.dropped = pd.concat([source.dropped, pd.DataFrame(gaps)], ignore_index=True)
+    return out
 
 
 def _check_signals(name, pcfg, series, path):

@@ -10,13 +10,25 @@ Where code passes windows to a forecaster, a row is the model's raw input: the k
 then the input_len SOH values (WindowSet.inputs), so that every "last n values" of a row, which
 the anchors, the parabolas and the baselines read, is SOH.
 
-    cycle   the cycle number of the window's last input value (the study's `cycle` column, or the
-            series index + 1): the cell's age when it forecasts. Every dataset has it.
+    cycle        cycles   the cycle number of the window's last input value: the cell's age when
+                          it forecasts. Every dataset has it.
+    ir_level     uOhm     median internal resistance (column IR, Ohm) of the last 10 input cycles
+    ir_change    uOhm     ir_level less the median of the first 10 input cycles
+    temperature  0.01 C   mean cell temperature (column Tavg, deg C) over the input window
+    charge_time  s        median charge time (column chargetime, min) of the last 10 input cycles
+
+The per-cycle columns are the study's (data/severson2019, matr_raw; a user CSV with columns of
+those names). A per-cycle value outside its column's plausible range (VALID: the source writes 0
+where it recorded nothing) is missing; each statistic reads the valid values of its cycles, and a
+window with none has no value: dlnet.protocols leaves it out and logs it in dropped.csv.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+# Plausible per-cycle values of each column, (low, high], in its own unit.
+VALID = {"IR": (0.0, 1.0), "Tavg": (-40.0, 80.0), "chargetime": (0.0, 60.0)}
 
 
 @dataclass(frozen=True)
@@ -24,12 +36,19 @@ class Signal:
     name: str
     unit: str
     column: str          # the per-cycle column of the series it reads
-    description: str
+    factor: float        # raw integer = round(statistic * factor)
+    cycles: str          # which input cycles: last (the window's last), last10, first10, all
+    statistic: str       # value, median or mean of the valid values of those cycles
 
 
 SIGNALS = {
-    "cycle": Signal("cycle", "cycles", "cycle", "cycle number of the window's last input value"),
+    "cycle": Signal("cycle", "cycles", "cycle", 1.0, "last", "value"),
+    "ir_level": Signal("ir_level", "uOhm", "IR", 1e6, "last10", "median"),
+    "ir_change": Signal("ir_change", "uOhm", "IR", 1e6, "last10-first10", "median"),
+    "temperature": Signal("temperature", "0.01 C", "Tavg", 100.0, "all", "mean"),
+    "charge_time": Signal("charge_time", "s", "chargetime", 60.0, "last10", "median"),
 }
+COLUMNS = sorted({s.column for s in SIGNALS.values()} - {"cycle"})
 
 
 def groups(names):
@@ -42,16 +61,63 @@ def groups(names):
     return out
 
 
-def window_values(names, cycles, cell, start, input_len):
-    """Raw values (n, len(names)), float64 holding integers, of windows (cell, start), from the
-    per-cell cycle numbers `cycles` (cell -> array, in series order)."""
+def valid(column, values):
+    """The per-cycle values with those outside the column's plausible range set to NaN."""
+    v = np.asarray(values, np.float64)
+    if column not in VALID:
+        return v
+    low, high = VALID[column]
+    return np.where((v > low) & (v <= high), v, np.nan)
+
+
+def _statistic(block, statistic):
+    """Median or mean over each row's finite values; NaN for a row without any."""
+    ok = np.isfinite(block)
+    out = np.full(len(block), np.nan)
+    for i in np.flatnonzero(ok.any(axis=1)):
+        row = block[i, ok[i]]
+        out[i] = np.median(row) if statistic == "median" else row.mean()
+    return out
+
+
+def _over(columns, signal, cell, start, input_len, cycles):
+    """The signal's statistic over `cycles` (first10, last10, all) of each window's inputs; a
+    window shorter than 10 gives its 10-cycle statistics all its cycles."""
+    ten = min(10, input_len)
+    offset = {"first10": 0, "last10": input_len - ten, "all": 0}[cycles]
+    length = {"first10": ten, "last10": ten, "all": input_len}[cycles]
+    block = np.array([columns[c][signal.column][s + offset:s + offset + length]
+                      for c, s in zip(cell, start)]).reshape(len(start), -1)
+    return _statistic(block, signal.statistic)
+
+
+def window_values(names, columns, cell, start, input_len):
+    """Raw values (n, len(names)) of windows (cell, start): float64 holding integers, NaN where
+    a window has no valid value. `columns`: cell -> {column: per-cycle values in series order,
+    already through `valid`} (cell_columns)."""
     out = np.zeros((len(start), len(names)))
     for j, name in enumerate(names):
-        if name == "cycle":
-            out[:, j] = [cycles[c][s + input_len - 1] for c, s in zip(cell, start)]
-        else:
+        if name not in SIGNALS:
             raise ValueError(f"unknown signal '{name}'; known: {sorted(SIGNALS)}")
+        sig = SIGNALS[name]
+        if sig.cycles == "last":
+            v = np.array([columns[c][sig.column][s + input_len - 1] for c, s in zip(cell, start)],
+                         np.float64)
+        elif sig.cycles == "last10-first10":
+            v = (_over(columns, sig, cell, start, input_len, "last10")
+                 - _over(columns, sig, cell, start, input_len, "first10"))
+        else:
+            v = _over(columns, sig, cell, start, input_len, sig.cycles)
+        out[:, j] = np.rint(v * sig.factor)
     return out
+
+
+def cell_columns(series, names):
+    """cell -> {column: values in series order} of the columns these signals read, invalid
+    values as NaN; from a series frame (cell_id, cycle and the columns)."""
+    needed = sorted({SIGNALS[n].column for n in names})
+    return {c: {k: valid(k, g[k].to_numpy()) for k in needed}
+            for c, g in series.groupby("cell_id", sort=False)}
 
 
 def split(inputs, input_len, k):

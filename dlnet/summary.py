@@ -129,22 +129,25 @@ def firmware_table(m4_report, size_json):
 
 
 def signals_table(records, configured):
-    """The signals ablation (dlnet/ablation.py), one row per group: mean and spread of validation MAE over seeds, its change against the
-    SOH window alone, the test splits' means (shown, not used), and which the protocol uses."""
+    """The signals ablation (dlnet/ablation.py), one row per group: its validation windows, the
+    mean and spread of validation MAE over seeds and its change against the SOH window alone,
+    the test splits' means (shown, not used), and whether the protocol's models read it."""
     rows = []
     for r in records:
         runs = pd.DataFrame(r["runs"])
         row = {"group": r["group"], "signals": " + ".join(r["signals"]) or "(SOH window only)",
-               "model": r["model"], "seeds": len(runs), "val_mae": runs["val_mae"].mean(),
+               "model": r["model"], "seeds": len(runs),
+               "val_windows": int(r["runs"][0]["windows"]["val"]), "val_mae": runs["val_mae"].mean(),
                "val_mae_std": runs["val_mae"].std(ddof=1) if len(runs) > 1 else np.nan}
         row.update({c: runs[c].mean() for c in runs.columns
                     if c.endswith("_mae") and c != "val_mae"})
-        row["configured"] = sorted(r["signals"]) == sorted(configured)
+        row["configured"] = "yes" if sorted(r["signals"]) == sorted(configured) else ""
         rows.append(row)
     frame = pd.DataFrame(rows)
     alone = frame.loc[frame["group"] == "soh", "val_mae"]
     if len(alone):
-        frame.insert(6, "val_change", frame["val_mae"] / alone.iloc[0] - 1.0)
+        frame.insert(frame.columns.get_loc("val_mae_std") + 1, "val_change",
+                     frame["val_mae"] / alone.iloc[0] - 1.0)
     return frame
 
 

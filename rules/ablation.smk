@@ -18,6 +18,7 @@ rule signals_ablation:
     params:
         group=lambda w: w.group,
         signals=ablation_signals,
+        tried=config["ablation"]["signals"],
         model=config["ablation"]["model"],
         arch=lambda w: STUDENTS[config["ablation"]["model"]],
         seeds=run_seeds(config["seed"], config["ablation"]["seeds"]),

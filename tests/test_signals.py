@@ -24,8 +24,11 @@ CELLS = {"kind": "cells", "exclude_cells": [], "smoothing": {"method": "none"}, 
 
 def source():
     """Cells whose cycle numbers skip (as after cleaning): the signal must read the cycle
-    column, not the position."""
-    rows = [{"cell_id": f"c{i:02d}", "cycle": 3 * k + i + 1, "soh": 1.0 - 0.0004 * (i + 1) * k}
+    column, not the position. IR rises with the cycle (Ohm); cell c03 never records it (0, as
+    the study writes), c05 only from its 40th value on."""
+    rows = [{"cell_id": f"c{i:02d}", "cycle": 3 * k + i + 1, "soh": 1.0 - 0.0004 * (i + 1) * k,
+             "IR": 0.0 if i == 3 or (i == 5 and k < 40) else 0.015 + 1e-5 * k,
+             "Tavg": 30.0 + 0.01 * i, "chargetime": 13.0 if k % 7 else 99.0}
             for i in range(10) for k in range(80 + 5 * i)]
     return Source(pd.DataFrame(rows), "synthetic.csv")
 
@@ -47,11 +50,50 @@ def test_the_cycle_signal_is_the_cycle_of_the_windows_last_input():
 
 def test_a_signal_the_dataset_lacks_or_an_unknown_one_fails_naming_the_fix():
     src = source()
-    src.series = src.series.rename(columns={"cycle": "cyc"})
-    with pytest.raises((InputError, KeyError)):
-        protocols.build("p", CELLS, src)
+    src.series = src.series.drop(columns=["IR"])          # as dlnet_soh: SOH and cycle only
+    with pytest.raises(InputError, match="has no column 'IR'.*remove 'ir_level'"):
+        protocols.build("p", {**CELLS, "signals": ["cycle", "ir_level"]}, src)
     with pytest.raises(InputError, match="unknown signal 'ir'"):
         protocols.build("p", {**CELLS, "signals": ["ir"]}, source())
+
+
+def test_resistance_temperature_and_charge_time_read_valid_cycles_only():
+    src = source()
+    names = ["ir_level", "ir_change", "temperature", "charge_time"]
+    splits, scaler, series = protocols.build("p", {**CELLS, "signals": names}, src)
+    everything = [(c, s) for w in splits.values() for c, s in zip(w.cell, w.start)]
+    # c03 has no IR at all; c05's windows before its 40th value have no IR in their last 10
+    assert not any(c == "c03" for c, _ in everything)
+    assert not any(c == "c05" and s + 20 <= 40 for c, s in everything)
+    assert any(c == "c05" for c, _ in everything)
+    gaps = src.dropped[src.dropped["reason"].str.contains("has no valid ir_level")]
+    assert set(gaps["cell_id"]) == {"c03", "c05"} and len(gaps) > 0
+    w = splits["train"]
+    k = w.start + np.arange(20)[:, None]                  # (20, n) value positions in the cell
+    ir = 0.015 + 1e-5 * k
+    assert np.array_equal(w.s[:, 0], np.rint(1e6 * np.median(ir[10:], axis=0)))
+    # 10 cycles of 1e-5 Ohm: 100 uOhm, but for c05's windows whose first cycles lack IR
+    full = (w.cell != "c05") | (w.start >= 40)
+    assert (w.s[full, 1] == 100).all() and (w.s[~full, 1] < 100).all()
+    cell_index = np.array([int(c[1:]) for c in w.cell])
+    assert np.array_equal(w.s[:, 2], np.rint(100 * (30.0 + 0.01 * cell_index)))
+    assert (w.s[:, 3] == 13 * 60).all()                    # the 99-minute charges are implausible
+    assert {"IR", "Tavg", "chargetime"} <= set(series.columns)
+
+
+def test_the_ablation_compares_every_group_on_the_same_windows():
+    from dlnet import ablation
+
+    splits, scaler, series = protocols.build("p", {**CELLS, "signals": []}, source())
+    tried = ["cycle", "ir_level"]
+    alone, _ = ablation.with_signals(splits, scaler, series, [], tried)
+    both, fitted = ablation.with_signals(splits, scaler, series, tried, tried)
+    for s in splits:
+        assert np.array_equal(alone[s].start, both[s].start)
+        assert np.array_equal(alone[s].cell, both[s].cell)
+    assert len(alone["train"]) < len(splits["train"])      # c03 and c05 train, without IR
+    assert alone["train"].s.shape[1] == 0 and both["train"].s.shape[1] == 2
+    assert [g["name"] for g in fitted.signals] == tried
 
 
 def test_the_scaler_scales_the_window_and_the_signals_apart():
@@ -160,3 +202,22 @@ def test_split_reads_the_soh_at_the_end_of_a_row():
 def test_windowset_without_signals_is_unchanged():
     w = WindowSet(np.ones((2, 3)), np.ones((2, 1)), ["a", "b"], [0, 1])
     assert w.s.shape == (2, 0) and w.inputs is w.x
+
+
+def test_the_shipped_sources_carry_what_they_record():
+    """severson2019 records IR, temperature and charge time for some cells and never for the
+    secondary test cells (data/README.md); the DLNet paper's series records none of them."""
+    from conftest import ROOT
+
+    from dlnet.config import load as load_config
+    from dlnet.data.severson import load_summary
+    from dlnet.standalone import build_protocol
+
+    table = load_summary(ROOT / "data/severson2019/severson_summary.csv.gz")
+    assert {"IR", "Tavg", "chargetime"} <= set(table.columns)
+    recorded = table.groupby("cell_id")["IR"].apply(lambda v: np.isfinite(signals.valid("IR", v)).any())
+    assert 0 < recorded.sum() < len(recorded)
+    config = load_config(ROOT / "config.yaml")
+    config["protocols"]["paper"]["signals"] = ["temperature"]
+    with pytest.raises(InputError, match="has no column 'Tavg'"):
+        build_protocol(config, "paper", ROOT)

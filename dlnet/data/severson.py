@@ -4,13 +4,16 @@ import pandas as pd
 
 from dlnet.data.adapters import Adapter, Loaded
 from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
+from dlnet.signals import COLUMNS as SIGNAL_COLUMNS
 
 # The study's split names, as written in cells.csv, and the names the workflow uses.
 STUDY_SPLITS = {"Train": "train", "Prim. Test": "test", "Sec. test": "test2"}
 
 
 def load_summary(path):
-    """Per-cycle discharge capacity of every cell: columns cell_id, cycle, capacity_ah."""
+    """Per-cycle discharge capacity of every cell: columns cell_id, cycle, capacity_ah, and the
+    signals' per-cycle columns (IR, Tavg, chargetime) where the file has them, empty or text
+    values as NaN (dlnet/signals.py treats them as missing)."""
     frame = read_csv(path, "Severson per-cycle summary")
     require_columns(frame, path, ["cell_id", "cycle", "QD"])
     table = pd.DataFrame({
@@ -18,6 +21,9 @@ def load_summary(path):
         "cycle": numeric_column(frame, path, "cycle").astype(int),
         "capacity_ah": numeric_column(frame, path, "QD"),
     })
+    for column in SIGNAL_COLUMNS:
+        if column in frame.columns:
+            table[column] = pd.to_numeric(frame[column], errors="coerce")
     return check_cycles(table, path)
 
 

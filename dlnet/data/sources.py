@@ -7,11 +7,13 @@ import pandas as pd
 
 from dlnet.data import adapters
 from dlnet.data.cleaning import clean_capacity
+from dlnet.signals import COLUMNS as SIGNAL_COLUMNS
 
 
 @dataclass
 class Source:
-    series: pd.DataFrame                 # cell_id, cycle, soh (sorted by cell, cycle)
+    series: pd.DataFrame                 # cell_id, cycle, soh (sorted by cell, cycle), and the
+                                         # signals' per-cycle columns the source has
     path: str                            # the file errors about cells should name
     study_split: dict | None = None      # cell_id -> train | test | test2, where the source has one
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
@@ -31,4 +33,7 @@ def load_source(dataset, cleaning):
     kept, dropped = clean_capacity(loaded.table, **cleaning)
     series = pd.DataFrame({"cell_id": kept["cell_id"], "cycle": kept["cycle"],
                            "soh": kept["capacity_ah"] / float(dataset["soh_reference_ah"])})
+    for column in SIGNAL_COLUMNS:
+        if column in kept.columns:
+            series[column] = pd.to_numeric(kept[column], errors="coerce")
     return Source(series, loaded.path, loaded.study_split, dropped)

@@ -15,7 +15,11 @@ def run(input, output, params, log, threads=1):
     source = load_source(dataset, params.cleaning)
     for reason, n in source.dropped["reason"].value_counts().items():
         log(f"cleaning dropped {n} row(s): {reason}")
+    before = len(source.dropped)
     splits, scaler, series = protocols.build(params.name, pcfg, source, params.fit_lengths)
+    if len(source.dropped) > before:
+        log(f"{len(source.dropped) - before} window(s) left out: no valid value of a signal "
+            "(dropped.csv)")
     info = {"protocol": params.name, "kind": pcfg["kind"], "dataset": dataset["adapter"],
             "scaler": scaler.to_dict(), "splits": protocols.summary(splits),
             "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}

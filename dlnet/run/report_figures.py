@@ -55,12 +55,14 @@ def _unseen_cells_figure(series_csv, splits, forecasts, signal_names, params):
             chosen += [cells.index[int(i)] for i in np.unique(idx)]
     by_cell, preds = {}, {}
     for cell in chosen:
-        rows = series[series["cell_id"] == cell]
+        rows = series[series["cell_id"] == cell].sort_values("index")
         soh = rows["soh"].to_numpy()
         starts = window_starts(len(soh), n_in + n_out, params.every)
-        x, _ = cut(soh, starts, n_in, n_out)
-        s = signals.window_values(signal_names, {cell: rows["cycle"].to_numpy()},
+        s = signals.window_values(signal_names, signals.cell_columns(rows, signal_names),
                                   [cell] * len(starts), starts, n_in)
+        # as in the protocol's splits: a window without a value of a signal is left out
+        starts, s = starts[np.isfinite(s).all(axis=1)], s[np.isfinite(s).all(axis=1)]
+        x, _ = cut(soh, starts, n_in, n_out)
         x = np.concatenate([s, x], axis=1)
         by_cell[cell] = soh
         preds[cell] = {label: list(zip(starts + n_in, p)) for label, p in forecasts(x).items()}

@@ -17,7 +17,7 @@ def run(input, output, params, log, threads=1):
     soh_only = Scaler.from_dict({**scaler.to_dict(), "signals": []})
     series = pd.read_csv(input.series)
     start = time.perf_counter()
-    runs = ablation.run_group(splits, soh_only, series, params.signals,
+    runs = ablation.run_group(splits, soh_only, series, params.signals, params.tried,
                               params.arch, params.shape, params.training, params.seeds, log=log)
     write_json(output.result, {"group": params.group, "signals": params.signals,
                                "model": params.model, "runs": runs,
