@@ -140,3 +140,35 @@ def fit(names, values):
         out.append({"name": name, "unit": SIGNALS[name].unit, "offset": offset,
                     "scale": float(max(np.abs(v - offset).max(), 1.0))})
     return out
+
+
+def check_datasets(config):
+    """Fail before any job runs when an enabled protocol asks for a signal (its `signals`, or the
+    ablation's where it runs the ablation) whose per-cycle column its dataset's adapter never has
+    (dlnet.data.adapters: `columns`). Columns only the file can tell are checked when it is read
+    (dlnet.protocols)."""
+    from dlnet.data import adapters
+    from dlnet.errors import InputError
+
+    for name, p in config["protocols"].items():
+        if not p["enabled"]:
+            continue
+        dataset = config["datasets"][p["dataset"]]
+        columns = adapters.get(dataset).columns
+        if columns is None:
+            continue
+        asked = [(s, f"protocols.{name}.signals") for s in p.get("signals", [])]
+        if p.get("ablation"):
+            asked += [(s, "ablation.signals") for s in config["ablation"]["signals"]]
+        for s, field in asked:
+            column = SIGNALS[s].column
+            if column != "cycle" and column not in columns:
+                raise InputError(
+                    "config.yaml",
+                    f"{field} has '{s}', which reads the per-cycle column '{column}', but protocol "
+                    f"'{name}' reads dataset '{p['dataset']}' ({dataset['adapter']}), which has "
+                    f"no such column",
+                    f"remove '{s}' from {field}" + (f" (or set protocols.{name}.ablation: false)"
+                                                     if field == "ablation.signals" else "")
+                    + ", or point the protocol at a dataset that records it",
+                    column=field)

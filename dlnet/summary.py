@@ -151,17 +151,31 @@ def signals_table(records, configured):
     return frame
 
 
-def signals_text(configured, ablation):
-    """What the models read beside the SOH window, and the ablation's table if it ran."""
+def signals_text(configured, ablation, min_gain):
+    """What the models read beside the SOH window, the ablation's table if it ran, and the
+    verdict of its rule: a group is worth turning on when its mean validation MAE is at least
+    `min_gain` (config.yaml `ablation.min_gain`) below the SOH window's alone."""
     used = (f"The models read the SOH window and {', '.join(configured)} (dlnet/signals.py)."
             if configured else "The models read the SOH window alone.")
     if not len(ablation):
         return used + " The signals ablation is off for this protocol (`ablation: false`)."
+    best = ablation.loc[ablation["val_mae"].idxmin()]
+    worth = best["group"] != "soh" and best["val_change"] <= -min_gain
+    preferred = best["signals"].split(" + ") if worth else []
+    verdict = (f"Validation prefers {best['signals']} ({best['val_change']:+.1%} against the SOH "
+               f"window alone)" if worth else
+               f"No group lowers validation MAE by {min_gain:.0%} or more against the SOH window "
+               f"alone, so validation prefers the SOH window alone")
+    agree = ("; the protocol's models read just that." if sorted(preferred) == sorted(configured)
+             else f"; the protocol's models read {', '.join(configured) or 'no signal'}: "
+             "change its `signals` to follow the ablation.")
     shown = ablation.assign(val_change=ablation["val_change"].map("{:+.1%}".format))
     return "\n\n".join([
         used + " The ablation trains one architecture with each group of signals, without "
         "distillation, once per seed; validation decides, the test columns are shown only.",
-        to_markdown(shown)])
+        to_markdown(shown),
+        f"{verdict} (a group counts when it gains at least {min_gain:.0%}, `ablation.min_gain`)"
+        + agree])
 
 
 def selection_text(selected, seeds_csv=None):

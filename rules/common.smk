@@ -12,6 +12,7 @@ from dlnet.errors import InputError
 from dlnet.names import protocol_students, student_architectures
 from dlnet.protocols import describe
 from dlnet.seeds import lineage, run_seeds
+from dlnet.signals import check_datasets as check_signal_datasets
 from dlnet.signals import groups as ablation_groups
 
 PROTOCOLS = [name for name, p in config["protocols"].items() if p["enabled"]]
@@ -31,6 +32,7 @@ if config["ablation"]["model"] not in STUDENTS:
         f"use one of {sorted(STUDENTS)}",
         column="ablation.model",
     )
+check_signal_datasets(config)
 # The signals ablation's groups (dlnet/signals.py): none, each signal alone, all of them.
 ABLATION_GROUPS = ablation_groups(config["ablation"]["signals"])
 # What shapes every student and what distils it; the families are in neither, so that editing one

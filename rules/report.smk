@@ -48,6 +48,7 @@ rule summary:
         kind=lambda w: protocol_config(w)["kind"],
         description=protocol_description,
         signals=lambda w: protocol_config(w)["signals"],
+        min_gain=config["ablation"]["min_gain"],
     script:
         "../scripts/summary.py"
 

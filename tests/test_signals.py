@@ -1,6 +1,8 @@
 """Signals beside the SOH window (dlnet/signals.py): computed causally, scaled on training
 windows, read by the encoder only, and carried by the int8 model bit for bit."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ import torch
 
 from dlnet import model as net
 from dlnet import protocols, signals
-from dlnet.data.sources import Source
+from dlnet.data.sources import Source, load_source
 from dlnet.errors import InputError
 from dlnet.quant import blob, qmodel, reference
 from dlnet.quant.fixedpoint import INT16, INT32
@@ -55,6 +57,43 @@ def test_a_signal_the_dataset_lacks_or_an_unknown_one_fails_naming_the_fix():
         protocols.build("p", {**CELLS, "signals": ["cycle", "ir_level"]}, src)
     with pytest.raises(InputError, match="unknown signal 'ir'"):
         protocols.build("p", {**CELLS, "signals": ["ir"]}, source())
+
+
+def test_a_protocol_on_a_dataset_without_the_column_fails_before_any_job():
+    from dlnet import config as config_module
+
+    config = config_module.load()
+    signals.check_datasets(config)                        # the shipped config asks for what exists
+    asks = copy.deepcopy(config)
+    asks["protocols"]["paper_residual"]["signals"] = ["cycle", "charge_time"]
+    with pytest.raises(InputError, match="protocols.paper_residual.signals has 'charge_time'.*"
+                       "'chargetime'.*dlnet_soh.*Fix: remove 'charge_time'"):
+        signals.check_datasets(asks)
+    asks = copy.deepcopy(config)
+    asks["ablation"]["signals"] = ["cycle", "ir_level"]
+    with pytest.raises(InputError, match="ablation.signals has 'ir_level'.*paper_residual.ablation"):
+        signals.check_datasets(asks)
+    asks["protocols"]["paper_residual"]["ablation"] = False  # then cells alone runs it: it has IR
+    signals.check_datasets(asks)
+
+
+def test_a_user_csv_names_its_own_signal_columns(tmp_path):
+    rows = [{"cell": f"c{i:02d}", "n": k, "ah": 1.1 - 0.0004 * (i + 1) * k,
+             "r_ohm": 0.015 + 1e-5 * k, "IR": 0.0}
+            for i in range(10) for k in range(1, 81)]
+    path = tmp_path / "mine.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    dataset = {"adapter": "csv", "file": str(path), "soh_reference_ah": 1.1,
+               "cell_column": "cell", "cycle_column": "n", "capacity_column": "ah",
+               "signal_columns": {"IR": "r_ohm"}}
+    cleaning = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.05}
+    src = load_source(dataset, cleaning)
+    # the mapped column replaces the file's own IR column (all zeros: no record)
+    splits, _, _ = protocols.build("p", {**CELLS, "signals": ["ir_level"]}, src)
+    w = splits["train"]
+    assert np.array_equal(w.s[:, 0], np.rint(1e6 * (0.015 + 1e-5 * (w.start + 1 + 14.5))))
+    with pytest.raises(InputError, match="mine.csv.*'resistance'.*signal_columns: IR"):
+        load_source({**dataset, "signal_columns": {"IR": "resistance"}}, cleaning)
 
 
 def test_resistance_temperature_and_charge_time_read_valid_cycles_only():
@@ -221,3 +260,24 @@ def test_the_shipped_sources_carry_what_they_record():
     config["protocols"]["paper"]["signals"] = ["temperature"]
     with pytest.raises(InputError, match="has no column 'Tavg'"):
         build_protocol(config, "paper", ROOT)
+
+
+def test_the_summary_says_which_signals_validation_prefers():
+    from dlnet import summary
+
+    def record(group, names, maes):
+        return {"group": group, "signals": names, "model": "h4-tiny",
+                "runs": [{"windows": {"val": 9}, "val_mae": m, "test_mae": 1.0} for m in maes]}
+
+    records = [record("soh", [], [0.0100, 0.0102]), record("cycle", ["cycle"], [0.0090, 0.0092]),
+               record("ir_level", ["ir_level"], [0.0098, 0.0099])]
+    table = summary.signals_table(records, ["cycle"])
+    assert table["val_change"].round(3).tolist() == [0.0, -0.099, -0.025]
+    text = summary.signals_text(["cycle"], table, 0.05)
+    assert "Validation prefers cycle (-9.9%" in text and "read just that" in text
+    text = summary.signals_text([], table, 0.05)
+    assert "read no signal: change its `signals`" in text
+    # a gain below min_gain does not count: the SOH window alone is the choice
+    text = summary.signals_text(["cycle"], table, 0.12)
+    assert "No group lowers validation MAE by 12%" in text and "change its `signals`" in text
+    assert "read just that" in summary.signals_text([], table, 0.12)

@@ -543,5 +543,6 @@ def test_signals_reach_the_deployed_model_and_the_ablation_is_reported(tiny_run)
             assert table["group"].tolist() == ["soh", *config["ablation"]["signals"]]
             assert (table["val_mae"] > 0).all() and table["val_change"].iloc[0] == 0
             assert times.loc["signals ablation", "jobs"] == len(table)
+            assert "`ablation.min_gain`" in summary
         else:
             assert table.empty and "signals ablation" not in times.index

@@ -34,6 +34,10 @@ class Adapter:
     load: Callable[[dict], Loaded]
     path_keys: tuple                     # keys holding project-relative paths, at any depth
     measured: bool                       # capacity in Ah to clean, rather than SOH
+    # The per-cycle columns beyond cell, cycle and capacity or SOH that every source of the
+    # adapter has (the signals read them, dlnet/signals.py), or None where only the file can tell:
+    # config validation checks the protocols' signals against it, the data rule against the file.
+    columns: frozenset | None = None
 
 
 @cache

@@ -48,4 +48,4 @@ def load_segments(path):
 
 ADAPTER = Adapter("dlnet_soh", files=lambda d: [d["series"]],
                   load=lambda d: Loaded(load_series(d["series"]), d["series"], None),
-                  path_keys=("series",), measured=False)
+                  path_keys=("series",), measured=False, columns=frozenset())

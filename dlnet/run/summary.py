@@ -31,7 +31,7 @@ def run(input, output, params, log, threads=1):
              "measures it. Flash is model data plus the core's code; RAM is static data, "
              "scratch and buffers; the paper's RAM figure is its TFLite Micro arena.", "",
              "## Signals beside the SOH window", "",
-             summary.signals_text(params.signals, signals), "",
+             summary.signals_text(params.signals, signals, params.min_gain), "",
              "## Time per stage", "",
              summary.to_markdown(times.assign(job_seconds=times["job_seconds"].round().astype(int),
                                               share=times["share"].map("{:.0%}".format))), "",
