@@ -151,31 +151,61 @@ def signals_table(records, configured):
     return frame
 
 
+def _within_noise(row, best, confidence=0.95):
+    """Whether a group's mean validation MAE is not significantly worse than the best group's:
+    the difference within the one-sided t quantile (the select rule's 95%) of its standard error
+    over their seeds (Welch). With one seed there is no noise estimate: only the best is."""
+    from scipy import stats
+
+    n, m = int(row["seeds"]), int(best["seeds"])
+    if n < 2 or m < 2:
+        return row["group"] == best["group"]
+    se = math.sqrt(row["val_mae_std"] ** 2 / n + best["val_mae_std"] ** 2 / m)
+    return row["val_mae"] - best["val_mae"] <= stats.t.ppf(confidence, n + m - 2) * se
+
+
 def signals_text(configured, ablation, min_gain):
     """What the models read beside the SOH window, the ablation's table if it ran, and the
     verdict of its rule: a group is worth turning on when its mean validation MAE is at least
-    `min_gain` (config.yaml `ablation.min_gain`) below the SOH window's alone."""
+    `min_gain` (config.yaml `ablation.min_gain`) below the SOH window's alone; of those, the best
+    and any within the seeds' noise of it serve."""
     used = (f"The models read the SOH window and {', '.join(configured)} (dlnet/signals.py)."
             if configured else "The models read the SOH window alone.")
     if not len(ablation):
         return used + " The signals ablation is off for this protocol (`ablation: false`)."
-    best = ablation.loc[ablation["val_mae"].idxmin()]
-    worth = best["group"] != "soh" and best["val_change"] <= -min_gain
-    preferred = best["signals"].split(" + ") if worth else []
-    verdict = (f"Validation prefers {best['signals']} ({best['val_change']:+.1%} against the SOH "
-               f"window alone)" if worth else
-               f"No group lowers validation MAE by {min_gain:.0%} or more against the SOH window "
-               f"alone, so validation prefers the SOH window alone")
-    agree = ("; the protocol's models read just that." if sorted(preferred) == sorted(configured)
-             else f"; the protocol's models read {', '.join(configured) or 'no signal'}: "
-             "change its `signals` to follow the ablation.")
+    reads = [sorted(s.split(" + ")) if g != "soh" else [] for g, s in
+             zip(ablation["group"], ablation["signals"])]
+    gains = ablation[(ablation["group"] != "soh") & (ablation["val_change"] <= -min_gain)]
+    if len(gains):
+        best = gains.loc[gains["val_mae"].idxmin()]
+        serve = {r["group"] for _, r in gains.iterrows() if _within_noise(r, best)}
+        verdict = (f"Validation prefers {best['signals']}: {best['val_change']:+.1%} against the "
+                   "SOH window alone")
+    else:
+        best = ablation[ablation["group"] == "soh"].iloc[0]
+        serve = {"soh"}
+        verdict = (f"No group lowers validation MAE by {min_gain:.0%} or more against the SOH "
+                   "window alone, so validation prefers the SOH window alone")
+    mine = [g for g, r in zip(ablation["group"], reads) if r == sorted(configured)]
+    named = ", ".join(configured) or "no signal"
+    if not mine:
+        agree = f"; the ablation has no group of exactly the protocol's signals ({named})."
+    elif mine[0] == best["group"]:
+        agree = "; the protocol's models read just that."
+    elif mine[0] in serve:
+        change = ablation.loc[ablation["group"] == mine[0], "val_change"].iloc[0]
+        agree = (f"; the protocol's models read {named} ({change:+.1%}), within the seeds' noise "
+                 "of it (one-sided 95%): either serves.")
+    else:
+        agree = (f"; the protocol's models read {named}: change its `signals` to follow the "
+                 "ablation.")
     shown = ablation.assign(val_change=ablation["val_change"].map("{:+.1%}".format))
     return "\n\n".join([
         used + " The ablation trains one architecture with each group of signals, without "
         "distillation, once per seed; validation decides, the test columns are shown only.",
         to_markdown(shown),
-        f"{verdict} (a group counts when it gains at least {min_gain:.0%}, `ablation.min_gain`)"
-        + agree])
+        f"{verdict}, where a group counts when it gains at least {min_gain:.0%} "
+        f"(`ablation.min_gain`){agree}"])
 
 
 def selection_text(selected, seeds_csv=None):

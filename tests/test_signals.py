@@ -270,13 +270,19 @@ def test_the_summary_says_which_signals_validation_prefers():
                 "runs": [{"windows": {"val": 9}, "val_mae": m, "test_mae": 1.0} for m in maes]}
 
     records = [record("soh", [], [0.0100, 0.0102]), record("cycle", ["cycle"], [0.0090, 0.0092]),
-               record("ir_level", ["ir_level"], [0.0098, 0.0099])]
+               record("ir_level", ["ir_level"], [0.0098, 0.0099]),
+               record("ir_change", ["ir_change"], [0.0089, 0.0095])]
     table = summary.signals_table(records, ["cycle"])
-    assert table["val_change"].round(3).tolist() == [0.0, -0.099, -0.025]
+    assert table["val_change"].round(3).tolist() == [0.0, -0.099, -0.025, -0.089]
     text = summary.signals_text(["cycle"], table, 0.05)
-    assert "Validation prefers cycle (-9.9%" in text and "read just that" in text
-    text = summary.signals_text([], table, 0.05)
-    assert "read no signal: change its `signals`" in text
+    assert "Validation prefers cycle: -9.9%" in text and "read just that" in text
+    # ir_change gains enough and is within the seeds' noise of cycle; ir_level gains too little
+    assert "read ir_change (-8.9%), within the seeds' noise" in summary.signals_text(
+        ["ir_change"], table, 0.05)
+    assert "read ir_level: change its `signals`" in summary.signals_text(["ir_level"], table, 0.05)
+    assert "read no signal: change its `signals`" in summary.signals_text([], table, 0.05)
+    assert "no group of exactly the protocol's signals (cycle, ir_level)" in \
+        summary.signals_text(["cycle", "ir_level"], table, 0.05)
     # a gain below min_gain does not count: the SOH window alone is the choice
     text = summary.signals_text(["cycle"], table, 0.12)
     assert "No group lowers validation MAE by 12%" in text and "change its `signals`" in text
