@@ -1,13 +1,16 @@
-"""Instructions per inference and per multiply-accumulate of the int8 core on the Cortex-M4.
+"""Instructions and cycles per inference and per multiply-accumulate of the int8 core on an M4.
 
-    python benchmarks/core_speed.py [--optimize Os O2] [--windows 4] [--profile] [--portable]
-                                    [--only TEXT] [--signals K]
+    python benchmarks/core_speed.py [--optimize Os O2] [--windows 4] [--trace-windows 1]
+                                    [--profile] [--portable] [--only TEXT] [--signals K]
                                     [--header NAME=path/dlnet_model.h ...]
 
 Builds the Cortex-M4 image of each model (dlnet.firmware.m4build: the Arduino mbed core's flags),
 runs it in QEMU (mps2-an386, -icount shift=0) and prints one line per model and optimization:
 instructions per inference (mean over the windows), per MAC (dlnet.cost.macs of the model's
-shape), the core's code size, and whether every output equals the NumPy reference bit for bit.
+shape), the core's code size, and whether every output equals the NumPy reference bit for bit;
+then Cortex-M4 cycles per inference (max over the --trace-windows windows with the most
+instructions, dlnet.firmware.m4cycles on QEMU's instruction trace), per MAC, cycles per
+instruction and the latency at 64 MHz without and with one flash wait state per load.
 --profile adds the instructions of every layer of one inference (a main that times the parts
 of dlnet_run: dlnet_run_start, each dlnet_run_layer, dlnet_run_finish; SysTick resolution, about
 40 instructions per part).
@@ -17,7 +20,7 @@ Built-in models have random weights (dlnet.quant.random_models; the count barely
 weights): the deployable student (width 4, hidden 16/16/16), a paper-sized student (width 4,
 hidden 256/256/128) and a small full-coupling teacher (3 Euler steps); --signals gives each of
 them K signals beside the window (random raw values, dlnet.quant.random_models). --header adds
-trained models (their windows get random signals too, if they read any). An instruction count is not a cycle count: see dlnet.firmware.latency for the estimate.
+trained models (their windows get random signals too, if they read any).
 """
 
 import argparse
@@ -181,6 +184,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--optimize", nargs="+", default=["Os", "O2"], choices=list(m4build.OPTIMIZE))
     ap.add_argument("--windows", type=int, default=4)
+    ap.add_argument("--trace-windows", type=int, default=1,
+                    help="windows costed in cycles from QEMU's trace (0: none)")
     ap.add_argument("--profile", action="store_true", help="instructions of every op")
     ap.add_argument("--header", nargs="*", default=[], metavar="NAME=PATH",
                     help="trained models (dlnet_model.h) to measure as well")
@@ -217,12 +222,18 @@ def main():
             sel = selection(qm, args.windows)
             for (path, defines), o in ((p, o) for p in paths.items() for o in args.optimize):
                 r = m4.verify(hdr, sel, tmp / f"run{k}{o}{path}", optimize=o, log=lambda _: None,
-                              defines=defines)
+                              defines=defines, trace_windows=args.trace_windows)
                 ins = r["instructions_per_inference"]["mean"]
                 print(f"{name:34s} {path:8s} -{o}: {ins:8.0f} instructions/inference, "
                       f"{n_macs:5d} MACs, {ins / n_macs:5.2f} per MAC, init "
                       f"{r['breakdown']['init_instructions']}, model "
                       f"{r['breakdown']['model_data_bytes']} B, bit-exact {r['all_bit_exact']}")
+                if "cycles_per_inference" in r:
+                    cyc, lat = r["cycles_per_inference"]["max"], r["latency_ms"]
+                    print(f"    {cyc:8d} cycles/inference, {cyc / n_macs:5.2f} per MAC, "
+                          f"{r['cycles_per_instruction']:.2f} per instruction, "
+                          f"{lat['low']:.3f}-{lat['high']:.3f} ms at 64 MHz (0-1 flash wait "
+                          f"state per load)")
                 if args.profile:
                     ticks, exact = profile(t, hdr, sel, tmp / f"prof{k}{o}{path}", o, defines)
                     per_tick = r["breakdown"]["instructions_per_systick"]

@@ -21,7 +21,7 @@ from conftest import ROOT, firmware_workflow, snakemake
 from dlnet import protocols
 from dlnet.config import load as load_config
 from dlnet.data.sources import load_source
-from dlnet.firmware import core_files, held_out_windows, latency, m4, qemu, stack
+from dlnet.firmware import core_files, held_out_windows, latency, m4, m4cycles, qemu, stack, tools
 from dlnet.cost import macs
 from dlnet.model import LiquidNet, student_config
 from dlnet.quant import guard, header, qmodel, reference
@@ -119,7 +119,7 @@ def test_windows_are_held_out_spread_and_repeatable(tiny):
 @needs_m4
 def test_qemu_matches_the_numpy_reference_on_real_windows(tiny, tmp_path):
     selection = held_out_windows.pick(tiny.dataset, 16, 100)
-    r = m4.verify(tiny.header, selection, tmp_path, log=lambda _: None)
+    r = m4.verify(tiny.header, selection, tmp_path, log=lambda _: None, trace_windows=0)
     assert r["all_bit_exact"] and r["windows_compared"] == 16 and r["values_compared"] == 1600
     assert r["mismatched_windows"] == 0 and all(w["bit_exact"] for w in r["windows"])
     ins = r["instructions_per_inference"]
@@ -171,11 +171,13 @@ def test_qemu_matches_the_reference_on_real_windows_with_the_cycle_signal(tiny_c
     assert tiny_cycle.qm.dims["signals"] == 1
     assert "#define DLNET_N_SIGNALS 1" in tiny_cycle.header.read_text()
     selection = held_out_windows.pick(tiny_cycle.dataset, 16, 100)
-    r = m4.verify(tiny_cycle.header, selection, tmp_path / "real", log=lambda _: None)
+    r = m4.verify(tiny_cycle.header, selection, tmp_path / "real", log=lambda _: None,
+                  trace_windows=0)
     assert r["all_bit_exact"] and r["windows_compared"] == 16 and r["mismatched_windows"] == 0
     older = held_out_windows.Selection(selection.q, selection.y, selection.split, selection.cell,
                                        selection.start, selection.signals + 400)
-    r = m4.verify(tiny_cycle.header, older, tmp_path / "older", log=lambda _: None)
+    r = m4.verify(tiny_cycle.header, older, tmp_path / "older", log=lambda _: None,
+                  trace_windows=0)
     assert r["all_bit_exact"]
     assert not np.array_equal(reference.run(tiny_cycle.qm, selection.q, selection.signals),
                               reference.run(tiny_cycle.qm, older.q, older.signals))
@@ -188,7 +190,7 @@ def test_qemu_runs_a_model_without_signals_on_windows_with_them_and_refuses_the_
     windows without them (main.c passes NULL); a model reading one cannot run on windows
     without any."""
     r = m4.verify(tiny.header, held_out_windows.pick(tiny_cycle.dataset, 4, 100), tmp_path / "a",
-                  log=lambda _: None)
+                  log=lambda _: None, trace_windows=0)
     assert r["all_bit_exact"] and r["windows_compared"] == 4
     with pytest.raises(Exception, match="have 0 signals beside each window but the model reads 1"):
         m4.verify(tiny_cycle.header, held_out_windows.pick(tiny.dataset, 2, 100), tmp_path / "b",
@@ -204,7 +206,7 @@ def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, t
     q[1, 30], q[3, 60], q[5, 70], q[7, 99] = 0, 32767, q[5, 69] - 1500, -5
     glitched = held_out_windows.Selection(q, np.repeat(clean.y, 2, axis=0), np.repeat(clean.split, 2),
                                  np.repeat(clean.cell, 2), np.repeat(clean.start, 2))
-    r = m4.verify(tiny.header, glitched, tmp_path, log=lambda _: None)
+    r = m4.verify(tiny.header, glitched, tmp_path, log=lambda _: None, trace_windows=0)
     g = r["input_guard"]
     assert g == {"windows_checked": 8, "refused": 4, "agrees_with_reference": True}
     assert [guard.check_window(row)[1] for row in q] == [-1, 30, -1, 60, -1, 70, -1, 99]
@@ -213,7 +215,8 @@ def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, t
 
 @needs_m4
 def test_painted_stack_is_within_the_static_bound(tiny, tmp_path):
-    r = m4.verify(tiny.header, held_out_windows.pick(tiny.dataset, 2, 100), tmp_path, log=lambda _: None)
+    r = m4.verify(tiny.header, held_out_windows.pick(tiny.dataset, 2, 100), tmp_path,
+                  log=lambda _: None, trace_windows=0)
     b = r["breakdown"]
     # the bound counts tail calls as nested frames, so it may exceed what runs; it leaves out
     # memcpy and libgcc's 64-bit division, small leaves that the painted stack includes
@@ -264,7 +267,10 @@ def test_rule_firmware_m4_in_snakemake(tiny, tmp_path):
     assert r["all_bit_exact"] and r["windows_compared"] == 5 and r["model"] == "tiny"
     assert r["build"]["optimize"] == "O2" and "-O2" in r["build"]["flags"]
     assert (wd / "results/t/firmware/m4/app.elf").exists()
-    assert "all bit-exact: True" in (wd / "results/t/logs/firmware_m4.log").read_text()
+    log = (wd / "results/t/logs/firmware_m4.log").read_text()
+    assert "all bit-exact: True" in log and "traced 2 windows" in log
+    assert r["cycles_per_inference"]["windows_traced"] == 2
+    assert r["latency_ms_estimate"]["low"] < r["latency_ms"]["low"] < r["latency_ms"]["high"]
 
 
 def synthetic(q, output_len, s=None):
@@ -282,7 +288,8 @@ def test_qemu_matches_the_reference_on_random_models(tmp_path, defines):
     random models of both couplings whose sizes leave dot product tails and odd numbers of
     rows, a quarter of the windows hostile (any int16, flat); the last two read 1 to 3 signals
     (the first's integers from the Scaler, the second's random), a quarter of their raw values
-    hostile (any int32, its ends)."""
+    hostile (any int32, its ends). On the DSP path, which the rule builds, the trace of each
+    model's costliest window holds only instructions m4cycles has a timing for."""
     rng = np.random.default_rng(2024)
     dims = []
     for i, coupling in enumerate(("full", "lowrank", "full", "lowrank")):
@@ -296,8 +303,9 @@ def test_qemu_matches_the_reference_on_random_models(tmp_path, defines):
         q = mixed_windows(rng, 12, qm.dims["input_len"])
         s = signal_values(rng, 12, qm.signals) if k else None
         r = m4.verify(path, synthetic(q, qm.dims["output_len"], s), tmp_path / f"run{i}",
-                      log=lambda _: None, defines=defines)
+                      log=lambda _: None, defines=defines, trace_windows=0 if defines else 1)
         assert r["all_bit_exact"], (coupling, qm.dims, r["max_abs_diff_lsb"])
+        assert defines or 1 < r["cycles_per_instruction"] < 3   # m4cycles knows every instruction
     assert any(d["n_inputs"] % 4 for d in dims) and any(d["enc_hidden"] % 2 for d in dims)
     assert [d["signals"] > 0 for d in dims] == [False, False, True, True]
 
@@ -317,7 +325,8 @@ def test_the_dsp_path_is_built_and_pays(tmp_path):
     selection = synthetic(soh_to_q(soh_windows(rng, 2, 100)), 100)
     ins = {}
     for name, defines in (("dsp", ()), ("portable", ("DLNET_PORTABLE",))):
-        r = m4.verify(path, selection, tmp_path / name, log=lambda _: None, defines=defines)
+        r = m4.verify(path, selection, tmp_path / name, log=lambda _: None, defines=defines,
+                      trace_windows=0)
         assert r["all_bit_exact"]
         ins[name] = r["instructions_per_inference"]["max"]
         code = subprocess.run([shutil.which("arm-none-eabi-objdump"), "-d",
@@ -360,3 +369,125 @@ def test_latency_estimate_brackets_cycles_per_instruction():
     assert latency.estimate(64_000, {"high": 3.0})["high"] == 3.0
     with pytest.raises(ValueError):
         latency.estimate(1, {"low": 2.0, "high": 1.0})
+
+
+# A function as objdump prints it, and QEMU's log of one call: what m4cycles reads.
+OBJDUMP = """
+00001000 <f>:
+    1000:\tb570      \tpush\t{r4, r5, r6, lr}
+    1002:\t6803      \tldr\tr3, [r0, #0]
+    1004:\t6844      \tldr\tr4, [r0, #4]
+    1006:\tfb23 5504 \tsmlad\tr5, r3, r4, r5
+    100a:\t2b00      \tcmp\tr3, #0
+    100c:\td0f9      \tbeq.n\t1002 <f+0x2>
+    100e:\tbd70      \tpop\t{r4, r5, r6, pc}
+"""
+
+
+def qemu_log(steps):
+    """QEMU's -d exec,cpu log of one instruction per block: `steps` of (pc, {register: value})
+    or a raw line."""
+    lines = []
+    for step in steps:
+        if isinstance(step, str):
+            lines.append(step)
+            continue
+        pc, given = step
+        r = {0: 0, 13: 0x2000_7F00, 14: 0x2001, 15: pc, **given}
+        lines.append(f"Trace 0: 0x7f3a2c000{pc:03x} [00800408/{pc:08x}/00000110/ff020201] f")
+        lines += [" ".join(f"R{i:02d}={r.get(i, 0):08x}" for i in range(k, k + 4))
+                  for k in (0, 4, 8, 12)]
+        lines.append(f"XPSR={given.get('xpsr', 0x01000000):08x} ---- T priv-thread")
+    return "\n".join(lines) + "\n"
+
+
+def test_cycles_of_handwritten_trace_lines(tmp_path):
+    """A push of 4 registers (1 + 4), a load (2) and one pipelined behind it (1), an SMLAD (1),
+    a taken branch (1 + P) and, on the second pass, the same branch not taken (1); the pop into
+    pc is a taken branch (1 + 4 + P). The four loads read flash (0x3000): one wait state each
+    at the high end; the pop reads the stack. A block QEMU logged and then did not run (its
+    instruction budget ran out) is not counted."""
+    prog = m4cycles.program(OBJDUMP)
+    flash = {0: 0x3000}
+    log = tmp_path / "trace.log"
+    log.write_text(qemu_log([
+        (0x1000, {}), (0x1002, flash), (0x1004, flash), (0x1006, {}), (0x100A, {}),
+        (0x100C, {}),
+        (0x1002, flash),
+        "Stopped execution of TB chain before 0x7f3a2c000002 [00001002] f",
+        (0x1002, flash), (0x1004, flash), (0x1006, {}), (0x100A, {}), (0x100C, {}),
+        (0x100E, {13: 0x2000_7EF0}), (0x2000, {})]))
+    at = {a for a, i in prog.items() if m4cycles.needs_registers(i)} | {0x1000}
+    trace = list(qemu.read_trace(log, at))
+    assert [pc for pc, _ in trace].count(0x1002) == 2 and trace[0][1][14] == 0x2001
+    [call] = m4cycles.calls(trace, prog, 0x1000)
+    P = m4cycles.P
+    assert call.instructions == 12
+    assert call.cycles == 5 + (2 + 1 + 1 + 1 + (1 + P)) + (2 + 1 + 1 + 1 + 1) + (1 + 4 + P)
+    assert call.flash_words == 4 and call.taken_branches == 2
+    assert call.kinds["load pipelined"] == 2 and call.kinds["load"] == 2
+    assert call.kinds["multiply"] == 2 and call.kinds["branch not taken"] == 1
+
+
+def test_cost_of_single_instructions():
+    """What the TRM says of a few more: a load is not pipelined when its address needs the
+    previous load's result, nor behind a store; an address computed by the instruction right
+    before waits a cycle; an instruction of an IT block whose condition fails takes 1 cycle and
+    reads nothing; LDRD reads two words; an instruction with no timing here stops the count."""
+    prog = m4cycles.program("\n".join(f"    {a:x}:\t0000      \t{text}" for a, text in [
+        (0x10, "ldr\tr3, [r0, #8]"), (0x12, "ldr\tr2, [r3]"), (0x14, "ldrsh\tr6, [r1], #2"),
+        (0x16, "str\tr2, [r1, r4]"), (0x18, "ldrb\tr5, [r1, #1]"), (0x1a, "adds\tr1, #4"),
+        (0x1c, "ldrne\tr0, [r1]"), (0x1e, "ldrd\tr2, r3, [r0, #8]"), (0x20, "sdiv\tr0, r1, r2"),
+        (0x22, "vldr\ts0, [r0]")]))
+    regs = {**{i: 0x2000_0000 for i in range(16)}, 0: 0x100, 3: 0x2000_0100,
+            "xpsr": 0x4000_0000}                                # Z set: 'ne' fails
+    cost = m4cycles.cost
+    load = cost(prog[0x10], regs, None, False)
+    assert (load.cycles, load.flash_words, load.kind) == (2, 1, "load")    # 0x108: flash
+    assert cost(prog[0x12], regs, load, False).cycles == 2                 # needs r3 just loaded
+    post = cost(prog[0x14], regs, load, False)
+    assert (post.cycles, post.flash_words, post.kind) == (1, 0, "load pipelined")   # RAM
+    store = cost(prog[0x16], regs, post, False)
+    assert store.cycles == 1 and cost(prog[0x18], regs, store, False).cycles == 2
+    add = cost(prog[0x1a], regs, None, False)
+    assert cost(prog[0x18], regs, add, False).cycles == 3                  # r1 just computed
+    assert cost(prog[0x1c], regs, None, False) == m4cycles.Step(1, kind="condition failed")
+    assert cost(prog[0x1e], regs, None, False).flash_words == 2
+    assert cost(prog[0x20], regs, None, False).cycles == m4cycles.DIVIDE
+    with pytest.raises(m4cycles.UnknownInstruction, match="vldr"):
+        cost(prog[0x22], regs, None, False)
+    with pytest.raises(ValueError, match="not a branch"):
+        cost(prog[0x1a], regs, None, True)
+
+
+@needs_m4
+def test_cycles_from_the_instruction_trace(tiny, tmp_path):
+    """The traced windows are those with the most instructions; the trace holds as many
+    instructions as SysTick counted (to its resolution); each costs 1 to 3 cycles; the latency
+    range is the cycles without and with a wait state per word loaded from flash."""
+    r = m4.verify(tiny.header, held_out_windows.pick(tiny.dataset, 4, 100), tmp_path,
+                  log=lambda _: None, trace_windows=2)
+    b = r["breakdown"]["cycles"]
+    counted = [w["instructions"] for w in r["windows"]]
+    assert sorted(counted[i] for i in b["windows"]) == sorted(counted)[-2:]
+    per_tick = r["breakdown"]["instructions_per_systick"]
+    for traced, systick in zip(b["instructions_traced"], b["instructions_systick"]):
+        assert abs(traced - systick) <= 3 * per_tick                    # m4.cycles' check
+    cycles = r["cycles_per_inference"]
+    worst = max(b["instructions_traced"])
+    assert worst < cycles["max"] < 3 * worst and 1 < r["cycles_per_instruction"] < 3
+    assert sum(k["instructions"] for k in b["by_kind"].values()) in b["instructions_traced"]
+    assert b["by_kind"]["multiply"]["instructions"] > 0                  # the SMLAD dot products
+    lat = r["latency_ms"]
+    assert lat["low"] == pytest.approx(cycles["max"] / 64e3)
+    assert lat["high"] == pytest.approx((cycles["max"] + b["flash_load_words"]) / 64e3, rel=1e-3)
+    assert b["flash_load_words"] > 0 and lat["method"] == m4.METHOD
+    assert [w.get("cycles") is not None for w in r["windows"]].count(True) == 2
+
+
+@needs_m4
+def test_a_trace_that_disagrees_with_systick_fails(tiny, tmp_path):
+    sel = held_out_windows.pick(tiny.dataset, 2, 100)
+    with pytest.raises(m4.TraceMismatch, match="SysTick counted"):
+        m4.cycles(tools.m4_tools(), np.array([900_000, 900_000]), 40.0, sel.q, sel.model_signals(0),
+                  tiny.header, tmp_path, 120, lambda _: None)

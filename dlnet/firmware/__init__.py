@@ -8,7 +8,8 @@
     qemu        run that image in QEMU and read what it prints
     elfsize     flash and RAM of an image and its parts, from the ELF
     stack       worst-case stack of a function from GCC's call-graph files
-    latency     instructions to a latency estimate at 64 MHz
+    latency     instructions to a latency estimate at 64 MHz (a cycles-per-instruction bracket)
+    m4cycles    the Cortex-M4 cycles of each instruction QEMU traced: a tighter latency
     m4          the whole check: build, run, compare with the NumPy reference, report
     arduino     stage the sketch and compile it with arduino-cli
     sketchhost  build and run the sketch on the host against the Arduino stand-in

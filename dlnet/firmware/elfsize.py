@@ -1,4 +1,5 @@
-"""Flash and RAM of the Cortex-M4 image and of its parts, read from the ELF and the objects."""
+"""Flash and RAM of the Cortex-M4 image and of its parts, read from the ELF and the objects; its
+symbols' addresses and its disassembly, for the cycle count (m4cycles)."""
 
 import subprocess
 
@@ -21,6 +22,23 @@ def symbol_sizes(nm, elf, names):
     if missing:
         raise KeyError(f"{elf} has no symbol {', '.join(sorted(missing))}")
     return sizes
+
+
+def symbols(nm, elf):
+    """{name: (start, end)} of the image's symbols that have a size (functions, objects); a
+    Thumb function's start without its mode bit."""
+    out = {}
+    for line in _out([nm, "-S", "--defined-only", str(elf)]).splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            start = int(parts[0], 16) & ~1
+            out[parts[3]] = (start, start + int(parts[1], 16))
+    return out
+
+
+def disassembly(objdump, elf):
+    """`objdump -d` of the image: its code, instruction by instruction."""
+    return _out([objdump, "-d", str(elf)])
 
 
 def berkeley(size, path):

@@ -6,7 +6,7 @@ import subprocess
 DEBIAN_M4 = ("install the Debian packages: apt-get install -y --no-install-recommends "
              "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm (./install.sh does)")
 M4 = {"gcc": "arm-none-eabi-gcc", "size": "arm-none-eabi-size", "nm": "arm-none-eabi-nm",
-      "qemu": "qemu-system-arm"}
+      "objdump": "arm-none-eabi-objdump", "qemu": "qemu-system-arm"}
 
 
 class ToolMissing(RuntimeError):

@@ -1,6 +1,6 @@
 """Rule firmware_m4: the deployed model on a Cortex-M4 build in QEMU, checked bit for bit against
-the NumPy int8 reference on real held-out windows, with its instruction count, flash, RAM and
-stack."""
+the NumPy int8 reference on real held-out windows, with its instruction count, its cycles (from
+QEMU's instruction trace), flash, RAM and stack."""
 
 import json
 import shutil
@@ -23,10 +23,13 @@ def run(input, output, params, log, threads=1):
                            s["qemu_timeout"], core_dir=Path(input.core[0]).parent,
                            m4_dir=Path(input.m4[0]).parent, log=log)
         report = {"model": selected.get("name"), "model_path": selected.get("model"), **report}
+        est, lat = report["latency_ms_estimate"], report["latency_ms"]
         log(f"{report['windows_compared']} windows, all bit-exact: {report['all_bit_exact']}; "
-            f"instructions {report['instructions_per_inference']}; latency estimate "
-            f"{report['latency_ms_estimate']['low']:.2f}-{report['latency_ms_estimate']['high']:.2f}"
-            f" ms; flash {report['flash_bytes']} B, RAM {report['ram_bytes']} B, stack "
+            f"instructions {report['instructions_per_inference']}; cycles "
+            f"{report['cycles_per_inference']['max']} (CPI "
+            f"{report['cycles_per_instruction']:.2f}), latency {lat['low']:.3f}-{lat['high']:.3f}"
+            f" ms (instructions x CPI {est['low']:.2f}-{est['high']:.2f} ms); flash "
+            f"{report['flash_bytes']} B, RAM {report['ram_bytes']} B, stack "
             f"{report['stack_bytes']} B")
         if not report["all_bit_exact"]:
             log(json.dumps(report, indent=1))

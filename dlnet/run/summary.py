@@ -26,9 +26,10 @@ def run(input, output, params, log, threads=1):
              "windows, under the input scaling named.", "",
              "## On the microcontroller", "",
              summary.to_markdown(firmware), "",
-             "Instructions are counted in QEMU (Cortex-M4, -icount); latency is that count at "
-             "64 MHz times an assumed 1-2 cycles per instruction, an estimate until a board "
-             "measures it. Flash is model data plus the core's code; RAM is static data, "
+             "Instructions are counted in QEMU (Cortex-M4, -icount); cycles cost each "
+             "instruction QEMU traced with the Cortex-M4 TRM timings (dlnet/firmware/m4cycles.py), "
+             "and latency is those cycles at 64 MHz with no to one flash wait state per word "
+             "loaded, an estimate until a board measures it. Flash is model data plus the core's code; RAM is static data, "
              "scratch and buffers; the paper's RAM figure is its TFLite Micro arena.", "",
              "## Signals beside the SOH window", "",
              summary.signals_text(params.signals, signals, params.min_gain), "",
