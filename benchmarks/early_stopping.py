@@ -53,7 +53,8 @@ def train_histories(config, protocol, names):
     s = config["students"]
     archs = student_architectures(s["families"])
     set_determinism(config["seed"], 1)
-    teacher = net.LiquidNet(net.teacher_from_config(config["teacher"]))
+    dims = (splits["train"].x.shape[1], splits["train"].y.shape[1], splits["train"].s.shape[1])
+    teacher = net.LiquidNet(net.teacher_from_config(config["teacher"], *dims))
     histories = {"teacher": fit(teacher, train_config(training, config["seed"]), train, val,
                                 scaler.span, log=lambda _: None)[0]}
     teacher_train = predict_scaled(teacher, train[0]).astype(np.float32)
@@ -61,7 +62,7 @@ def train_histories(config, protocol, names):
         if name == "teacher":
             continue
         set_determinism(config["seed"], 1)
-        model = net.LiquidNet(net.student_from_config(archs[name], s))
+        model = net.LiquidNet(net.student_from_config(archs[name], s, *dims))
         histories[name] = fit(model, train_config(training, config["seed"],
                                                   distill=student_settings(s)[1]), train,
                               val, scaler.span, teacher_train=teacher_train,

@@ -67,10 +67,10 @@ def main():
         raise SystemExit(f"{args.model} was trained with another scaling than protocol "
                          f"{args.protocol} in config.yaml: pass a model of this protocol")
     train, val = splits["train"], splits["val"]
-    x_cal = calibrate.sample(train.x, int(deploy["calibration_windows"]))
+    x_cal = calibrate.sample(train.inputs, int(deploy["calibration_windows"]))
     p = floatref.params(model)
     _, t_train = floatref.forward(p, scaler.transform(x_cal))
-    _, t_val = floatref.forward(p, scaler.transform(val.x))
+    _, t_val = floatref.forward(p, scaler.transform(val.inputs))
     print(f"protocol {args.protocol}, model {args.model}: calibration {len(x_cal)} training "
           f"windows, {len(val.x)} validation windows of {len(set(val.cell))} unseen cells")
     print(f"{'activation':>10s} {'bits':>4s} {'val reach':>9s} {'clipped at guard':>16s}")
@@ -82,13 +82,13 @@ def main():
         factor = peak_reach(t_train[k], t_val[k]) if int16 else reach(t_train[k], t_val[k])
         print(f"{k:>10s} {16 if int16 else 8:4d} {factor:9.3f} "
               f"{100 * clipped(t_train[k], t_val[k], guard, int16):15.4f}% (guard {guard:g})")
-    float_mae = float(np.abs(scaler.inverse(val.x, floatref.forward(p, scaler.transform(val.x))[0])
+    float_mae = float(np.abs(scaler.inverse(val.inputs, floatref.forward(p, scaler.transform(val.inputs))[0])
                              - val.y).mean())
     print(f"validation MAE: float {float_mae:.6f}")
     for h in args.headroom:
         qm = qmodel.quantize(model, scaler, x_cal, deploy["weights"], deploy["calibration"],
                              float(deploy["percentile"]), h)
-        mae = float(np.abs(reference.predict(qm, val.x) - val.y).mean())
+        mae = float(np.abs(reference.predict(qm, val.inputs) - val.y).mean())
         print(f"  headroom {h:4g}: int8 {mae:.6f} ({100 * (mae / float_mae - 1):+.2f}% of float)")
 
 

@@ -37,7 +37,7 @@ def main():
     d = Path(args.results) / args.protocol
     splits, scaler = protocols.load_with_scaler(d / "data/dataset.npz", d / "data/dataset.json")
     windows = yaml.safe_load(Path(args.config).read_text())["deploy"]["calibration_windows"]
-    calibration = torch.as_tensor(calibrate.sample(scaler.transform(splits["train"].x), windows),
+    calibration = torch.as_tensor(calibrate.sample(scaler.transform(splits["train"].inputs), windows),
                                   dtype=torch.float32)
     val = splits["val"]
     runs = pd.read_csv(d / "pareto/seeds.csv")

@@ -34,9 +34,10 @@ def main():
     splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     t, s = config["teacher"], config["students"]
-    models = {"teacher": net.teacher_from_config(t)}
+    dims = (splits["train"].x.shape[1], splits["train"].y.shape[1], splits["train"].s.shape[1])
+    models = {"teacher": net.teacher_from_config(t, *dims)}
     for name, arch in student_architectures(s["families"]).items():
-        models[name] = net.student_from_config(arch, s)
+        models[name] = net.student_from_config(arch, s, *dims)
     print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
           f"{config['training']['batch_size']}, {args.threads} thread(s), {args.epochs} epochs each")
     print(f"{'model':>10s} {'params':>8s} {'s/epoch':>8s} {'x200 epochs':>12s}")

@@ -12,6 +12,7 @@ record one is out of all groups). Validation decides; the test splits are shown 
 import numpy as np
 
 from dlnet import model as net
+from dlnet.errors import InputError
 from dlnet import signals
 from dlnet.metrics import errors
 from dlnet.scaling import Scaler
@@ -21,10 +22,15 @@ from dlnet.windows import WindowSet
 SCORED = ("val", "test", "test2", "segments")
 
 
-def with_signals(splits, scaler, series, names, tried):
+def with_signals(splits, scaler, series, names, tried, path="series.csv.gz"):
     """The splits with the signals `names` computed from the series (cell_id, index and the
-    columns they read), only the windows with a value of every signal `tried`, and the
-    protocol's scaler with their scalings fitted on the training windows."""
+    columns they read; read from `path`), only the windows with a value of every signal
+    `tried`, and the protocol's scaler with their scalings fitted on the training windows."""
+    lacking = sorted({signals.SIGNALS[n].column for n in tried} - set(series.columns))
+    if lacking:
+        raise InputError(path, f"has no column {lacking[0]!r}, which ablation.signals reads",
+                         "remove the signals that read it from ablation.signals, or set "
+                         "the protocol's ablation: false", column=lacking[0])
     n_in = splits["train"].x.shape[1]
     columns = signals.cell_columns(series.sort_values(["cell_id", "index"]), tried)
     out = {}
@@ -33,17 +39,24 @@ def with_signals(splits, scaler, series, names, tried):
         keep = np.isfinite(values).all(axis=1)
         out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep],
                            values[keep][:, [tried.index(n) for n in names]])
+    for s in ("train", "val"):
+        if not len(out[s]):
+            raise InputError(path, f"no {s} window has a value of every signal of "
+                             f"ablation.signals ({', '.join(tried)})",
+                             "try only signals that the training and validation cells record",
+                             column="ablation.signals")
     fitted = Scaler.from_dict({**scaler.to_dict(),
                                "signals": signals.fit(names, out["train"].s)})
     return out, fitted
 
 
-def run_group(splits, scaler, series, names, tried, arch, shape, training, seeds, log=print):
+def run_group(splits, scaler, series, names, tried, arch, shape, training, seeds, log=print,
+              path="series.csv.gz"):
     """Train the architecture once per seed with the signals `names` (on the windows that have
     every signal `tried`); one row per seed."""
     from dlnet.run.train_common import scaled, train_config
 
-    splits, scaler = with_signals(splits, scaler, series, names, tried)
+    splits, scaler = with_signals(splits, scaler, series, names, tried, path)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
     rows = []
     for seed in seeds:

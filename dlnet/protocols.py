@@ -107,10 +107,13 @@ def build(name, pcfg, source, fit_lengths=()):
         splits = _with_signals(name, splits, sig.cell_columns(series, names), names, n_in, source)
     for s in ("train", "val"):
         if not len(splits.get(s, ())):
-            raise InputError("config.yaml", f"protocol {name} has no {s} windows",
+            lacking = source.dropped["reason"].str.contains(f"protocol {name}: the {s} window",
+                                                            regex=False).sum()
+            raise InputError("config.yaml", f"protocol {name} has no {s} windows"
+                             + (f" ({lacking} left out for lack of a signal's value)"
+                                if lacking else ""),
                              "give it more cells or a larger split fraction (val_fraction)"
-                             + (", or signals its cells record (dropped.csv says which windows "
-                                "lack them)" if names else ""),
+                             + (", or only signals its cells record" if names else ""),
                              column=f"protocols.{name}.split")
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],

@@ -17,10 +17,11 @@ the anchors, the parabolas and the baselines read, is SOH.
     temperature  0.01 C   mean cell temperature (column Tavg, deg C) over the input window
     charge_time  s        median charge time (column chargetime, min) of the last 10 input cycles
 
-The per-cycle columns are the study's (data/severson2019, matr_raw; a user CSV with columns of
-those names). A per-cycle value outside its column's plausible range (VALID: the source writes 0
-where it recorded nothing) is missing; each statistic reads the valid values of its cycles, and a
-window with none has no value: dlnet.protocols leaves it out and logs it in dropped.csv.
+The per-cycle columns are the study's (data/severson2019, matr_raw; a user CSV names its own in
+`signal_columns`). A per-cycle value of 0 (what the source writes where it recorded nothing) or
+outside its column's plausible range (VALID) is missing; each statistic reads the valid values of
+its cycles, and a window with none has no value: dlnet.protocols leaves it out and logs it in
+dropped.csv.
 """
 
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ class Signal:
     unit: str
     column: str          # the per-cycle column of the series it reads
     factor: float        # raw integer = round(statistic * factor)
-    cycles: str          # which input cycles: last (the window's last), last10, first10, all
+    cycles: str          # which input cycles: last (the window's last), last10, all, or
+                         # last10-first10 (the last ten's statistic less the first ten's)
     statistic: str       # value, median or mean of the valid values of those cycles
 
 
@@ -62,12 +64,13 @@ def groups(names):
 
 
 def valid(column, values):
-    """The per-cycle values with those outside the column's plausible range set to NaN."""
+    """The per-cycle values with 0 and those outside the column's plausible range set to NaN: the
+    source writes 0 where it recorded nothing, even where 0 would be plausible (0 deg C)."""
     v = np.asarray(values, np.float64)
     if column not in VALID:
         return v
     low, high = VALID[column]
-    return np.where((v > low) & (v <= high), v, np.nan)
+    return np.where((v > low) & (v <= high) & (v != 0), v, np.nan)
 
 
 def _statistic(block, statistic):
@@ -87,7 +90,7 @@ def _over(columns, signal, cell, start, input_len, cycles):
     offset = {"first10": 0, "last10": input_len - ten, "all": 0}[cycles]
     length = {"first10": ten, "last10": ten, "all": input_len}[cycles]
     block = np.array([columns[c][signal.column][s + offset:s + offset + length]
-                      for c, s in zip(cell, start)]).reshape(len(start), -1)
+                      for c, s in zip(cell, start)]).reshape(len(start), length)
     return _statistic(block, signal.statistic)
 
 

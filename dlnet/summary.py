@@ -155,8 +155,9 @@ def signals_table(records, configured):
 
 def _within_noise(row, best, confidence=0.95):
     """Whether a group's mean validation MAE is not significantly worse than the best group's:
-    the difference within the one-sided t quantile (the select rule's 95%) of its standard error
-    over their seeds (Welch). With one seed there is no noise estimate: only the best is."""
+    the difference of the means within the one-sided t quantile (95%, as the select rule's
+    default) of its standard error, each group's own spread over its seeds, with n + m - 2
+    degrees of freedom. With one seed there is no noise estimate: only the best serves."""
     from scipy import stats
 
     n, m = int(row["seeds"]), int(best["seeds"])

@@ -35,9 +35,6 @@ class WindowSet:
         """What a forecaster reads: the signals, then the window (dlnet/signals.py)."""
         return np.concatenate([self.s, self.x], axis=1) if self.s.shape[1] else self.x
 
-    def with_signals(self, s):
-        return WindowSet(self.x, self.y, self.cell, self.start, s)
-
     @classmethod
     def concat(cls, parts, input_len, output_len):
         parts = [p for p in parts if len(p)]

@@ -53,6 +53,12 @@ def protocol_config(wildcards):
     return config["protocols"][wildcards.protocol]
 
 
+def data_config(wildcards):
+    """The protocol's settings the data rule reads: all but `ablation`, which adds report jobs
+    and must not rerun the protocol from its data on."""
+    return {k: v for k, v in protocol_config(wildcards).items() if k != "ablation"}
+
+
 def training_config(wildcards):
     """The training section with the protocol's own changes (early stopping) applied."""
     return {**config["training"], **protocol_config(wildcards)["training"]}

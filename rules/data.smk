@@ -15,7 +15,7 @@ rule prepare_data:
     threads: 1
     params:
         name=lambda w: w.protocol,
-        protocol=protocol_config,
+        protocol=data_config,
         dataset=dataset_config,
         cleaning=cleaning_config,
         fit_lengths=trend_fit_lengths,

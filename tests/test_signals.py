@@ -287,3 +287,25 @@ def test_the_summary_says_which_signals_validation_prefers():
     text = summary.signals_text(["cycle"], table, 0.12)
     assert "No group lowers validation MAE by 12%" in text and "change its `signals`" in text
     assert "read just that" in summary.signals_text([], table, 0.12)
+
+
+def test_a_split_emptied_by_a_signal_says_so_and_zero_is_no_reading():
+    src = source()
+    src.series.loc[src.series["cell_id"] == "c07", "IR"] = 0.0       # the validation cell
+    with pytest.raises(InputError, match=r"no val windows \(\d+ left out for lack of a signal"):
+        protocols.build("p", {**CELLS, "signals": ["ir_level"]}, src)
+    assert np.isnan(signals.valid("Tavg", [0.0, -41.0, 81.0])).all()
+    assert signals.valid("Tavg", [-5.0, 25.0]).tolist() == [-5.0, 25.0]
+    assert signals.window_values(["ir_level"], {}, [], np.zeros(0, int), 20).shape == (0, 1)
+
+
+def test_the_ablation_refuses_a_signal_its_series_lacks():
+    from dlnet import ablation
+
+    splits, scaler, series = protocols.build("p", {**CELLS, "signals": []}, source())
+    with pytest.raises(InputError, match="s.csv.gz.*has no column 'IR'.*ablation.signals"):
+        ablation.with_signals(splits, scaler, series.drop(columns=["IR"]), [], ["ir_level"],
+                              "results/p/data/s.csv.gz")
+    no_ir = series.assign(IR=0.0)
+    with pytest.raises(InputError, match="no train window has a value of every signal"):
+        ablation.with_signals(splits, scaler, no_ir, [], ["ir_level"])

@@ -175,6 +175,18 @@ def test_editing_one_students_config_reruns_only_what_depends_on_it(tiny_run, tm
         assert untouched not in counts, counts
 
 
+def test_turning_the_ablation_off_reruns_only_the_report(tiny_run, tmp_path):
+    """`ablation` adds report jobs: the protocol's data, models and choice stay."""
+    wd, _ = tiny_run
+    changed = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    changed["protocols"]["cells"]["ablation"] = False
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+    proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "changed.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["summary"] == 1 and "signals_ablation" not in counts
+    assert set(counts) <= {"summary", "report_figures", "all", "total"}, counts
+
+
 def test_dag_and_rulegraph_draw(tiny_run):
     wd, _ = tiny_run
     dag = snakemake(wd, "--configfile", "tests/config_tiny.yaml", "--dag").stdout

@@ -80,7 +80,7 @@ class Micro:
         return (q.astype(np.float64) - self.input["zero_point"]) * self.input["scale"]
 
     def predict_scaled(self, z):
-        """Scaled forecasts (n, output_len) for scaled windows z (n, input_len), one invoke each."""
+        """Scaled forecasts (n, output_len) for scaled inputs z (n, input_len + signals), one invoke each."""
         q, _ = self.quantize(z)
         out = np.empty((len(q), *self.output["shape"][1:]), np.int8)
         for i, row in enumerate(q):

@@ -14,8 +14,10 @@ from dlnet.io import atomic_path
 from dlnet.training import predict_scaled
 
 
-def export(model, path, input_len, opset):
-    example = torch.zeros(1, input_len)
+def export(model, path, n_inputs, opset):
+    """The model as ONNX: input x (batch, n_inputs), the scaled window and then the scaled
+    signals, as the LiquidNet reads them."""
+    example = torch.zeros(1, n_inputs)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # The exporter warns that it is the legacy one on every call; that is known and chosen.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -25,7 +27,7 @@ def export(model, path, input_len, opset):
 
 
 def max_abs_diff(path, model, windows, threads=1):
-    """{name: max |onnxruntime - PyTorch|} over scaled windows {name: (n, input_len) array}."""
+    """{name: max |onnxruntime - PyTorch|} over scaled inputs {name: (n, n_inputs) array}."""
     import onnx
     import onnxruntime as ort
 

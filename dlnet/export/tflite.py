@@ -41,8 +41,8 @@ ROUNDINGS = ("gptq", "nearest")
 
 def convert(model, calibration, activations="int16", rounding="gptq"):
     """int8-in, int8-out flatbuffer bytes of `model` (a LiquidNet), calibrated on `calibration`
-    (scaled windows, a float tensor of shape (n, input_len)); `activations` int16 or int8;
-    `rounding` of the weights: gptq (round_weights) or nearest (the converter's own, for
+    (scaled inputs, a float tensor of shape (n, input_len + signals)); `activations` int16 or
+    int8; `rounding` of the weights: gptq (round_weights) or nearest (the converter's own, for
     benchmarks/tflite_rounding.py)."""
     if activations not in ACTIVATIONS:
         raise ValueError(f"unknown activations '{activations}'; use one of {ACTIVATIONS}")

@@ -200,14 +200,17 @@ def cycles(t, instr, per_tick, q, signals, model_header, work, timeout, log, n=T
     entry = symbols["dlnet_run"][0]
     ranges = _logged_ranges(prog, symbols, entry)
     built = time.perf_counter()
-    status, text = qemu.trace(t["qemu"], b.elf, b.work / "trace.log", ranges, timeout)
-    if status != 0:
-        raise qemu.FirmwareError(f"the traced image stopped: {qemu.EXIT.get(status, status)}\n"
-                                 f"{text.strip()[-2000:]}")
-    registers_at = {a for a, insn in prog.items() if m4cycles.needs_registers(insn)} | {entry}
-    calls = m4cycles.calls(qemu.read_trace(b.work / "trace.log", registers_at), prog, entry)
+    log_path = b.work / "trace.log"
+    try:                 # the log holds tens of MB: it goes whether or not it could be read
+        status, text = qemu.trace(t["qemu"], b.elf, log_path, ranges, timeout)
+        if status != 0:
+            raise qemu.FirmwareError(f"the traced image stopped: {qemu.EXIT.get(status, status)}"
+                                     f"\n{text.strip()[-2000:]}")
+        registers_at = {a for a, insn in prog.items() if m4cycles.needs_registers(insn)} | {entry}
+        calls = m4cycles.calls(qemu.read_trace(log_path, registers_at), prog, entry)
+    finally:
+        log_path.unlink(missing_ok=True)
     seconds = time.perf_counter() - built
-    (b.work / "trace.log").unlink()
     # SysTick's count is good to a tick at each end of the run and of the overhead subtracted
     # from it, and it holds main's few instructions around the call: 3 ticks
     tolerance = 3 * per_tick

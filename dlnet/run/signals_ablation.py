@@ -18,7 +18,8 @@ def run(input, output, params, log, threads=1):
     series = pd.read_csv(input.series)
     start = time.perf_counter()
     runs = ablation.run_group(splits, soh_only, series, params.signals, params.tried,
-                              params.arch, params.shape, params.training, params.seeds, log=log)
+                              params.arch, params.shape, params.training, params.seeds, log=log,
+                              path=input.series)
     write_json(output.result, {"group": params.group, "signals": params.signals,
                                "model": params.model, "runs": runs,
                                "seconds": time.perf_counter() - start, "versions": versions()})

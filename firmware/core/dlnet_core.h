@@ -17,9 +17,9 @@
  * Inputs and outputs: SOH values in Q1.14 (int16, SOH = q / 16384, range [-2, 2)): soh_in holds
  * the last model.input_len values of one cell, oldest first; soh_out receives the next
  * model.output_len values. signals holds the model.n_signals (DLNET_N_SIGNALS) raw int32 values
- * a battery management system knows of the window, each in its own unit (dlnet/signals.py
- * lists them; the first is the cycle number of the window's last SOH value); NULL when the
- * model has none. The core applies the model's scaling to both itself.
+ * a battery management system knows of the window, each in its own unit, in the order of the
+ * model's signals (dlnet/signals.py lists them; the default config's one is the cycle number of
+ * the window's last SOH value); NULL when the model has none. The core applies the model's scaling to both itself.
  *
  * Model data: the blob written by dlnet/quant/blob.py (layout documented there), little-endian,
  * every field at a multiple of 4 bytes. It works at any address and on any endianness; on a
