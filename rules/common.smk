@@ -54,8 +54,8 @@ def protocol_config(wildcards):
 
 
 def data_config(wildcards):
-    """The protocol's settings the data rule reads: all but `ablation`, which adds report jobs
-    and must not rerun the protocol from its data on."""
+    """prepare_data's view of the protocol, all but `ablation`: that flag adds report jobs and
+    must not rerun the protocol from its data on."""
     return {k: v for k, v in protocol_config(wildcards).items() if k != "ablation"}
 
 
