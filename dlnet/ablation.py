@@ -12,8 +12,8 @@ record one is out of all groups). Validation decides; the test splits are shown 
 import numpy as np
 
 from dlnet import model as net
-from dlnet.errors import InputError
 from dlnet import signals
+from dlnet.errors import InputError
 from dlnet.metrics import errors
 from dlnet.scaling import Scaler
 from dlnet.training import fit, predict, set_determinism
