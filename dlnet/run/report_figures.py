@@ -61,7 +61,8 @@ def _unseen_cells_figure(series_csv, splits, forecasts, signal_names, params):
         s = signals.window_values(signal_names, signals.cell_columns(rows, signal_names),
                                   [cell] * len(starts), starts, n_in)
         # as in the protocol's splits: a window without a value of a signal is left out
-        starts, s = starts[np.isfinite(s).all(axis=1)], s[np.isfinite(s).all(axis=1)]
+        keep = np.isfinite(s).all(axis=1)
+        starts, s = starts[keep], s[keep]
         x, _ = cut(soh, starts, n_in, n_out)
         x = np.concatenate([s, x], axis=1)
         by_cell[cell] = soh
