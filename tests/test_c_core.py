@@ -117,6 +117,11 @@ def core_libs(work):
         lib.dlnet_scale_signals.argtypes = [ctypes.POINTER(SignalsStruct), ctypes.c_int32,
                                             ctypes.POINTER(ctypes.c_int32),
                                             ctypes.POINTER(ctypes.c_int16)]
+        lib.dlnet_trend_coefficients.argtypes = [ctypes.POINTER(TrendStruct), ctypes.c_int32,
+                                                 ctypes.POINTER(ctypes.c_int16),
+                                                 ctypes.POINTER(ctypes.c_int32)]
+        lib.dlnet_add_trend.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.c_int32,
+                                        ctypes.c_int32, ctypes.POINTER(ctypes.c_int16)]
         libs[name] = lib
     return libs
 
@@ -172,6 +177,55 @@ def test_requant_equals_the_reference_on_both_of_its_paths(core_libs, build):
     lib = core_libs[build]
     got = np.array([lib.dlnet_requant(int(a), int(b), int(c)) for a, b, c in zip(x, m, s)])
     assert np.array_equal(got, requant(x, m, s))
+
+
+class TrendStruct(ctypes.Structure):
+    """dlnet_trend_t."""
+    _fields_ = [("length", ctypes.c_int32), ("weight", ctypes.c_void_p),
+                ("shift", ctypes.c_int32 * 3)]
+
+
+@pytest.mark.parametrize("build", ["default", "portable"])
+def test_trend_equals_the_reference_at_the_ends_of_its_ranges(core_libs, build):
+    """dlnet_trend_coefficients and dlnet_add_trend against the reference, which multiplies out
+    every sum and every t where the core sums each input once for the three coefficients and
+    builds the parabola up by differences: weights up to |w| < 2^31, inputs and anchors at the
+    int16 ends, coefficients at the int32 ends, fit lengths and horizons up to DLNET_MAX_DIM.
+    Both saturations (the coefficients' int32, the forecast's int16) are taken many times."""
+    rng = np.random.default_rng(11)
+    lib = core_libs[build]
+    i16, i32 = ctypes.POINTER(ctypes.c_int16), ctypes.POINTER(ctypes.c_int32)
+    sat_c = sat_y = 0
+    for case in range(300):
+        length = int(rng.choice([1, 2, 3, 70, 1024])) if case < 50 else int(rng.integers(1, 1025))
+        n = min(1024, length + int(rng.integers(0, 40)))
+        weight = rng.integers(-2 ** 31 + 1, 2 ** 31, (3, length))
+        k = min(case % 4, length)
+        weight[:, :k] = rng.choice([-2 ** 31 + 1, 2 ** 31 - 1], (3, k))
+        shift = rng.integers(1, 63, 3)
+        d = rng.integers(-2 ** 15, 2 ** 15, n)
+        k = min(case % 5, length)
+        d[-length:][:k] = rng.choice([-2 ** 15, 2 ** 15 - 1], k)
+        want_c = reference.trend_coefficients(qmodel.Trend(weight, shift), d[None])[0]
+        w = np.ascontiguousarray(weight, "<i4")
+        p = TrendStruct(length, w.ctypes.data, (ctypes.c_int32 * 3)(*map(int, shift)))
+        d16, c = np.ascontiguousarray(d, np.int16), np.zeros(3, np.int32)
+        lib.dlnet_trend_coefficients(ctypes.byref(p), n, d16.ctypes.data_as(i16),
+                                     c.ctypes.data_as(i32))
+        assert np.array_equal(c, want_c), case
+        sat_c += int((np.abs(want_c) >= 2 ** 31 - 1).sum())
+
+        coef = rng.integers(-2 ** 31, 2 ** 31, 3)
+        coef[: case % 3] = rng.choice([-2 ** 31, 2 ** 31 - 1, 0], case % 3)
+        horizon = int(rng.choice([1, 100, 1024])) if case < 50 else int(rng.integers(1, 1025))
+        anchor = int(rng.choice([-2 ** 15, 0, 2 ** 15 - 1, int(rng.integers(-2 ** 15, 2 ** 15))]))
+        y = rng.integers(-2 ** 15, 2 ** 15, horizon)
+        want_y = reference.add_trend(coef[None], np.array([[anchor]]), y[None])[0]
+        c32, y16 = np.ascontiguousarray(coef, np.int32), np.ascontiguousarray(y, np.int16)
+        lib.dlnet_add_trend(c32.ctypes.data_as(i32), anchor, horizon, y16.ctypes.data_as(i16))
+        assert np.array_equal(y16, want_y), case
+        sat_y += int((np.abs(want_y) >= 2 ** 15 - 1).sum())
+    assert sat_c > 50 and sat_y > 10000, (sat_c, sat_y)
 
 
 @pytest.mark.parametrize("build", ["default", "portable"])

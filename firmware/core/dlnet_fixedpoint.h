@@ -13,6 +13,9 @@
  *   requant       inlined; for factors below 1/2 (most of them) one SMULL and 32-bit
  *                 arithmetic, no 64-bit shift and no saturation.
  *   LayerNorm     one pass of sums; the variance needs no division (reference.layer_norm).
+ *   trend         the parabola's three sums in one pass over the inputs; its values built up
+ *                 by exact differences, no product per output step.
+ *   -O2           dlnet_ops.c, where the loops are, asks GCC for -O2 in a -Os build.
  * The int32 accumulator checks of dlnet_model_init bound every partial sum, so the order in
  * which products are added cannot change a result: every path gives the same integers. */
 #ifndef DLNET_FIXEDPOINT_H
@@ -82,6 +85,19 @@ DLNET_INLINE int64_t asr64(int64_t v, int32_t n)
 DLNET_INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* clamp32(v, INT16_LO, INT16_HI) as one SSAT on the DSP path (GCC does not see the pattern). */
+DLNET_INLINE int32_t sat16(int32_t v)
+{
+#if DLNET_DSP
+    int32_t r;
+    /* asm: arm_acle.h's __ssat converts through unsigned, which -Wsign-conversion refuses */
+    __asm__("ssat %0, #16, %1" : "=r"(r) : "r"(v));
+    return r;
+#else
+    return clamp32(v, INT16_LO, INT16_HI);
+#endif
 }
 
 /* n rounded up to a multiple of 4: the blob's sections and the scratch regions are aligned. */
