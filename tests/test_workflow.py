@@ -283,6 +283,24 @@ def test_time_per_stage_counts_every_training_job(tiny_run):
         assert "## Time per stage" in (r / "summary.md").read_text()
 
 
+def test_a_protocol_trains_with_its_own_batch_and_rate_and_the_paper_with_the_papers(tiny_run):
+    """`protocols.<name>.training` reaches every training rule: the teacher, each student and
+    each recovery log their first epoch's learning rate, the protocol's where it sets one (cells:
+    4x the paper's, with 4x its batch), the paper's otherwise."""
+    wd, _ = tiny_run
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    for p in PROTOCOLS:
+        want = {**config["training"], **config["protocols"][p].get("training", {})}["lr"]
+        r = wd / "results" / p
+        logs = [r / "teacher/train_log.csv", *(r / "students").glob("*/train_log.csv"),
+                *(r / "recovered").glob("*/train_log.csv")]
+        assert len(logs) >= 3, p
+        for log in logs:
+            assert pd.read_csv(log)["lr"].iloc[0] == pytest.approx(want), (p, log)
+    assert config["protocols"]["cells"]["training"]["lr"] != config["training"]["lr"]
+    assert "training" not in config["protocols"]["paper"]
+
+
 def test_deployed_model_is_bit_exact_everywhere(tiny_run):
     wd, _ = tiny_run
     for p in PROTOCOLS:
