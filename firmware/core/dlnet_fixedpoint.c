@@ -1,14 +1,6 @@
-/* Fixed-point primitives that are not inlined (fixedpoint.py): requant's rare wide case, the
- * public dlnet_requant, and the LayerNorm's reciprocal square root. */
+/* Fixed-point primitives that are not inlined (fixedpoint.py): the public dlnet_requant and the
+ * LayerNorm's reciprocal square root. */
 #include "dlnet_fixedpoint.h"
-
-/* requant for n = 31 - shift in [1, 31]: factors of 2^-1 and more, where the result can
- * exceed the int32 range. */
-int32_t dlnet_requant_wide(int64_t prod, int32_t n)
-{
-    const int64_t r = asr64(prod + ((int64_t)1 << (n - 1)), n);
-    return r < INT32_MIN ? INT32_MIN : (r > INT32_MAX ? INT32_MAX : (int32_t)r);
-}
 
 /* Mirrors fixedpoint.requant. */
 int32_t dlnet_requant(int32_t x, int32_t mult, int32_t shift)

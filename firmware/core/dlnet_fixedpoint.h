@@ -106,8 +106,26 @@ DLNET_INLINE size_t round4(size_t n)
     return (n + 3u) / 4u * 4u;
 }
 
-/* requant for n = 31 - shift in [1, 31] (dlnet_fixedpoint.c). */
-int32_t dlnet_requant_wide(int64_t prod, int32_t n);
+/* requant for n = 31 - shift in [1, 31]: factors of 2^-1 and more, where the result can
+ * exceed the int32 range. Inlined as well: the residual's and the Euler step's factors on the
+ * state are near 1, so every unit of every step takes this path. */
+DLNET_INLINE int32_t requant_wide(int64_t prod, int32_t n)
+{
+    /* In 32-bit halves, which n < 32 allows (a 64-bit shift by a variable costs GCC three
+     * times as many instructions): p + 2^(n-1) = hi 2^32 + lo; the result's low word is
+     * lo / 2^n with hi's lowest n bits above it, and it fits an int32 when the high word,
+     * hi / 2^n, is its sign. */
+    const uint64_t u = (uint64_t)prod;
+    const uint32_t lo = (uint32_t)u + ((uint32_t)1 << (n - 1));
+    const uint32_t uh = (uint32_t)(u >> 32) + (lo < (uint32_t)u);   /* the carry */
+    const int32_t hi = uh <= 0x7FFFFFFFu ? (int32_t)uh : -(int32_t)(~uh) - 1;
+    const uint32_t low = (lo >> n) | (uh << (32 - n));
+    const int32_t r = low <= 0x7FFFFFFFu ? (int32_t)low : -(int32_t)(~low) - 1;
+    if (asr32(hi, n) != asr32(r, 31)) {
+        return hi < 0 ? INT32_MIN : INT32_MAX;
+    }
+    return r;
+}
 
 /* x * M * 2^(shift - 31) = floor((p + 2^(n - 1)) / 2^n) with p = x M and n = 31 - shift in
  * [1, 62], saturated to int32 (requant). |p| < 2^62, so nothing here can overflow. */
@@ -123,7 +141,7 @@ DLNET_INLINE int32_t requant(int32_t x, int32_t mult, int32_t shift)
         const int32_t q = asr32((int32_t)asr64(prod, 31), n - 32);
         return asr32(q, 1) + (q & 1);
     }
-    return dlnet_requant_wide(prod, n);
+    return requant_wide(prod, n);
 }
 
 /* Channel i's requantization from little-endian multiplier and shift arrays. */
