@@ -11,7 +11,8 @@
  *                 input; with the DSP extension 4 int8 weights are one load, two SXTB16 and
  *                 two SMLAD (about 1.9 instructions per multiply-accumulate).
  *   requant       inlined; for factors below 1/2 (most of them) one SMULL and 32-bit
- *                 arithmetic, no 64-bit shift and no saturation.
+ *                 arithmetic, no 64-bit shift and no saturation; for the others (the state's
+ *                 factors near 1) the 64-bit shift in 32-bit halves.
  *   LayerNorm     one pass of sums; the variance needs no division (reference.layer_norm).
  *   trend         the parabola's three sums in one pass over the inputs; its values built up
  *                 by exact differences, no product per output step.
