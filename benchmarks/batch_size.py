@@ -1,10 +1,12 @@
 """A protocol's own training recipe against the paper's: seconds and validation MAE, on real data.
 
     python benchmarks/batch_size.py [--protocol cells] [--models h8-tiny h4-tiny] [--seeds 3]
+                                    [--batch 128 --lr 0.004]
 
 Trains in-process, as the workflow does, once with config.yaml's `training` section (the
 paper's recipe: batch 32, lr 0.001) and once with the protocol's changes to it
-(`protocols.<name>.training`, e.g. batch 128, lr 0.002): per recipe a teacher with the
+(`protocols.<name>.training`, e.g. batch 128, lr 0.004; `--batch` and `--lr` replace them, to
+try a recipe on a protocol that has none): per recipe a teacher with the
 workflow's seed, then each student distilled from that teacher with `--seeds` seeds (seed,
 seed + 1, ...). Early stopping (`patience`) is the protocol's in both, so that only the batch
 and the learning rate differ. Prints, per model and recipe, the seconds and epochs of each run
@@ -48,9 +50,12 @@ def main():
     ap.add_argument("--protocol", default="cells")
     ap.add_argument("--models", nargs="+", default=["h8-tiny", "h4-tiny"])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--batch", type=int, help="the batch to try (default: the protocol's)")
+    ap.add_argument("--lr", type=float, help="the learning rate to try (default: the protocol's)")
     args = ap.parse_args()
     config = load_config(ROOT / "config.yaml")
-    own = config["protocols"][args.protocol]["training"]
+    own = dict(config["protocols"][args.protocol]["training"])
+    own.update({k: v for k, v in (("batch_size", args.batch), ("lr", args.lr)) if v is not None})
     recipes = {"paper": {**config["training"], "patience": own.get("patience")},
                "protocol": {**config["training"], **own}}
     if recipes["paper"] == recipes["protocol"]:
