@@ -283,10 +283,10 @@ def test_time_per_stage_counts_every_training_job(tiny_run):
         assert "## Time per stage" in (r / "summary.md").read_text()
 
 
-def test_a_protocol_trains_with_its_own_batch_and_rate_and_the_paper_with_the_papers(tiny_run):
-    """`protocols.<name>.training` reaches every training rule: the teacher, each student and
-    each recovery log their first epoch's learning rate, the protocol's where it sets one (cells:
-    4x the paper's, with 4x its batch), the paper's otherwise."""
+def test_a_protocols_training_section_reaches_every_training_rule(tiny_run):
+    """`protocols.<name>.training` reaches the teacher, each student and each recovery: their
+    logs give the first epoch's learning rate, the protocol's where it sets one (cells: 4x the
+    paper's, with 4x its batch, which the logs do not record), the paper's otherwise."""
     wd, _ = tiny_run
     config = yaml.safe_load((wd / "config.yaml").read_text())
     for p in PROTOCOLS:
