@@ -1,10 +1,10 @@
 """One training loop for the teacher, the students (stage 1) and the pruned students (stage 2).
 
-AdamW, cosine learning-rate schedule over the epochs, gradient clipping, mini-batches in a seeded
-order. The checkpoint kept is the epoch with the lowest validation MSE against the true targets;
-the held-out test windows are never looked at here. With `patience`, training stops once that
-many epochs have passed without a lower validation loss; the schedule stays the one of `epochs`,
-so an early-stopped run is the full run cut short, epoch for epoch.
+AdamW (dlnet/optim.py), cosine learning-rate schedule over the epochs, gradient clipping,
+mini-batches in a seeded order. The checkpoint kept is the epoch with the lowest validation MSE
+against the true targets; the held-out test windows are never looked at here. With `patience`,
+training stops once that many epochs have passed without a lower validation loss; the schedule
+stays the one of `epochs`, so an early-stopped run is the full run cut short, epoch for epoch.
 """
 
 import copy
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from dlnet import numerics
 from dlnet.distill import distill_loss, lambda_at
+from dlnet.optim import FlatAdamW, cosine_lr
 
 
 @dataclass
@@ -41,7 +42,9 @@ def set_determinism(seed, threads):
                       "NumPy and PyTorch, or the numbers depend on this CPU (dlnet/numerics.py)")
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, int(threads)))
-    torch.use_deterministic_algorithms(True)
+    # the same flag as torch.use_deterministic_algorithms(True), which also imports the
+    # compiler (torch._inductor, 3.4 s per job here) to set its config; nothing here compiles
+    torch.set_deterministic_debug_mode("error")
 
 
 def as_tensor(a):
@@ -89,31 +92,33 @@ def fit(model, cfg, train, val, span, teacher_train=None, log=print):
     xv, yv = as_tensor(val[0]), as_tensor(val[1])
     # dropout draws from the seed, not from whatever was built or loaded before this call
     torch.manual_seed(cfg.seed)
-    # fused: one kernel for the whole update, a third faster per step on small CPU models
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
+    opt = FlatAdamW(model.parameters(), weight_decay=cfg.weight_decay)
     order_rng = torch.Generator().manual_seed(cfg.seed)
     best = (np.inf, None, -1)
     history = []
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
         lam = lambda_at(epoch, cfg.epochs, cfg.lambda_start, cfg.lambda_end) if t is not None else 1.0
+        lr = cosine_lr(cfg.lr, epoch, cfg.epochs)
         model.train()
         total, count = 0.0, 0
-        for idx in torch.randperm(len(x), generator=order_rng).split(cfg.batch_size):
-            pred = model(x[idx])
+        # the epoch's order gathered once: each batch is then a slice, not a gather
+        order = torch.randperm(len(x), generator=order_rng)
+        xs, ys = x[order], y[order]
+        ts = t[order] if t is not None else None
+        for i in range(0, len(x), cfg.batch_size):
+            xb, yb = xs[i:i + cfg.batch_size], ys[i:i + cfg.batch_size]
+            pred = model(xb)
             if t is None:
-                loss = F.mse_loss(pred, y[idx])
+                loss = F.mse_loss(pred, yb)
             else:
-                loss = distill_loss(pred, y[idx], t[idx], lam, cfg.divergence)
-            opt.zero_grad(set_to_none=True)
+                loss = distill_loss(pred, yb, ts[i:i + cfg.batch_size], lam, cfg.divergence)
+            opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip, foreach=True)
-            opt.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-        lr = opt.param_groups[0]["lr"]
-        sched.step()
+            opt.clip_grad_norm(cfg.clip)
+            opt.step(lr)
+            total += loss.item() * len(xb)
+            count += len(xb)
         pv = torch.as_tensor(predict_scaled(model, xv))
         val_loss = float(F.mse_loss(pv.float(), yv))
         val_mae = float(span * (pv.float() - yv).abs().mean())
@@ -127,6 +132,7 @@ def fit(model, cfg, train, val, span, teacher_train=None, log=print):
         if stops(epoch + 1, best[2], cfg.patience):
             log(f"stopped: {cfg.patience} epochs without a lower validation loss")
             break
+    opt.release()
     model.load_state_dict(best[1])
     model.eval()
     log(f"best epoch {best[2]} (val_loss {best[0]:.3e})")
