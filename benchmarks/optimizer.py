@@ -1,12 +1,13 @@
 """The training loop's optimizer against torch.optim's: seconds and validation MAE, on real data.
 
     python benchmarks/optimizer.py [--protocol cells] [--models h64 h8-tiny] [--seeds 3]
+                                   [--teacher-seeds 1]
 
 training.fit updates the parameters with dlnet/optim.py's FlatAdamW (every parameter a view of
 one flat buffer). Until it did, fit used torch.optim.AdamW (fused), torch.nn.utils.clip_grad_norm_
 (foreach) and CosineAnnealingLR. This runs fit with both, in one process, with the protocol's
-training recipe: per optimizer a teacher with the workflow's seed, then each student distilled
-from that teacher with `--seeds` seeds (seed, seed + 1, ...). Prints per model and optimizer
+training recipe: per optimizer `--teacher-seeds` teachers (seed, seed + 1, ...), then each
+student distilled from the first (the workflow's seed) with `--seeds` seeds. Prints per model and optimizer
 the seconds per epoch, the epochs and the validation MAE over the seeds (mean and sd), then the
 change of the mean with its standard error: a change within about two standard errors is within
 the seed noise. A job's start-up is not in these seconds: the first use of a torch.optim optimizer
@@ -77,8 +78,9 @@ def run(optimizer, cfg, build, train, val, span, teacher_train=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--protocol", default="cells")
-    ap.add_argument("--models", nargs="+", default=["h64", "h8-tiny"])
+    ap.add_argument("--models", nargs="*", default=["h64", "h8-tiny"])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--teacher-seeds", type=int, default=1)
     args = ap.parse_args()
     config = load_config(ROOT / "config.yaml")
     recipe = {**config["training"], **config["protocols"][args.protocol].get("training", {})}
@@ -88,6 +90,11 @@ def main():
     archs = student_architectures(s["families"])
     dims = (splits["train"].x.shape[1], splits["train"].y.shape[1], splits["train"].s.shape[1])
     seed = config["seed"]
+
+    def val_mae(model):
+        return float(np.mean(np.abs(predict(model, scaler, splits["val"].inputs)
+                                    - splits["val"].y)))
+
     print(f"first torch.optim optimizer of a process (imports torch._dynamo): "
           f"{dynamo_import_seconds():.1f} s")
     print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
@@ -96,15 +103,22 @@ def main():
           f"{'val MAE mean +- sd':>22s}")
     maes = {}
     for optimizer in OPTIMIZERS:
-        set_determinism(seed, 1)
-        teacher, sec, n = run(optimizer, train_config(recipe, seed),
-                              lambda: net.teacher_from_config(config["teacher"], *dims),
-                              train, val, scaler.span)
-        mae = float(np.mean(np.abs(predict(teacher, scaler, splits["val"].inputs)
-                                   - splits["val"].y)))
-        maes[("teacher", optimizer)] = [mae]
-        print(f"{'teacher':>10s} {optimizer:>9s} {sec:22.3f} {n:14d} {mae:13.5f} (1 seed)")
-        teacher_train = predict_scaled(teacher, train[0]).astype(np.float32)
+        teachers, secs, epochs, errors = [], [], [], []
+        for k in range(args.teacher_seeds):
+            set_determinism(seed + k, 1)
+            model, sec, n = run(optimizer, train_config(recipe, seed + k),
+                                lambda: net.teacher_from_config(config["teacher"], *dims),
+                                train, val, scaler.span)
+            teachers.append(model)
+            secs.append(sec)
+            epochs.append(n)
+            errors.append(val_mae(model))
+        maes[("teacher", optimizer)] = errors
+        print(f"{'teacher':>10s} {optimizer:>9s} {' '.join(f'{x:.3f}' for x in secs):>22s} "
+              f"{' '.join(map(str, epochs)):>14s} {np.mean(errors):13.5f} +- "
+              f"{np.std(errors, ddof=1) if len(errors) > 1 else 0:.5f} "
+              f"({' '.join(f'{x:.5f}' for x in errors)})")
+        teacher_train = predict_scaled(teachers[0], train[0]).astype(np.float32)
         for name in args.models:
             secs, epochs, errors = [], [], []
             for k in range(args.seeds):
@@ -115,8 +129,7 @@ def main():
                                     train, val, scaler.span, teacher_train)
                 secs.append(sec)
                 epochs.append(n)
-                errors.append(float(np.mean(np.abs(predict(model, scaler, splits["val"].inputs)
-                                                   - splits["val"].y))))
+                errors.append(val_mae(model))
             maes[(name, optimizer)] = errors
             print(f"{name:>10s} {optimizer:>9s} {' '.join(f'{x:.3f}' for x in secs):>22s} "
                   f"{' '.join(map(str, epochs)):>14s} {np.mean(errors):13.5f} +- "
