@@ -3,9 +3,9 @@
 Every parameter of the model becomes a view of one flat tensor and its gradient a view of
 another, so that zeroing, clipping and the update are a handful of operations on one tensor,
 however many parameters the model has. The models here are small and PyTorch's CPU per-op
-overhead dominates their training: torch.optim.AdamW (fused) with clip_grad_norm_ cost about
-0.6 ms of a tiny student's ~3 ms step, and the first call of any torch.optim optimizer imports the
-compiler (torch._dynamo, about 3 s of every training job's start-up).
+overhead dominates their training: with torch.optim.AdamW (fused) and clip_grad_norm_, a tiny
+student's epoch took 30% longer (benchmarks/optimizer.py), and the first call of any
+torch.optim optimizer imports the compiler (torch._dynamo: 2-3 s of every training job).
 
     m = beta1 m + (1 - beta1) g                     first moment
     v = beta2 v + (1 - beta2) g^2                   second moment
