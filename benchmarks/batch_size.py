@@ -24,10 +24,9 @@ import numpy as np
 
 from dlnet import model as net
 from dlnet.config import load as load_config, student_settings
-from dlnet.names import student_architectures
-from dlnet.run.train_common import scaled, train_config
-from dlnet.standalone import build_protocol
+from dlnet.run.train_common import train_config
 from dlnet.training import fit, predict, predict_scaled, set_determinism
+from seed_change import print_changes, spread, windows   # benchmarks/seed_change.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,11 +60,8 @@ def main():
     if recipes["paper"] == recipes["protocol"]:
         raise SystemExit(f"protocol {args.protocol} trains with the paper's batch and learning "
                          "rate: nothing to compare")
-    splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
-    train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
+    splits, scaler, train, val, archs, dims = windows(config, args.protocol, ROOT)
     s = config["students"]
-    archs = student_architectures(s["families"])
-    dims = (splits["train"].x.shape[1], splits["train"].y.shape[1], splits["train"].s.shape[1])
     seed = config["seed"]
     print(f"protocol {args.protocol}: {len(train[0])} training windows, 1 thread, "
           f"patience {own.get('patience')}, {args.seeds} seeds per student")
@@ -95,15 +91,9 @@ def main():
             maes[(name, label)] = errors
             print(f"{name:>10s} {label:>8s} {training['batch_size']:5d} {training['lr']:7.4f} "
                   f"{' '.join(f'{x:.0f}' for x in secs):>20s} "
-                  f"{' '.join(map(str, epochs)):>14s} {np.mean(errors):13.5f} +- "
-                  f"{np.std(errors, ddof=1) if len(errors) > 1 else 0:.5f}")
-    print("change of the mean validation MAE, protocol's recipe against the paper's:")
-    for name in ["teacher", *args.models]:
-        a, b = np.array(maes[(name, "paper")]), np.array(maes[(name, "protocol")])
-        change = b.mean() / a.mean() - 1
-        se = (np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) / a.mean()
-              if len(a) > 1 else float("nan"))
-        print(f"  {name:>10s} {100 * change:+6.1f}% (standard error {100 * se:.1f}%)")
+                  f"{' '.join(map(str, epochs)):>14s} {spread(errors)}")
+    print_changes(maes, ["teacher", *args.models], "paper", "protocol",
+                  "protocol's recipe against the paper's")
 
 
 if __name__ == "__main__":

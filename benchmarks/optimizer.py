@@ -26,10 +26,9 @@ import torch
 
 from dlnet import model as net, training
 from dlnet.config import load as load_config, student_settings
-from dlnet.names import student_architectures
-from dlnet.run.train_common import scaled, train_config
-from dlnet.standalone import build_protocol
+from dlnet.run.train_common import train_config
 from dlnet.training import fit, predict, predict_scaled, set_determinism
+from seed_change import print_changes, spread, windows   # benchmarks/seed_change.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,11 +83,8 @@ def main():
     args = ap.parse_args()
     config = load_config(ROOT / "config.yaml")
     recipe = {**config["training"], **config["protocols"][args.protocol].get("training", {})}
-    splits, scaler, _ = build_protocol(config, args.protocol, ROOT)
-    train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
+    splits, scaler, train, val, archs, dims = windows(config, args.protocol, ROOT)
     s = config["students"]
-    archs = student_architectures(s["families"])
-    dims = (splits["train"].x.shape[1], splits["train"].y.shape[1], splits["train"].s.shape[1])
     seed = config["seed"]
 
     def val_mae(model):
@@ -115,8 +111,7 @@ def main():
             errors.append(val_mae(model))
         maes[("teacher", optimizer)] = errors
         print(f"{'teacher':>10s} {optimizer:>9s} {' '.join(f'{x:.3f}' for x in secs):>22s} "
-              f"{' '.join(map(str, epochs)):>14s} {np.mean(errors):13.5f} +- "
-              f"{np.std(errors, ddof=1) if len(errors) > 1 else 0:.5f} "
+              f"{' '.join(map(str, epochs)):>14s} {spread(errors)} "
               f"({' '.join(f'{x:.5f}' for x in errors)})")
         teacher_train = predict_scaled(teachers[0], train[0]).astype(np.float32)
         for name in args.models:
@@ -132,15 +127,9 @@ def main():
                 errors.append(val_mae(model))
             maes[(name, optimizer)] = errors
             print(f"{name:>10s} {optimizer:>9s} {' '.join(f'{x:.3f}' for x in secs):>22s} "
-                  f"{' '.join(map(str, epochs)):>14s} {np.mean(errors):13.5f} +- "
-                  f"{np.std(errors, ddof=1) if len(errors) > 1 else 0:.5f}")
-    print("change of the mean validation MAE, flat against torch:")
-    for name in ["teacher", *args.models]:
-        a, b = np.array(maes[(name, "torch")]), np.array(maes[(name, "flat")])
-        change = b.mean() / a.mean() - 1
-        se = (np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) / a.mean()
-              if len(a) > 1 else float("nan"))
-        print(f"  {name:>10s} {100 * change:+6.1f}% (standard error {100 * se:.1f}%)")
+                  f"{' '.join(map(str, epochs)):>14s} {spread(errors)}")
+    print_changes(maes, ["teacher", *args.models], "torch", "flat",
+                  "flat against torch")
 
 
 if __name__ == "__main__":
