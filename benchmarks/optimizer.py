@@ -7,11 +7,12 @@ training.fit updates the parameters with dlnet/optim.py's FlatAdamW (every param
 one flat buffer). Until it did, fit used torch.optim.AdamW (fused), torch.nn.utils.clip_grad_norm_
 (foreach) and CosineAnnealingLR. This runs fit with both, in one process, with the protocol's
 training recipe: per optimizer `--teacher-seeds` teachers (seed, seed + 1, ...), then each
-student distilled from the first (the workflow's seed) with `--seeds` seeds. Prints per model and optimizer
-the seconds per epoch, the epochs and the validation MAE over the seeds (mean and sd), then the
-change of the mean with its standard error: a change within about two standard errors is within
-the seed noise. A job's start-up is not in these seconds: the first use of a torch.optim optimizer
-also imports torch._dynamo (printed first). Validation only: no test window is read.
+student distilled from the first (the workflow's seed) with `--seeds` seeds. Prints per model
+and optimizer the seconds per epoch, the epochs and the validation MAE over the seeds (mean and
+sd), then the change of the mean with its standard error: a change within about two standard
+errors is within the seed noise. A job's start-up is not in these seconds: the first use of a
+torch.optim optimizer also imports torch._dynamo (printed first). Validation only: no test
+window is read.
 """
 
 import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)

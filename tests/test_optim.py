@@ -55,14 +55,14 @@ def test_cosine_lr_is_torch_cosine_annealing():
     assert cosine_lr(0.004, 0, 25) == 0.004
 
 
-def test_released_parameters_own_their_storage_and_train_the_same():
+def test_released_parameters_own_their_storage_and_keep_their_values():
     a, b = two_models()
     flat = FlatAdamW(b.parameters(), weight_decay=0.0)
     shared = {p.untyped_storage().data_ptr() for p in b.parameters()}
     assert len(shared) == 1
     flat.release()
     for p, q in zip(a.parameters(), b.parameters()):
-        assert p.grad is None and q.grad is None
+        assert q.grad is None
         assert q.untyped_storage().nbytes() == q.numel() * q.element_size()
         assert torch.equal(p, q)
 
@@ -77,8 +77,11 @@ def test_training_does_not_import_the_compiler():
         "m = net.LiquidNet(net.student_config(4, 8, 8, 8, input_len=20, output_len=10))\n"
         "x, y = np.zeros((8, 20), np.float32), np.zeros((8, 10), np.float32)\n"
         "fit(m, TrainConfig(epochs=2, batch_size=4), (x, y), (x, y), 1.0, log=lambda s: None)\n"
+        "import torch\n"
         "compiler = ('torch._dynamo', 'torch._inductor')\n"
-        "print(sorted(k for k in sys.modules if k.startswith(compiler)))\n"
+        "print(torch.are_deterministic_algorithms_enabled(),\n"
+        "      torch.is_deterministic_algorithms_warn_only_enabled(),\n"
+        "      sorted(k for k in sys.modules if k.startswith(compiler)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip() == "True False []"   # deterministic, erring, and no compiler
