@@ -25,11 +25,15 @@ def spread(errors):
 
 def print_changes(maes, names, before, after, title):
     """The change of each model's mean validation MAE from `before` to `after` (keys of maes:
-    (name, setup)), with its standard error: within about two, the seeds explain it."""
+    (name, setup)), with its standard error: within about two, the seeds explain it. Where both
+    setups ran the same seeds, also the paired one: the seeds' shared part cancels there."""
     print(f"change of the mean validation MAE, {title}:")
     for name in names:
         a, b = np.array(maes[(name, before)]), np.array(maes[(name, after)])
         change = b.mean() / a.mean() - 1
         se = (np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) / a.mean()
               if len(a) > 1 else float("nan"))
-        print(f"  {name:>10s} {100 * change:+6.1f}% (standard error {100 * se:.1f}%)")
+        paired = ""
+        if len(a) == len(b) > 1:
+            paired = f", paired {100 * np.std(b - a, ddof=1) / np.sqrt(len(a)) / a.mean():.1f}%"
+        print(f"  {name:>10s} {100 * change:+6.1f}% (standard error {100 * se:.1f}%{paired})")
