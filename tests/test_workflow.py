@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 import yaml
 
@@ -281,6 +282,36 @@ def test_time_per_stage_counts_every_training_job(tiny_run):
         assert (times.loc["seed reruns", "jobs"] if seed_jobs else 0) == seed_jobs
         assert abs(times["share"].sum() - 1) < 0.01
         assert "## Time per stage" in (r / "summary.md").read_text()
+
+
+def test_core_scaling_replays_the_runs_jobs(tiny_run):
+    """benchmarks/core_scaling.py reads the run's log: every training job with its benchmark,
+    the seed reruns waiting for their protocol's pareto checkpoint; one core replays the sum of
+    the job seconds, and no number of cores beats the longest chain."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import core_scaling
+
+    wd, _ = tiny_run
+    log = sorted((wd / ".snakemake/log").glob("*.snakemake.log"))[0]  # the tiny run's own
+    jobs = core_scaling.parse(log)
+    logged = {job["benchmark"] for job in jobs.values()}
+    for p in PROTOCOLS:
+        trained = [f.relative_to(wd).as_posix() for sub in ("students", "seeds")
+                   for f in (wd / "results" / p / sub).rglob("benchmark.tsv")]
+        assert trained and set(trained) <= logged, p
+    needs = core_scaling.dependencies(jobs)
+    seed_jobs = [j for j, job in jobs.items() if job["rule"] == "student_seed"]
+    assert seed_jobs
+    for j in seed_jobs:
+        gates = [jobs[d] for d in needs[j] if jobs[d]["rule"] == "pareto"]
+        assert [core_scaling.protocol(g) for g in gates] == [core_scaling.protocol(jobs[j])]
+    cost = {j: core_scaling.seconds(job, wd) for j, job in jobs.items()}
+    tail, _ = core_scaling.chains(jobs, needs, cost)
+    total, chain = sum(cost.values()), max(tail.values())
+    assert 0 < chain < total
+    assert core_scaling.replay(needs, cost, tail, 1) == pytest.approx(total)
+    assert chain <= core_scaling.replay(needs, cost, tail, 2) < total
+    assert core_scaling.replay(needs, cost, tail, len(jobs)) == pytest.approx(chain)
 
 
 def test_a_protocols_training_section_reaches_every_training_rule(tiny_run):
