@@ -131,7 +131,11 @@ def main():
     ap.add_argument("--log", type=Path)
     ap.add_argument("--cores", type=int, nargs="*", default=[1, 2, 4, 8, 16])
     args = ap.parse_args()
-    log = args.log or max(Path(".snakemake/log").glob("*.snakemake.log"))
+    logs = sorted(Path(".snakemake/log").glob("*.snakemake.log"))
+    if not args.log and not logs:
+        raise SystemExit(".snakemake/log holds no Snakemake log: run this in the folder of a "
+                         "finished run, or pass --log <run>.snakemake.log")
+    log = args.log or logs[-1]
     root = log.resolve().parents[2]
     jobs = parse(log)
     needs = dependencies(jobs)
