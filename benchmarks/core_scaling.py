@@ -136,6 +136,8 @@ def main():
         raise SystemExit(".snakemake/log holds no Snakemake log: run this in the folder of a "
                          "finished run, or pass --log <run>.snakemake.log")
     log = args.log or logs[-1]
+    if not log.is_file():
+        raise SystemExit(f"{log}: no such Snakemake log; pass the .snakemake/log file of a run")
     root = log.resolve().parents[2]
     jobs = parse(log)
     needs = dependencies(jobs)
