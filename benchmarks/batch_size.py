@@ -25,14 +25,10 @@ import numpy as np
 from dlnet import model as net
 from dlnet.config import load as load_config, student_settings
 from dlnet.run.train_common import train_config
-from dlnet.training import fit, predict, predict_scaled, set_determinism
-from seed_change import print_changes, spread, windows   # benchmarks/seed_change.py
+from dlnet.training import fit, predict_scaled, set_determinism
+from seed_change import print_changes, spread, val_mae, windows   # benchmarks/seed_change.py
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def val_mae(model, scaler, split):
-    return float(np.mean(np.abs(predict(model, scaler, split.inputs) - split.y)))
 
 
 def run(cfg, build, train, val, span, teacher_train=None):

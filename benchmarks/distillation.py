@@ -25,8 +25,8 @@ import numpy as np
 from dlnet import model as net
 from dlnet.config import load as load_config, student_settings
 from dlnet.run.train_common import train_config
-from dlnet.training import fit, predict, predict_scaled, set_determinism
-from seed_change import print_changes, spread, windows   # benchmarks/seed_change.py
+from dlnet.training import fit, predict_scaled, set_determinism
+from seed_change import print_changes, spread, val_mae, windows   # benchmarks/seed_change.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,10 +44,6 @@ def main():
     shape, distillation = student_settings(config["students"])
     seed = config["seed"]
 
-    def val_mae(model):
-        return float(np.mean(np.abs(predict(model, scaler, splits["val"].inputs)
-                                    - splits["val"].y)))
-
     print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
           f"{recipe['batch_size']}, lr {recipe['lr']}, patience {recipe['patience']}, "
           f"distillation {distillation}, 1 thread")
@@ -59,7 +55,7 @@ def main():
         start = time.perf_counter()
         fit(teacher, train_config(recipe, seed + k), train, val, scaler.span, log=lambda _: None)
         setup = f"teacher {seed + k}"
-        maes[("teacher", setup)] = [val_mae(teacher)]
+        maes[("teacher", setup)] = [val_mae(teacher, scaler, splits["val"])]
         print(f"{'teacher':>10s} {setup:>12s} {time.perf_counter() - start:8.0f} "
               f"{spread(maes[('teacher', setup)])}")
         targets[setup] = predict_scaled(teacher, train[0]).astype(np.float32)
@@ -71,7 +67,7 @@ def main():
                 model = net.LiquidNet(net.student_from_config(archs[name], shape, *dims))
                 fit(model, train_config(recipe, s, distill=distillation), train, val,
                     scaler.span, teacher_train=teacher_train, log=lambda _: None)
-                errors.append(val_mae(model))
+                errors.append(val_mae(model, scaler, splits["val"]))
             maes[(name, setup)] = errors
             print(f"{name:>10s} {setup:>12s} {time.perf_counter() - start:8.0f} {spread(errors)}  "
                   f"{' '.join(f'{e:.5f}' for e in errors)}")

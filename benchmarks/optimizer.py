@@ -28,8 +28,8 @@ import torch
 from dlnet import model as net, training
 from dlnet.config import load as load_config, student_settings
 from dlnet.run.train_common import train_config
-from dlnet.training import fit, predict, predict_scaled, set_determinism
-from seed_change import print_changes, spread, windows   # benchmarks/seed_change.py
+from dlnet.training import fit, predict_scaled, set_determinism
+from seed_change import print_changes, spread, val_mae, windows   # benchmarks/seed_change.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,10 +88,6 @@ def main():
     s = config["students"]
     seed = config["seed"]
 
-    def val_mae(model):
-        return float(np.mean(np.abs(predict(model, scaler, splits["val"].inputs)
-                                    - splits["val"].y)))
-
     print(f"first torch.optim optimizer of a process (imports torch._dynamo): "
           f"{dynamo_import_seconds():.1f} s")
     print(f"protocol {args.protocol}: {len(train[0])} training windows, batch "
@@ -109,7 +105,7 @@ def main():
             teachers.append(model)
             secs.append(sec)
             epochs.append(n)
-            errors.append(val_mae(model))
+            errors.append(val_mae(model, scaler, splits["val"]))
         maes[("teacher", optimizer)] = errors
         print(f"{'teacher':>10s} {optimizer:>9s} {' '.join(f'{x:.3f}' for x in secs):>22s} "
               f"{' '.join(map(str, epochs)):>14s} {spread(errors)} "
@@ -125,7 +121,7 @@ def main():
                                     train, val, scaler.span, teacher_train)
                 secs.append(sec)
                 epochs.append(n)
-                errors.append(val_mae(model))
+                errors.append(val_mae(model, scaler, splits["val"]))
             maes[(name, optimizer)] = errors
             print(f"{name:>10s} {optimizer:>9s} {' '.join(f'{x:.3f}' for x in secs):>22s} "
                   f"{' '.join(map(str, epochs)):>14s} {spread(errors)}")

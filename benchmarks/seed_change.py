@@ -6,6 +6,7 @@ import numpy as np
 from dlnet.names import student_architectures
 from dlnet.run.train_common import scaled
 from dlnet.standalone import build_protocol
+from dlnet.training import predict
 
 
 def windows(config, protocol, root):
@@ -15,6 +16,11 @@ def windows(config, protocol, root):
     archs = student_architectures(config["students"]["families"])
     dims = (splits["train"].x.shape[1], splits["train"].y.shape[1], splits["train"].s.shape[1])
     return splits, scaler, train, val, archs, dims
+
+
+def val_mae(model, scaler, split):
+    """The model's MAE on the split's windows, in SOH units."""
+    return float(np.mean(np.abs(predict(model, scaler, split.inputs) - split.y)))
 
 
 def spread(errors):
