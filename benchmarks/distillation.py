@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--teacher-seeds", type=int, default=2)
     args = ap.parse_args()
+    if args.teacher_seeds < 1:
+        ap.error("--teacher-seeds must be at least 1: the comparison distils from a teacher")
     config = load_config(ROOT / "config.yaml")
     recipe = {**config["training"], **config["protocols"][args.protocol].get("training", {})}
     splits, scaler, train, val, archs, dims = windows(config, args.protocol, ROOT)
