@@ -27,8 +27,8 @@ STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 FINISHED = re.compile(r"^Finished jobid: (\d+)")
 # Jobs that exist only once a checkpoint of their protocol has run (rules/common.smk:
 # pruned_students reads front1, finalist_seed_files reads pareto): no input file says so.
-CREATED_BY = {"prune_recover": "front1", "student_seed": "pareto", "teacher_seed": "pareto",
-              "prune_recover_seed": "pareto"}
+CREATED_BY = {"prune_recover": "front1", "student_seeds": "pareto", "teacher_seed": "pareto",
+              "prune_recover_seeds": "pareto"}
 
 
 def parse(log):

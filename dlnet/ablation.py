@@ -16,7 +16,7 @@ from dlnet import signals
 from dlnet.errors import InputError
 from dlnet.metrics import errors
 from dlnet.scaling import Scaler
-from dlnet.training import fit, predict, set_determinism
+from dlnet.training import fit_seeds, predict, set_determinism
 from dlnet.windows import WindowSet
 
 SCORED = ("val", "test", "test2", "segments")
@@ -53,19 +53,21 @@ def with_signals(splits, scaler, series, names, tried, path="series.csv.gz"):
 def run_group(splits, scaler, series, names, tried, arch, shape, training, seeds, log=print,
               path="series.csv.gz"):
     """Train the architecture once per seed with the signals `names` (on the windows that have
-    every signal `tried`); one row per seed."""
+    every signal `tried`), the seeds together, stacked (training.fit_seeds); one row per seed."""
     from dlnet.run.train_common import scaled, train_config
 
     splits, scaler = with_signals(splits, scaler, series, names, tried, path)
     train, val = scaled(splits["train"], scaler), scaled(splits["val"], scaler)
-    rows = []
+    cfg = net.student_from_config(arch, shape, splits["train"].x.shape[1],
+                                  splits["train"].y.shape[1], len(names))
+    models = []
     for seed in seeds:
         set_determinism(seed, 1)
-        cfg = net.student_from_config(arch, shape, splits["train"].x.shape[1],
-                                      splits["train"].y.shape[1], len(names))
-        model = net.LiquidNet(cfg)
-        _, best = fit(model, train_config(training, seed), train, val, scaler.span,
-                      log=lambda _: None)
+        models.append(net.LiquidNet(cfg))
+    trained = fit_seeds(models, seeds, train_config(training, seeds[0]), train, val, scaler.span,
+                        logs=[lambda _: None] * len(seeds))
+    rows = []
+    for model, seed, (_, best, _) in zip(models, seeds, trained):
         row = {"seed": seed, "best_epoch": best, "windows": {s: len(w) for s, w in splits.items()}}
         for s in SCORED:
             if s in splits and len(splits[s]):

@@ -24,3 +24,18 @@ def divergence(student, teacher, kind):
 
 def distill_loss(student, target, teacher, lam, kind="mse"):
     return lam * F.mse_loss(student, target) + (1.0 - lam) * divergence(student, teacher, kind)
+
+
+def member_losses(student, target, teacher, lam, kind="mse"):
+    """The loss of each member of stacked training runs (dlnet/stacked.py): (K, B, n) -> (K,),
+    member k's entry the loss above of its (B, n) slice (the MSE alone without a teacher)."""
+    mse = (student - target).square().mean(dim=(1, 2))
+    if teacher is None:
+        return mse
+    if kind == "mse":
+        div = (student - teacher).square().mean(dim=(1, 2))
+    elif kind == "cosine":
+        div = (1.0 - F.cosine_similarity(student, teacher, dim=2)).mean(dim=1)
+    else:
+        raise ValueError(f"unknown distillation divergence '{kind}'; use mse or cosine")
+    return lam * mse + (1.0 - lam) * div

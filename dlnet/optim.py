@@ -12,6 +12,10 @@ torch.optim optimizer imports the compiler (torch._dynamo: 2-3 s of every traini
     p = p (1 - lr wd) - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
 which is torch.optim.AdamW's update (decoupled weight decay, bias-corrected moments).
+
+With `members` (dlnet/stacked.py: K training runs stacked, every parameter (K, ...)), the flat
+buffers are (K, N), each member's parameters one row, and gradient clipping takes each row's
+own norm: a member's update is what it would be alone.
 """
 
 import math
@@ -20,18 +24,21 @@ import torch
 
 
 class FlatAdamW:
-    def __init__(self, params, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, params, weight_decay, betas=(0.9, 0.999), eps=1e-8, members=None):
         self.params = list(params)
         self.weight_decay, self.betas, self.eps = weight_decay, betas, eps
+        rows = members or 1
         with torch.no_grad():
-            self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+            self.flat = torch.cat([p.detach().reshape(rows, -1) for p in self.params], dim=1)
+        if members is None:
+            self.flat = self.flat[0]
         self.grad = torch.zeros_like(self.flat)
         start = 0
         for p in self.params:
-            end = start + p.numel()
+            end = start + p.numel() // rows
             # backward accumulates into an existing .grad in place: into the flat buffer
-            p.data = self.flat[start:end].view_as(p)
-            p.grad = self.grad[start:end].view_as(p)
+            p.data = self.flat[..., start:end].view(p.shape)
+            p.grad = self.grad[..., start:end].view(p.shape)
             start = end
         self.m = torch.zeros_like(self.flat)
         self.v = torch.zeros_like(self.flat)
@@ -42,8 +49,9 @@ class FlatAdamW:
 
     @torch.no_grad()
     def clip_grad_norm(self, max_norm):
-        """Scale the gradient to an L2 norm of at most max_norm (as clip_grad_norm_ does)."""
-        norm = torch.linalg.vector_norm(self.grad)
+        """Scale the gradient (each member's) to an L2 norm of at most max_norm (as
+        clip_grad_norm_ does)."""
+        norm = torch.linalg.vector_norm(self.grad, dim=-1, keepdim=True)
         self.grad.mul_((max_norm / (norm + 1e-6)).clamp(max=1.0))
 
     @torch.no_grad()

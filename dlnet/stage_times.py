@@ -12,7 +12,7 @@ import pandas as pd
 
 # (stage, pattern of the file's path), first match wins; in the workflow's order
 STAGES = (
-    ("seed reruns", r"/seeds/s\d+/"),
+    ("seed reruns", r"/seeds/"),
     ("data", r"/logs/prepare_data_"),
     ("baselines", r"/logs/(learned_)?baselines_"),
     ("teacher", r"/teacher/"),

@@ -135,6 +135,28 @@ def finalist_seed_files(wildcards, what):
     ]
 
 
+def seed_benchmarks(wildcards):
+    """The benchmark.tsv of every job that trained the finalists' lineages with the extra seeds:
+    one per student (all seeds stacked), per recovered finalist, per seed of the teacher."""
+    if not EXTRA_SEEDS:
+        return []
+    table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
+    finalists = table[table["finalist"]]
+    logs = f"results/{wildcards.protocol}/seeds/logs"
+    files = []
+    for name, stage in zip(finalists["name"], finalists["stage"]):
+        if stage == "teacher":
+            files += [
+                f"results/{wildcards.protocol}/seeds/s{seed}/teacher/benchmark.tsv"
+                for seed in EXTRA_SEEDS
+            ]
+            continue
+        files.append(f"{logs}/student_{lineage(name)}_benchmark.tsv")
+        if stage == "recovered":
+            files.append(f"{logs}/prune_recover_{name}_benchmark.tsv")
+    return files
+
+
 def finalist_models(wildcards):
     """The finalists' checkpoints of the main tree (the configured seed)."""
     table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
@@ -217,13 +239,7 @@ def stage_benchmarks(wildcards):
         f"{p}/logs/prune_recover_{student}_benchmark.tsv"
         for student in pruned_students(wildcards.protocol)
     ]
-    table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
-    files += [
-        f"{p}/seeds/s{seed}/students/{lineage(name)}/benchmark.tsv"
-        for seed in EXTRA_SEEDS
-        for name in table.loc[table["finalist"] & (table["stage"] == "recovered"), "name"]
-    ]
-    files += finalist_seed_files(wildcards, "benchmark.tsv")
+    files += seed_benchmarks(wildcards)
     files += [f.removesuffix(".json") + "_benchmark.tsv" for f in ablation_results(wildcards)]
     return sorted(set(files))
 

@@ -6,8 +6,8 @@ rule prune_recover:
         dataset="results/{protocol}/data/dataset.npz",
         info="results/{protocol}/data/dataset.json",
         teacher="results/{protocol}/teacher/model.pt",
-        student="results/{protocol}/students/{student}/model.pt",
-        student_metrics="results/{protocol}/students/{student}/metrics.json",
+        students=["results/{protocol}/students/{student}/model.pt"],
+        student_metrics=["results/{protocol}/students/{student}/metrics.json"],
     output:
         pruned=expand("results/{{protocol}}/pruned/{{student}}_p{ratio}/model.pt", ratio=RATIOS),
         pruned_metrics=expand(
@@ -35,7 +35,7 @@ rule prune_recover:
         ratios=[float(r) for r in RATIOS],
         keep_first_last=config["pruning"]["keep_first_last"],
         epochs=config["pruning"]["recovery_epochs"],
-        seed=config["seed"],
+        seeds=[config["seed"]],
         training=training_config,
         distill=STUDENT_DISTILLATION,
     script:

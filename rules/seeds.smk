@@ -16,37 +16,68 @@ use rule teacher as teacher_seed with:
         seed=lambda w: int(w.seed),
 
 
-use rule student as student_seed with:
+# A finalist's seeds train in one job, stacked (dlnet/stacked.py): a tiny student's step is
+# mostly per-op overhead, which stacking pays once for all of them.
+use rule student as student_seeds with:
     output:
-        model="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
-        metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
-        history="results/{protocol}/seeds/s{seed}/students/{student}/train_log.csv",
+        models=expand(
+            "results/{{protocol}}/seeds/s{seed}/students/{{student}}/model.pt", seed=EXTRA_SEEDS
+        ),
+        metrics=expand(
+            "results/{{protocol}}/seeds/s{seed}/students/{{student}}/metrics.json",
+            seed=EXTRA_SEEDS,
+        ),
+        histories=expand(
+            "results/{{protocol}}/seeds/s{seed}/students/{{student}}/train_log.csv",
+            seed=EXTRA_SEEDS,
+        ),
     log:
-        "results/{protocol}/seeds/s{seed}/students/{student}/train.log",
+        "results/{protocol}/seeds/logs/student_{student}.log",
     benchmark:
-        "results/{protocol}/seeds/s{seed}/students/{student}/benchmark.tsv"
+        "results/{protocol}/seeds/logs/student_{student}_benchmark.tsv"
     params:
-        seed=lambda w: int(w.seed),
+        seeds=EXTRA_SEEDS,
 
 
-# A seed's tree prunes and recovers only the finalists' ratios, one job each.
-use rule prune_recover as prune_recover_seed with:
+# A seed's tree prunes and recovers only the finalists' ratios: one job per ratio, its seeds'
+# pruned models (stacked where pruning left them one shape).
+use rule prune_recover as prune_recover_seeds with:
     input:
         dataset="results/{protocol}/data/dataset.npz",
         info="results/{protocol}/data/dataset.json",
         teacher="results/{protocol}/teacher/model.pt",
-        student="results/{protocol}/seeds/s{seed}/students/{student}/model.pt",
-        student_metrics="results/{protocol}/seeds/s{seed}/students/{student}/metrics.json",
+        students=expand(
+            "results/{{protocol}}/seeds/s{seed}/students/{{student}}/model.pt", seed=EXTRA_SEEDS
+        ),
+        student_metrics=expand(
+            "results/{{protocol}}/seeds/s{seed}/students/{{student}}/metrics.json",
+            seed=EXTRA_SEEDS,
+        ),
     output:
-        pruned=["results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/model.pt"],
-        pruned_metrics=["results/{protocol}/seeds/s{seed}/pruned/{student}_p{ratio}/metrics.json"],
-        models=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/model.pt"],
-        metrics=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/metrics.json"],
-        histories=["results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train_log.csv"],
+        pruned=expand(
+            "results/{{protocol}}/seeds/s{seed}/pruned/{{student}}_p{{ratio}}/model.pt",
+            seed=EXTRA_SEEDS,
+        ),
+        pruned_metrics=expand(
+            "results/{{protocol}}/seeds/s{seed}/pruned/{{student}}_p{{ratio}}/metrics.json",
+            seed=EXTRA_SEEDS,
+        ),
+        models=expand(
+            "results/{{protocol}}/seeds/s{seed}/recovered/{{student}}_p{{ratio}}/model.pt",
+            seed=EXTRA_SEEDS,
+        ),
+        metrics=expand(
+            "results/{{protocol}}/seeds/s{seed}/recovered/{{student}}_p{{ratio}}/metrics.json",
+            seed=EXTRA_SEEDS,
+        ),
+        histories=expand(
+            "results/{{protocol}}/seeds/s{seed}/recovered/{{student}}_p{{ratio}}/train_log.csv",
+            seed=EXTRA_SEEDS,
+        ),
     log:
-        "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/train.log",
+        "results/{protocol}/seeds/logs/prune_recover_{student}_p{ratio}.log",
     benchmark:
-        "results/{protocol}/seeds/s{seed}/recovered/{student}_p{ratio}/benchmark.tsv"
+        "results/{protocol}/seeds/logs/prune_recover_{student}_p{ratio}_benchmark.tsv"
     params:
         ratios=lambda w: [float(w.ratio)],
-        seed=lambda w: int(w.seed),
+        seeds=EXTRA_SEEDS,

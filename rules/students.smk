@@ -4,9 +4,9 @@ rule student:
         info="results/{protocol}/data/dataset.json",
         teacher="results/{protocol}/teacher/model.pt",
     output:
-        model="results/{protocol}/students/{student}/model.pt",
-        metrics="results/{protocol}/students/{student}/metrics.json",
-        history="results/{protocol}/students/{student}/train_log.csv",
+        models=["results/{protocol}/students/{student}/model.pt"],
+        metrics=["results/{protocol}/students/{student}/metrics.json"],
+        histories=["results/{protocol}/students/{student}/train_log.csv"],
     log:
         "results/{protocol}/students/{student}/train.log",
     benchmark:
@@ -20,7 +20,7 @@ rule student:
     params:
         name=lambda w: w.student,
         arch=student_arch,
-        seed=config["seed"],
+        seeds=[config["seed"]],
         training=training_config,
         shape=STUDENT_SHAPE,
         distill=STUDENT_DISTILLATION,

@@ -78,14 +78,17 @@ def test_checkpoints_build_the_pruning_and_seed_parts_of_the_dag(tiny_run):
         assert len(finalists) <= 2 and (finalists["kind"] == "liquid").all()
         assert (finalists["front"] == 1).all() and finalists["eligible"].all()
         seeds = pd.read_csv(wd / "results" / p / "pareto/seeds.csv")
-        assert sorted(seeds["name"]) == sorted(list(finalists["name"]) * 2)
-        assert set(seeds["seed"]) == ({42, 43} if len(finalists) else set())
+        assert sorted(seeds["name"]) == sorted(list(finalists["name"]) * 3)
+        assert set(seeds["seed"]) == ({42, 43, 44} if len(finalists) else set())
         for _, f in finalists.iterrows():
             folder = {"teacher": "teacher", "student": f"students/{f['name']}",
                       "recovered": f"recovered/{f['name']}"}[f["stage"]]
-            metrics = json.loads((wd / "results" / p / "seeds/s43" / folder / "metrics.json")
-                                 .read_text())
-            assert metrics["seed"] == 43 and metrics["name"] == f["name"]
+            for seed in (43, 44):  # trained together, stacked, and each its own model
+                metrics = json.loads((wd / "results" / p / f"seeds/s{seed}" / folder /
+                                      "metrics.json").read_text())
+                assert metrics["seed"] == seed and metrics["name"] == f["name"]
+            assert metrics["val"]["mae"] != json.loads(
+                (wd / "results" / p / "seeds/s43" / folder / "metrics.json").read_text())["val"]["mae"]
         selected = json.loads((wd / "results" / p / "pareto/selected.json").read_text())
         assert selected["name"] in set(cands["name"]) and "validation MAE" in selected["reason"]
         assert 0 <= selected["stability"]["held"] <= 1
@@ -114,7 +117,7 @@ def test_a_ratio_pruned_and_recovered_alone_is_what_its_students_job_made(tiny_r
     name = f"{student}_p{ratio:g}"
     params = SimpleNamespace(
         student=student, ratios=[ratio], keep_first_last=config["pruning"]["keep_first_last"],
-        epochs=tiny["pruning"]["recovery_epochs"], seed=config["seed"],
+        epochs=tiny["pruning"]["recovery_epochs"], seeds=[config["seed"]],
         training={**config["training"], **tiny["training"],
                   **config["protocols"]["cells"].get("training", {})},
         distill=student_settings(config["students"])[1])
@@ -122,8 +125,8 @@ def test_a_ratio_pruned_and_recovered_alone_is_what_its_students_job_made(tiny_r
                                               ("models", "model.pt"), ("metrics", "m.json"),
                                               ("histories", "log.csv"))}
     run(SimpleNamespace(dataset=r / "data/dataset.npz", info=r / "data/dataset.json",
-                        teacher=r / "teacher/model.pt", student=r / f"students/{student}/model.pt",
-                        student_metrics=r / f"students/{student}/metrics.json"),
+                        teacher=r / "teacher/model.pt", students=[r / f"students/{student}/model.pt"],
+                        student_metrics=[r / f"students/{student}/metrics.json"]),
         SimpleNamespace(**out), params, str(tmp_path / "run.log"))
     for stage, model, metrics in (("pruned", "pruned", "pruned_metrics"),
                                   ("recovered", "models", "metrics")):
@@ -300,7 +303,7 @@ def test_core_scaling_replays_the_runs_jobs(tiny_run):
                    for f in (wd / "results" / p / sub).rglob("benchmark.tsv")]
         assert trained and set(trained) <= logged, p
     needs = core_scaling.dependencies(jobs)
-    seed_jobs = [j for j, job in jobs.items() if job["rule"] == "student_seed"]
+    seed_jobs = [j for j, job in jobs.items() if job["rule"] == "student_seeds"]
     assert seed_jobs
     for j in seed_jobs:
         gates = [jobs[d] for d in needs[j] if jobs[d]["rule"] == "pareto"]
@@ -430,8 +433,8 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                 "pareto.log")
             cands = pd.read_csv("candidates.csv")
             finalists = cands.loc[cands["finalist"], ["name", "stage", "model"]].to_numpy()
-            seed_dirs = [f"{r}/seeds/s43/" + folders[stage].format(name)
-                         for name, stage, _ in finalists]
+            seed_dirs = [f"{r}/seeds/s{seed}/" + folders[stage].format(name)
+                         for name, stage, _ in finalists for seed in (43, 44)]
             splits = protocols.load(f"{r}/data/dataset.npz")
             if variant == "scrambled":
                 for s in ("test", "segments"):

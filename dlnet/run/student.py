@@ -1,39 +1,47 @@
-"""Rule student: stage-1 distillation of one student from the teacher."""
-
-import time
+"""Rules student and student_seeds: stage-1 distillation of one student from the teacher, once
+per seed; several seeds train together, stacked (training.fit_seeds)."""
 
 import pandas as pd
+import torch
 
 from dlnet import model as net, protocols
 from dlnet.evaluate import model_metrics
 from dlnet.io import save_torch, write_csv, write_json
 from dlnet.logs import Log
-from dlnet.run.train_common import scaled, teacher_targets, train_config
-from dlnet.training import fit, set_determinism
+from dlnet.run.train_common import scaled, seed_logs, teacher_targets, train_config
+from dlnet.training import fit_seeds, set_determinism
 
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
-    set_determinism(params.seed, threads)
+    seeds = list(params.seeds)
+    set_determinism(seeds[0], threads)
     splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
-    teacher, _, _ = net.load(input.teacher)
     arch = params.arch
     train = splits["train"]
     cfg = net.student_from_config(arch, params.shape, train.x.shape[1], train.y.shape[1],
                                   train.s.shape[1])
-    model = net.LiquidNet(cfg)
-    log(f"student {params.name}: {net.n_params(model)} parameters, width {cfg.width}, "
-        f"hidden {cfg.enc_hidden}/{cfg.dec_hidden}/{cfg.dec_mid}, rank {cfg.rank}")
+    models = []
+    for seed in seeds:
+        # a seed's student starts where it would alone: its init draws follow the teacher's
+        # (loading a checkpoint builds the model first)
+        torch.manual_seed(seed)
+        teacher, _, _ = net.load(input.teacher)
+        models.append(net.LiquidNet(cfg))
+    log(f"student {params.name}: {net.n_params(models[0])} parameters, width {cfg.width}, "
+        f"hidden {cfg.enc_hidden}/{cfg.dec_hidden}/{cfg.dec_mid}, rank {cfg.rank}; "
+        f"seed {', '.join(map(str, seeds))}")
     xy = scaled(train, scaler)
-    start = time.perf_counter()
-    history, best = fit(model, train_config(params.training, params.seed, distill=params.distill), xy,
-                        scaled(splits["val"], scaler), scaler.span,
-                        teacher_train=teacher_targets(teacher, xy[0]), log=log)
-    seconds = time.perf_counter() - start
-    result = model_metrics(model, scaler, splits, name=params.name, stage="student",
-                           family=arch["family"], width=arch["width"], ratio=0.0,
-                           seed=params.seed, best_epoch=best, train_seconds=seconds)
-    log(f"trained in {seconds:.1f}s; val MAE {result['val']['mae']:.5f}")
-    save_torch(output.model, net.checkpoint(model, scaler, best_epoch=best, seed=params.seed))
-    write_csv(output.history, pd.DataFrame(history))
-    write_json(output.metrics, result)
+    logs = seed_logs(log, seeds)
+    trained = fit_seeds(models, seeds, train_config(params.training, seeds[0],
+                                                    distill=params.distill),
+                        xy, scaled(splits["val"], scaler), scaler.span,
+                        teacher_train=teacher_targets(teacher, xy[0]), logs=logs)
+    for k, (model, seed, (history, best, seconds)) in enumerate(zip(models, seeds, trained)):
+        result = model_metrics(model, scaler, splits, name=params.name, stage="student",
+                               family=arch["family"], width=arch["width"], ratio=0.0,
+                               seed=seed, best_epoch=best, train_seconds=seconds)
+        logs[k](f"trained in {seconds:.1f}s; val MAE {result['val']['mae']:.5f}")
+        save_torch(output.models[k], net.checkpoint(model, scaler, best_epoch=best, seed=seed))
+        write_csv(output.histories[k], pd.DataFrame(history))
+        write_json(output.metrics[k], result)

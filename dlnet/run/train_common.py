@@ -21,3 +21,11 @@ def train_config(training, seed, epochs=None, distill=None):
 
 def teacher_targets(teacher, x_scaled):
     return predict_scaled(teacher, x_scaled).astype(np.float32)
+
+
+def seed_logs(log, seeds):
+    """One log function per seed: the job's log, its lines marked with the seed where a job
+    trains several."""
+    if len(seeds) == 1:
+        return [log]
+    return [lambda message, seed=seed: log(f"seed {seed}: {message}") for seed in seeds]
