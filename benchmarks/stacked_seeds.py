@@ -4,10 +4,11 @@ validation MAE, on real data.
     python benchmarks/stacked_seeds.py [--protocol cells] [--models h16-tiny h4-tiny]
                                        [--seeds 43 44] [--teacher results/cells/teacher/model.pt]
 
-Trains in-process with the protocol's recipe (config.yaml `training` with the protocol's
-changes), as the seed jobs do: each student distilled from one teacher (`--teacher`: a run's
+Trains in-process with the seed jobs' recipe (config.yaml `training` with the protocol's
+changes): each student distilled from one teacher (`--teacher`: a run's
 checkpoint; otherwise one is trained first, with the workflow's seed), once per seed with
-training.fit and once with all seeds in one training.fit_members. Prints, per model, the
+training.fit and once with all seeds in one training.fit_members, its initial weights drawn right after seeding (in the workflow they
+follow the draws of loading the teacher, so the runs here are other draws). Prints, per model, the
 seconds of each way and their ratio, and each seed's epochs and validation MAE both ways: a
 stacked seed is the run its seed makes alone up to float rounding, which a long run can amplify
 as another machine's rounding would. Validation only: no test window is read. Seconds depend on

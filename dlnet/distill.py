@@ -14,11 +14,15 @@ def lambda_at(epoch, epochs, start=0.1, end=0.9):
     return float(start + (end - start) * epoch / (epochs - 1))
 
 
-def divergence(student, teacher, kind):
+def divergence(student, teacher, kind, members=False):
+    """D(student, teacher) over a batch (B, n); with `members`, over each member's batch of
+    stacked runs (K, B, n) -> (K,) (dlnet/stacked.py)."""
     if kind == "mse":
-        return F.mse_loss(student, teacher)
+        return (student - teacher).square().mean(dim=(1, 2)) if members \
+            else F.mse_loss(student, teacher)
     if kind == "cosine":
-        return (1.0 - F.cosine_similarity(student, teacher, dim=1)).mean()
+        distance = 1.0 - F.cosine_similarity(student, teacher, dim=-1)
+        return distance.mean(dim=1) if members else distance.mean()
     raise ValueError(f"unknown distillation divergence '{kind}'; use mse or cosine")
 
 
@@ -27,15 +31,9 @@ def distill_loss(student, target, teacher, lam, kind="mse"):
 
 
 def member_losses(student, target, teacher, lam, kind="mse"):
-    """The loss of each member of stacked training runs (dlnet/stacked.py): (K, B, n) -> (K,),
-    member k's entry the loss above of its (B, n) slice (the MSE alone without a teacher)."""
+    """The loss of each member of stacked training runs: (K, B, n) -> (K,), member k's entry
+    the loss above of its (B, n) slice (the MSE alone without a teacher)."""
     mse = (student - target).square().mean(dim=(1, 2))
     if teacher is None:
         return mse
-    if kind == "mse":
-        div = (student - teacher).square().mean(dim=(1, 2))
-    elif kind == "cosine":
-        div = (1.0 - F.cosine_similarity(student, teacher, dim=2)).mean(dim=1)
-    else:
-        raise ValueError(f"unknown distillation divergence '{kind}'; use mse or cosine")
-    return lam * mse + (1.0 - lam) * div
+    return lam * mse + (1.0 - lam) * divergence(student, teacher, kind, members=True)

@@ -30,7 +30,8 @@ class StackedLiquidNet(nn.Module):
             raise ValueError("stacked members must share one NetConfig: "
                              f"{[m.cfg for m in models]}")
         self.cfg, self.members = models[0].cfg, len(models)
-        self.names = list(models[0].state_dict())
+        self.shapes = {name: t.shape for name, t in models[0].state_dict().items()}
+        self.names = list(self.shapes)
         states = [m.state_dict() for m in models]
         for name in self.names:
             stacked = torch.stack([_to_stacked(name, s[name].detach()) for s in states])
@@ -52,6 +53,9 @@ class StackedLiquidNet(nn.Module):
         q = 1.0 - self.cfg.dropout
         if not self.training or self.cfg.dropout == 0:
             return z
+        if generators is None or len(generators) != self.members:
+            raise ValueError(f"training draws dropout masks from one generator per member "
+                             f"({self.members}); got {generators!r}")
         masks = torch.stack([torch.empty(z.shape[1:]).bernoulli_(q, generator=g)
                              for g in generators])
         return z * masks.div_(q)
@@ -69,7 +73,8 @@ class StackedLiquidNet(nn.Module):
         h0 = torch.tanh(self.norm("lat_norm", self.linear("enc_out", z)))          # (K, B, W)
         h = h0
         for _ in range(cfg.steps):
-            dh = -p("cell.alpha") * h + p("cell.beta") * torch.tanh(self.couple(h) + p("cell.w_u") * u)
+            dh = -p("cell.alpha") * h + p("cell.beta") * torch.tanh(
+                self.couple(h) + p("cell.w_u") * u)
             h = h + cfg.dt * dh
         h = h + p("r") * h0
         z = self.drop(F.relu(self.norm("dec_norm", self.linear("dec_in", h))), generators)
@@ -78,7 +83,7 @@ class StackedLiquidNet(nn.Module):
 
     def state_of(self, k):
         """Member k's parameters as a LiquidNet state_dict (copies)."""
-        return {name: _from_stacked(name, self.p(name)[k].detach()).clone()
+        return {name: _from_stacked(name, self.p(name)[k].detach(), self.shapes[name]).clone()
                 for name in self.names}
 
     def member(self, k):
@@ -91,13 +96,16 @@ class StackedLiquidNet(nn.Module):
 # unsqueeze: Linear weights as (in, out) for z @ W, the cell's U as (rank, W), every vector
 # (biases, LayerNorm's weight and bias, the cell's per-unit vectors, r) as a row (1, n) that
 # broadcasts over the batch.
+def _transposed(name, shape):
+    return len(shape) == 2 and name != "cell.V"
+
+
 def _to_stacked(name, t):
-    if t.dim() == 2 and name != "cell.V":
+    if _transposed(name, t.shape):
         return t.T.contiguous()
     return t.reshape(1, -1) if t.dim() == 1 else t
 
 
-def _from_stacked(name, t):
-    if t.dim() == 2 and t.shape[0] == 1:
-        return t.reshape(-1)
-    return t.T if name != "cell.V" else t
+def _from_stacked(name, t, shape):
+    """The inverse of _to_stacked, to the LiquidNet parameter's `shape`."""
+    return (t.T if _transposed(name, shape) else t).reshape(shape)

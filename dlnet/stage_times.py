@@ -1,7 +1,8 @@
 """Where a protocol's run spent its time: the rules' benchmark.tsv files summed per stage.
 
 A benchmark file names its rule by where it lies (rules/*.smk): a training run's in its model's
-folder, every other rule's in the protocol's logs/ as `<rule>[_<student>]_benchmark.tsv`.
+folder, every other rule's in the protocol's logs/ as `<rule>[_<student>]_benchmark.tsv`, the
+jobs that train a finalist's extra seeds under seeds/ (seeds/logs/, or a teacher seed's folder).
 Job seconds are what the jobs took one after another; with n cores the wall time is about their
 sum over n, plus Snakemake's own start-up.
 """

@@ -165,9 +165,8 @@ def fit_members(models, cfg, seeds, train, val, span, teacher_train=None, logs=N
     differently, which over a run moves a member as far as another machine's rounding moves a
     run (tests/test_stacked.py bounds the difference over a few epochs).
     """
-    # the gradients are row slices of the (K, N) flat buffer: strided, which autograd accepts
-    # (it accumulates in place) and warns about
-    warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+    if len(seeds) != len(models):
+        raise ValueError(f"{len(models)} models need as many seeds, got {seeds}")
     k_all = range(len(models))
     logs = logs or [print] * len(models)
     net = StackedLiquidNet(models)
@@ -179,6 +178,8 @@ def fit_members(models, cfg, seeds, train, val, span, teacher_train=None, logs=N
     opt = FlatAdamW(net.parameters(), weight_decay=cfg.weight_decay, members=len(models))
     best = [(np.inf, None, -1) for _ in k_all]
     histories = [[] for _ in k_all]
+    # a member that has stopped still trains with the others (one op for all), but its history
+    # and best checkpoint end where its run alone would stop
     running = list(k_all)
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
@@ -194,7 +195,11 @@ def fit_members(models, cfg, seeds, train, val, span, teacher_train=None, logs=N
             losses = member_losses(pred, ys[:, batch], ts[:, batch] if ts is not None else None,
                                    lam, cfg.divergence)                              # (K,)
             opt.zero_grad()
-            losses.sum().backward()  # member k's parameters see member k's loss only
+            with warnings.catch_warnings():
+                # the gradients are strided row slices of the (K, N) flat buffer, which autograd
+                # accumulates into in place, and warns about
+                warnings.filterwarnings("ignore", message="grad and param do not obey")
+                losses.sum().backward()  # member k's parameters see member k's loss only
             opt.clip_grad_norm(cfg.clip)
             opt.step(lr)
             total += losses.detach().double() * pred.shape[1]

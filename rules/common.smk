@@ -138,8 +138,6 @@ def finalist_seed_files(wildcards, what):
 def seed_benchmarks(wildcards):
     """The benchmark.tsv of every job that trained the finalists' lineages with the extra seeds:
     one per student (all seeds stacked), per recovered finalist, per seed of the teacher."""
-    if not EXTRA_SEEDS:
-        return []
     table = pd.read_csv(checkpoints.pareto.get(protocol=wildcards.protocol).output.candidates)
     finalists = table[table["finalist"]]
     logs = f"results/{wildcards.protocol}/seeds/logs"

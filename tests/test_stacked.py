@@ -134,3 +134,37 @@ def test_fit_seeds_stacks_one_shape_and_trains_another_alone():
 def test_members_of_different_shapes_are_refused():
     with pytest.raises(ValueError, match="one NetConfig"):
         StackedLiquidNet([built(STUDENT, 1), built(TEACHER, 2)])
+
+
+def test_the_cosine_divergence_trains_each_member_as_alone():
+    set_determinism(0, 1)
+    train, val = data(96, 0), data(32, 1)
+    t = train[1] * 0.9
+    cfg = TrainConfig(epochs=2, batch_size=16, divergence="cosine")
+    alone = []
+    for s in (1, 2):
+        m = built(STUDENT, s)
+        fit(m, TrainConfig(**{**cfg.__dict__, "seed": s}), train, val, 1.0, teacher_train=t,
+            log=lambda _: None)
+        alone.append(m)
+    models = [built(STUDENT, s) for s in (1, 2)]
+    fit_members(models, cfg, [1, 2], train, val, 1.0, teacher_train=t,
+                logs=[lambda _: None] * 2)
+    for a, b in zip(alone, models):
+        assert close(a.state_dict(), b.state_dict(), 1e-5)
+
+
+def test_a_stacked_member_round_trips_whatever_its_shapes():
+    """Sizes of one (rank 1, one input, width 1) keep their LiquidNet shapes."""
+    for cfg in (net.student_config(4, 16, 16, 8, input_len=20, output_len=10, rank=1),
+                net.student_config(1, 16, 16, 1, input_len=1, output_len=10)):
+        models = [built(cfg, s) for s in (1, 2)]
+        stacked = StackedLiquidNet(models)
+        for k, m in enumerate(models):
+            assert close(stacked.member(k).state_dict(), m.state_dict(), 0)
+
+
+def test_stacked_training_needs_a_generator_per_member():
+    stacked = StackedLiquidNet([built(STUDENT, 1), built(STUDENT, 2)]).train()
+    with pytest.raises(ValueError, match="one generator per member"):
+        stacked(torch.zeros(2, 3, 21))

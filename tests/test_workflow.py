@@ -298,10 +298,13 @@ def test_core_scaling_replays_the_runs_jobs(tiny_run):
     log = sorted((wd / ".snakemake/log").glob("*.snakemake.log"))[0]  # the tiny run's own
     jobs = core_scaling.parse(log)
     logged = {job["benchmark"] for job in jobs.values()}
+    stacked = []
     for p in PROTOCOLS:
         trained = [f.relative_to(wd).as_posix() for sub in ("students", "seeds")
-                   for f in (wd / "results" / p / sub).rglob("benchmark.tsv")]
+                   for f in (wd / "results" / p / sub).rglob("*benchmark.tsv")]
         assert trained and set(trained) <= logged, p
+        stacked += [f for f in trained if "/seeds/logs/student_" in f]
+    assert stacked, "the seed jobs' benchmarks (seeds/logs/) are in the log"
     needs = core_scaling.dependencies(jobs)
     seed_jobs = [j for j, job in jobs.items() if job["rule"] == "student_seeds"]
     assert seed_jobs

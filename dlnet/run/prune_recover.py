@@ -27,6 +27,9 @@ def run(input, output, params, log, threads=1):
     teacher_train = teacher_targets(teacher, xy[0])
     cfg = train_config(params.training, seeds[0], params.epochs, distill=params.distill)
     logs = seed_logs(log, seeds)
+    if len(output.models) != len(params.ratios) * len(seeds):
+        raise ValueError(f"{len(output.models)} outputs for {len(params.ratios)} ratios x "
+                         f"{len(seeds)} seeds: list them ratio by ratio, the seeds within one")
     for i, ratio in enumerate(params.ratios):
         name = f"{params.student}_p{ratio:g}"
         models, common = [], []
