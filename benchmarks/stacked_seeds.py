@@ -5,14 +5,15 @@ validation MAE, on real data.
                                        [--seeds 43 44] [--teacher results/cells/teacher/model.pt]
 
 Trains in-process with the seed jobs' recipe (config.yaml `training` with the protocol's
-changes): each student distilled from one teacher (`--teacher`: a run's
-checkpoint; otherwise one is trained first, with the workflow's seed), once per seed with
-training.fit and once with all seeds in one training.fit_members, its initial weights drawn right after seeding (in the workflow they
-follow the draws of loading the teacher, so the runs here are other draws). Prints, per model, the
-seconds of each way and their ratio, and each seed's epochs and validation MAE both ways: a
-stacked seed is the run its seed makes alone up to float rounding, which a long run can amplify
-as another machine's rounding would. Validation only: no test window is read. Seconds depend on
-the machine and on what else runs on it.
+changes): each student distilled from one teacher (`--teacher`: a run's checkpoint; otherwise
+one is trained first, with the workflow's seed), once per seed with training.fit and once with
+all seeds in one training.fit_members. A student's initial weights are drawn right after its
+seed is set (the workflow's follow the draws of loading the teacher), so these runs are other
+draws than the workflow's seeds. Prints, per model, the seconds of each way and their ratio,
+and each seed's epochs and validation MAE both ways: a stacked seed is the run its seed makes
+alone up to float rounding, which a long run can amplify as another machine's rounding would.
+Validation only: no test window is read. Seconds depend on the machine and on what else runs on
+it.
 """
 
 import dlnet  # noqa: F401  first: pins the numerical kernels before NumPy loads (dlnet/numerics.py)
@@ -59,7 +60,7 @@ def main():
         fit(teacher, train_config(training, config["seed"]), train, val, scaler.span,
             log=lambda _: None)
     teacher_train = predict_scaled(teacher, train[0]).astype(np.float32)
-    cfg = train_config(training, seeds[0], distill=student_settings(s)[1])
+    distill = student_settings(s)[1]
     print(f"protocol {args.protocol}: {len(train[0])} training windows, 1 thread, batch "
           f"{training['batch_size']}, patience {training['patience']}, seeds {seeds}; "
           f"teacher val MAE {val_mae(teacher, scaler, splits['val']):.5f}")
@@ -76,13 +77,14 @@ def main():
         rows = {}
         models = built(name)
         start = time.perf_counter()
-        runs = [fit(m, train_config(training, seed, distill=student_settings(s)[1]), train, val,
-                    scaler.span, teacher_train, log=lambda _: None)
+        runs = [fit(m, train_config(training, seed, distill=distill), train, val, scaler.span,
+                    teacher_train, log=lambda _: None)
                 for m, seed in zip(models, seeds)]
         rows["alone"] = (time.perf_counter() - start, runs, models)
         models = built(name)
         start = time.perf_counter()
-        runs = fit_members(models, cfg, seeds, train, val, scaler.span, teacher_train,
+        runs = fit_members(models, train_config(training, seeds[0], distill=distill), seeds,
+                           train, val, scaler.span, teacher_train,
                            logs=[lambda _: None] * len(seeds))
         rows["stacked"] = (time.perf_counter() - start, runs, models)
         for how, (seconds, runs, models) in rows.items():

@@ -5,7 +5,8 @@ training K seeds one after another pays that overhead K times. Stacked, every pa
 leading axis of K members and each op runs once for all of them on (K, B, ...) tensors: a Linear
 layer becomes a batched matrix product, a LayerNorm normalizes each member's rows and applies
 that member's weight and bias. Member by member the equations are LiquidNet.forward's
-(dlnet/model.py); tests/test_stacked.py checks the two against each other, dropout included.
+(dlnet/model.py), and state_of(k) gives member k back as a LiquidNet state_dict;
+tests/test_stacked.py checks the two against each other, dropout included.
 
 Dropout draws each member's mask from that member's own generator, seeded as training.fit seeds
 the global one, so member k sees the masks a run of its seed alone would see. The members share
@@ -15,8 +16,6 @@ no parameter and no gradient: each member's loss reaches only its own slice of e
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from dlnet.model import LiquidNet
 
 
 def _key(name):
@@ -85,11 +84,6 @@ class StackedLiquidNet(nn.Module):
         """Member k's parameters as a LiquidNet state_dict (copies)."""
         return {name: _from_stacked(name, self.p(name)[k].detach(), self.shapes[name]).clone()
                 for name in self.names}
-
-    def member(self, k):
-        model = LiquidNet(self.cfg)
-        model.load_state_dict(self.state_of(k))
-        return model.eval()
 
 
 # A member's tensors in the shapes its ops want, so that the forward needs no transpose or

@@ -191,7 +191,7 @@ def fit_members(models, cfg, seeds, train, val, span, teacher_train=None, logs=N
         total = torch.zeros(len(models), dtype=torch.float64)
         for i in range(0, len(x), cfg.batch_size):
             batch = slice(i, i + cfg.batch_size)
-            pred = net(xs[:, batch], dropout)                                        # (K, B, out)
+            pred = net(xs[:, batch], dropout)                                       # (K, B, out)
             losses = member_losses(pred, ys[:, batch], ts[:, batch] if ts is not None else None,
                                    lam, cfg.divergence)                              # (K,)
             opt.zero_grad()

@@ -40,7 +40,7 @@ def test_a_stacked_forward_is_each_members_own(cfg):
         out = stacked(x.expand(3, -1, -1))
         for k, m in enumerate(models):
             assert torch.allclose(out[k], m.eval()(x), atol=1e-6)
-            assert close(stacked.member(k).state_dict(), m.state_dict(), 0)
+            assert close(stacked.state_of(k), m.state_dict(), 0)
 
 
 def test_a_stacked_member_draws_its_seeds_dropout_masks():
@@ -161,7 +161,7 @@ def test_a_stacked_member_round_trips_whatever_its_shapes():
         models = [built(cfg, s) for s in (1, 2)]
         stacked = StackedLiquidNet(models)
         for k, m in enumerate(models):
-            assert close(stacked.member(k).state_dict(), m.state_dict(), 0)
+            assert close(stacked.state_of(k), m.state_dict(), 0)
 
 
 def test_stacked_training_needs_a_generator_per_member():
