@@ -3,7 +3,8 @@
 #   ./install.sh        the workflow: Debian's Cortex-M4 toolchain, QEMU, Graphviz; the package
 #                       with its TFLite extra
 #   ./install.sh test   the same plus what the tests need: Slurm and munge for the cluster test,
-#                       pytest and the Slurm executor plugin
+#                       QEMU's user mode (Python on emulated Intel and AMD CPUs), pytest and the
+#                       Slurm executor plugin
 # Debian packages come from apt-get (as root, or through sudo); Python packages from pip.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,7 +13,7 @@ what=${1:-run}
 debs=(gcc g++ make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm graphviz)
 extras=tflite
 if [ "$what" = test ]; then
-  debs+=(slurm-wlm munge)
+  debs+=(slurm-wlm munge qemu-user)
   extras=test
 elif [ "$what" != run ]; then
   echo "usage: ./install.sh [run|test]" >&2

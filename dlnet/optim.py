@@ -11,7 +11,12 @@ torch.optim optimizer imports the compiler (torch._dynamo: 2-3 s of every traini
     v = beta2 v + (1 - beta2) g^2                   second moment
     p = p (1 - lr wd) - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-which is torch.optim.AdamW's update (decoupled weight decay, bias-corrected moments).
+which is torch.optim.AdamW's update (decoupled weight decay, bias-corrected moments), with one
+difference in the last bit: sqrt(v) is NumPy's, correctly rounded as IEEE specifies. torch's
+float32 sqrt rounds about one value in five the other way, and which ones depends on the
+processor: this AMD EPYC and QEMU's emulated Intel and AMD CPUs disagree on them (an
+approximate instruction, whose result the ISA leaves to each vendor), so the same training ended
+with other weights there. tests/test_numerics.py trains on the emulated CPUs to keep it so.
 
 With `members` (dlnet/stacked.py: K training runs stacked, every parameter (K, ...)), the flat
 buffers are (K, N), each member's parameters one row, and gradient clipping takes each row's
@@ -20,6 +25,7 @@ own norm: a member's update is what it would be alone.
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -42,6 +48,7 @@ class FlatAdamW:
             start = end
         self.m = torch.zeros_like(self.flat)
         self.v = torch.zeros_like(self.flat)
+        self.denom = torch.empty_like(self.flat)
         self.t = 0
 
     def zero_grad(self):
@@ -61,7 +68,9 @@ class FlatAdamW:
         self.flat.mul_(1.0 - lr * self.weight_decay)
         self.m.lerp_(self.grad, 1.0 - beta1)
         self.v.mul_(beta2).addcmul_(self.grad, self.grad, value=1.0 - beta2)
-        denom = (self.v.sqrt() / math.sqrt(1.0 - beta2 ** self.t)).add_(self.eps)
+        # NumPy's sqrt, the same on every CPU (see above), written through a view of the buffer
+        np.sqrt(self.v.numpy(), out=self.denom.numpy())
+        denom = self.denom.div_(math.sqrt(1.0 - beta2 ** self.t)).add_(self.eps)
         self.flat.addcdiv_(self.m, denom, value=-lr / (1.0 - beta1 ** self.t))
 
     def release(self):

@@ -3,6 +3,7 @@ machine would pick change the numbers; with them, they do not."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -88,3 +89,76 @@ def test_the_tests_run_the_pinned_kernels():
     """pytest imports dlnet before its installed plugins (pyproject's `-p dlnet`): the tests'
     own computations, compared number for number with the workflow's, use the same kernels."""
     assert numerics.mismatch(numerics.in_force()) == []
+
+
+# The same training on other CPUs, as QEMU emulates them: its user mode runs this very Python on
+# a virtual CPU that reports the model's vendor and features, with IEEE arithmetic done exactly in
+# software. So whatever MKL or PyTorch picks for an Intel or an AMD processor runs, and the
+# weights come out as that processor's would, unless the code uses an instruction whose result
+# is not specified to the bit (the approximate reciprocals RCPPS and RSQRTPS, which Intel, AMD and
+# QEMU each implement their own way): then the emulated and the native run differ, as two
+# vendors' processors would. A student, a teacher and two stacked seeds, a few epochs each,
+# with gradient clipping on.
+QEMU = shutil.which("qemu-x86_64")
+INTEL, AMD = "Haswell", "EPYC"      # GenuineIntel and AuthenticAMD, both AVX2 and FMA
+TRAIN = r"""
+import hashlib, json
+import dlnet
+import numpy as np, torch
+from dlnet import model as net, numerics
+from dlnet.training import TrainConfig, fit, fit_seeds, set_determinism
+
+def digest(models):
+    return hashlib.sha256(b"".join(np.ascontiguousarray(v.numpy()).tobytes()
+                                   for m in models for v in m.state_dict().values())).hexdigest()
+
+set_determinism(0, 1)
+gen = torch.Generator().manual_seed(0)
+x, y = torch.randn(400, 100, generator=gen).numpy(), torch.randn(400, 100, generator=gen).numpy()
+train, val, cfg = (x[:300], y[:300]), (x[300:], y[300:]), TrainConfig(epochs=3, seed=0, clip=0.05)
+student = net.student_config(8, 64, 64, 32)
+teacher = net.teacher_config(enc_hidden=64, width=32, dec_hidden=64, dec_mid=32, steps=3, dt=1 / 3)
+out = {}
+for name, arch in (("student", student), ("teacher", teacher)):
+    torch.manual_seed(0)
+    model = net.LiquidNet(arch)
+    fit(model, cfg, train, val, 1.0, log=lambda s: None)
+    out[name] = digest([model])
+models = []
+for seed in (1, 2):
+    torch.manual_seed(seed)
+    models.append(net.LiquidNet(student))
+fit_seeds(models, [1, 2], cfg, train, val, 1.0, logs=[lambda s: None] * 2)
+out["stacked"] = digest(models)
+print(json.dumps({"weights": out, "numerics": numerics.in_force()}))
+"""
+
+
+def trained(root, cpu=None, native=False):
+    """TRAIN's digests in a fresh interpreter, on this CPU or on QEMU's model `cpu`."""
+    base = {k: v for k, v in os.environ.items() if k not in (*numerics.PINS, numerics.OPT_OUT)}
+    env = {**base, "PYTHONPATH": str(root), **({numerics.OPT_OUT: "1"} if native else {})}
+    # sys.executable, not its target: the interpreter finds its virtual environment by that path
+    cmd = ([QEMU, "-cpu", cpu] if cpu else []) + [sys.executable, "-c", TRAIN]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def result(proc):
+    out, err = proc.communicate(timeout=1200)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(QEMU is None, reason="needs qemu-x86_64 (Debian package qemu-user) to run "
+                    "Python on an emulated Intel and AMD CPU; ./install.sh test installs it")
+def test_an_intel_and_an_amd_cpu_train_the_same_weights(root):
+    runs = {"here": trained(root), "intel": trained(root, INTEL), "amd": trained(root, AMD)}
+    pinned = {k: result(p) for k, p in runs.items()}
+    for r in pinned.values():
+        assert r["numerics"]["mkl_branch"] == "COMPATIBLE" and r["numerics"]["aten"] == "AVX2"
+    assert pinned["intel"]["weights"] == pinned["here"]["weights"]
+    assert pinned["amd"]["weights"] == pinned["here"]["weights"]
+    # without the pins MKL takes its Intel path on one and its AMD path on the other
+    free = [trained(root, INTEL, native=True), trained(root, AMD, native=True)]
+    intel, amd = (result(p)["weights"] for p in free)
+    assert intel["student"] != amd["student"] and intel["teacher"] != amd["teacher"]
