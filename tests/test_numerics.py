@@ -95,10 +95,10 @@ def test_the_tests_run_the_pinned_kernels():
 # a virtual CPU that reports the model's vendor and features, with IEEE arithmetic done exactly in
 # software. So whatever MKL or PyTorch picks for an Intel or an AMD processor runs, and the
 # weights come out as that processor's would, unless the code uses an instruction whose result
-# is not specified to the bit (the approximate reciprocals RCPPS and RSQRTPS, which Intel, AMD and
-# QEMU each implement their own way): then the emulated and the native run differ, as two
-# vendors' processors would. A student, a teacher and two stacked seeds, a few epochs each,
-# with gradient clipping on.
+# the ISA does not fix to the bit (the approximate reciprocals RCPPS and RSQRTPS, specified to 12
+# bits, which each vendor and QEMU compute their own way): then the emulated and the native runs
+# differ, as two vendors' processors would (torch's float32 sqrt did: dlnet/optim.py). A student,
+# a teacher and two stacked seeds, a few epochs each, with gradient clipping on.
 QEMU = shutil.which("qemu-x86_64")
 INTEL, AMD = "Haswell", "EPYC"      # GenuineIntel and AuthenticAMD, both AVX2 and FMA
 TRAIN = r"""
