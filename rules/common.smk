@@ -59,6 +59,11 @@ def data_config(wildcards):
     return {k: v for k, v in protocol_config(wildcards).items() if k != "ablation"}
 
 
+def max_int8_bytes(wildcards):
+    """The protocol's limit on a deployed model's int8 bytes, or None."""
+    return protocol_config(wildcards).get("candidates", {}).get("max_int8_bytes")
+
+
 def training_config(wildcards):
     """The training section with the protocol's own changes (early stopping) applied."""
     return {**config["training"], **protocol_config(wildcards)["training"]}

@@ -72,5 +72,6 @@ checkpoint select:
         seed=config["seed"],
         stability_draws=config["pareto"]["stability_draws"],
         quantization=QUANTIZATION,
+        max_int8_bytes=max_int8_bytes,
     script:
         "../scripts/select.py"

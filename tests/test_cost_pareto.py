@@ -4,7 +4,9 @@ import pytest
 
 from dlnet import model as net
 from dlnet.cost import costs
+from dlnet.errors import InputError
 from dlnet.pareto import difference_variance, front_ranks, knee, stability, within_noise
+from dlnet.run.select import deployed_run
 from dlnet.seeds import Noise, estimate, lineage
 
 
@@ -179,3 +181,15 @@ def test_seed_noise_by_hand():
     assert lineage("h4-tiny_p0.3") == "h4-tiny" and lineage("teacher") == "teacher"
     with pytest.raises(ValueError):
         estimate(runs[runs["name"] == "teacher"])
+
+
+def test_the_deployed_seed_is_the_best_one_within_the_byte_limit():
+    """Pruning may leave one seed of a candidate larger than the first: it is deployed only if
+    it fits the protocol's limit."""
+    runs = pd.DataFrame({"name": ["a", "a", "a", "b"], "seed": [42, 43, 44, 42],
+                         "val_mae": [0.3, 0.1, 0.2, 0.05], "int8_bytes": [8000, 8300, 7900, 90]})
+    assert deployed_run(runs, "a", None, "candidates.csv")["seed"] == 43
+    assert deployed_run(runs, "a", 8192, "candidates.csv")["seed"] == 44
+    with pytest.raises(InputError, match="candidates.max_int8_bytes") as e:
+        deployed_run(runs, "a", 7000, "candidates.csv")
+    assert "candidates.csv" in str(e.value) and "7000" in str(e.value)

@@ -141,7 +141,14 @@ def test_the_paper_protocol_chooses_among_liquid_networks_only(tiny_run):
     wd, _ = tiny_run
     cands = pd.read_csv(wd / "results/paper/pareto/candidates.csv")
     assert set(cands.loc[cands["eligible"], "kind"]) == {"liquid"}
-    assert json.loads((wd / "results/paper/pareto/selected.json").read_text())["kind"] == "liquid"
+    selected = json.loads((wd / "results/paper/pareto/selected.json").read_text())
+    assert selected["kind"] == "liquid"
+    # the deployed seed's own cost, which the header quantize writes holds
+    size = json.loads((wd / "results/paper/deploy/size.json").read_text())
+    assert size["native_model_bytes"] == selected["deployed_int8_bytes"]
+    seeds = pd.read_csv(wd / "results/paper/pareto/seeds.csv")
+    deployed = seeds[(seeds["name"] == selected["name"]) & (seeds["seed"] == selected["seed"])]
+    assert deployed["int8_bytes"].tolist() == [selected["deployed_int8_bytes"]]
     residual = pd.read_csv(wd / "results/paper_residual/pareto/candidates.csv")
     assert {"liquid", "polynomial", "linear"} >= set(residual.loc[residual["eligible"], "kind"])
     assert "polynomial" in set(residual.loc[residual["eligible"], "kind"])
@@ -163,6 +170,7 @@ def test_a_baseline_that_no_network_beats_is_deployed_and_runs_on_the_m4(tiny_ru
     assert not (r / "deploy/model_int8.tflite").exists()
     size = json.loads((r / "deploy/size.json").read_text())
     assert size["native_model_bytes"] == selected["int8_bytes"] < 1024
+    assert selected["deployed_int8_bytes"] == selected["int8_bytes"]
 
 
 def test_editing_one_students_config_reruns_only_what_depends_on_it(tiny_run, tmp_path):
@@ -458,7 +466,8 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                                 runs=tiny["pareto"]["seeds"], seed=config["seed"],
                                 stability_draws=tiny["pareto"]["stability_draws"],
                                 quantization={k: v for k, v in config["deploy"].items()
-                                              if k not in ("verify", "int8_tolerance")}),
+                                              if k not in ("verify", "int8_tolerance")},
+                                max_int8_bytes=pcfg["candidates"].get("max_int8_bytes")),
                 "select.log")
             out[variant] = {t: pd.read_csv(t) for t in ("front1.csv", "candidates.csv")}
             out[variant]["selected"] = Path("selected.json").read_bytes()

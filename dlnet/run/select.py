@@ -8,7 +8,10 @@ validation MAE of the int8 model (each finalist's run quantized here as rule qua
 baselines and ridge as the core computes them), so a candidate does not gain or lose by its
 arithmetic. The rule (dlnet.pareto) reads validation columns only, and selected.json holds only
 what it read: validation errors and costs (seeds.csv has every run's float errors on every split,
-for the report). Of the chosen finalist, the seed with the lowest validation MAE is deployed.
+for the report). Of the chosen finalist, the seed with the lowest validation MAE is deployed,
+among its seeds within the protocol's int8 byte limit: a pruned seed may have another shape, and
+so another cost, than the first one (`int8_bytes` is the candidate's, `deployed_int8_bytes` the
+deployed seed's).
 """
 
 import numpy as np
@@ -17,6 +20,7 @@ import pandas as pd
 from dlnet import deployable, pareto, protocols
 from dlnet import seeds as seed_noise
 from dlnet.candidates import SCORE_SPLITS, scores
+from dlnet.errors import InputError
 from dlnet.io import read_json, save_figure, write_csv, write_json
 from dlnet.logs import Log
 from dlnet.metrics import errors
@@ -41,15 +45,31 @@ def seed_table(frame, metrics_paths, model_paths, seed):
 
 
 def int8_validation(paths, splits, quantization):
-    """Validation MAE of each liquid checkpoint as the int8 core computes it, quantized with
-    the deploy settings on the same calibration windows as rule quantize."""
+    """(validation MAE, int8 bytes) of each liquid checkpoint as the int8 core computes and
+    stores it, quantized with the deploy settings on the same calibration windows as rule
+    quantize."""
     x_cal = calibrate.sample(splits["train"].inputs, int(quantization["calibration_windows"]))
     val = splits["val"]
     out = []
     for path in paths:
-        qm = deployable.Liquid(path).quantize(x_cal, quantization)
-        out.append(errors(val.y, reference.predict(qm, val.inputs))["mae"])
+        model = deployable.Liquid(path)
+        qm = model.quantize(x_cal, quantization)
+        out.append((errors(val.y, reference.predict(qm, val.inputs))["mae"],
+                    model.costs()["int8_bytes"]))
     return out
+
+
+def deployed_run(runs, name, limit, source):
+    """Of `name`'s runs (val_mae as the int8 core computes it, int8_bytes), the one deployed:
+    the lowest validation MAE among those within `limit` int8 bytes (None: no limit). Pruning
+    may leave a seed in another shape than the first one, whose cost the candidate carries."""
+    own = runs[runs["name"] == name]
+    fits = own if limit is None else own[own["int8_bytes"] <= limit]
+    if fits.empty:
+        raise InputError(source, f"no run of {name} fits in {limit} int8 bytes "
+                         f"({sorted(own['int8_bytes'])})", "raise the protocol's "
+                         "candidates.max_int8_bytes in config.yaml, or rerun its training")
+    return fits.loc[fits["val_mae"].idxmin()]
 
 
 def run(input, output, params, log, threads=1):
@@ -58,10 +78,12 @@ def run(input, output, params, log, threads=1):
     frame = pd.read_csv(input.candidates)
     seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
     splits, _ = protocols.load_with_scaler(input.dataset, input.info)
-    seeds["val_mae_int8"] = int8_validation(seeds["model"], splits, params.quantization)
+    scored = int8_validation(seeds["model"], splits, params.quantization)
+    seeds["val_mae_int8"] = [mae for mae, _ in scored]
+    seeds["int8_bytes"] = pd.Series([size for _, size in scored], index=seeds.index, dtype=int)
     for _, r in seeds.iterrows():
         log(f"{r['name']} seed {r['seed']}: validation MAE float {r['val_mae']:.6f}, "
-            f"int8 {r['val_mae_int8']:.6f}")
+            f"int8 {r['val_mae_int8']:.6f}, {r['int8_bytes']} int8 bytes")
     runs_int8 = seeds.assign(val_mae=seeds["val_mae_int8"])
     by_name = runs_int8.groupby("name", sort=False)["val_mae"]
     if by_name.ngroups:
@@ -111,10 +133,11 @@ def run(input, output, params, log, threads=1):
     log(f"selected {chosen['name']}: {reason}; the choice holds in {held:.0%} of "
         f"{params.stability_draws} simulated reruns")
 
-    instance = {"seed": None, "model": chosen["model"], "val_mae": chosen["val_mae"]}
+    instance = {"seed": None, "model": chosen["model"], "val_mae": chosen["val_mae"],
+                "int8_bytes": chosen["int8_bytes"]}
     if chosen["kind"] == "liquid":
-        runs_of = runs_int8[runs_int8["name"] == chosen["name"]]
-        instance = runs_of.loc[runs_of["val_mae"].idxmin()].to_dict()
+        instance = deployed_run(runs_int8, chosen["name"], params.max_int8_bytes,
+                                input.candidates).to_dict()
     selected = {
         "name": chosen["name"], "stage": chosen["stage"], "kind": chosen["kind"],
         "model": instance["model"], "seed": _plain(instance["seed"]),
@@ -125,6 +148,7 @@ def run(input, output, params, log, threads=1):
                       **_alternatives(pool, votes, pick, rule["cost"])},
         "val_mae": float(instance["val_mae"]),
         "val_mae_mean": float(chosen["val_mae_mean"]),
+        "deployed_int8_bytes": int(instance["int8_bytes"]),
         **{k: _plain(chosen[k]) for k in ("family", "width", "ratio", "params", "macs",
                                           "int8_bytes", "degree", "fit_len") if k in chosen},
     }
