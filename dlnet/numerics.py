@@ -28,9 +28,10 @@ architectures (arm64) are left as they are: there the seed noise of the selectio
 DLNET_NATIVE_NUMERICS=1 turns the pins off (faster; numbers then depend on the CPU).
 
 No pin reaches an instruction whose result the ISA leaves to the vendor (RCPPS, RSQRTPS): torch's
-float32 sqrt follows one, so the optimizer takes NumPy's (dlnet/optim.py). tests/test_numerics.py
-trains under QEMU on an emulated Intel and an emulated AMD CPU, which compute exactly what the
-ISA specifies: a vendor-specific instruction on the training path shows as a difference there.
+float32 sqrt behaves as if it used one (this CPU and QEMU's disagree on its last bit), so the
+optimizer takes NumPy's (dlnet/optim.py). tests/test_numerics.py trains under QEMU on an emulated
+Intel and an emulated AMD CPU, which compute exactly what the ISA specifies: a vendor-specific
+instruction on the training path shows as a difference there.
 """
 
 import os
