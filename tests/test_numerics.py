@@ -48,11 +48,17 @@ MACHINE_A = {"OPENBLAS_CORETYPE": "Prescott", "MKL_CBWR": "AUTO"}
 MACHINE_B = {"OPENBLAS_CORETYPE": "Haswell", "MKL_CBWR": "COMPATIBLE"}
 
 
-def child(root, env, native):
+def environment(root, env, native):
+    """This environment without the pins (the child's `import dlnet` sets them again, unless
+    `native`), with `env` on top and the project on the path."""
     base = {k: v for k, v in os.environ.items() if k not in (*numerics.PINS, numerics.OPT_OUT)}
-    env = {**base, "PYTHONPATH": str(root), **env, **({numerics.OPT_OUT: "1"} if native else {})}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(root)], env=env, capture_output=True,
-                         text=True, timeout=300)
+    return {**base, "PYTHONPATH": str(root), **env, **({numerics.OPT_OUT: "1"} if native else {})}
+
+
+def child(root, env, native):
+    out = subprocess.run([sys.executable, "-c", CHILD, str(root)],
+                         env=environment(root, env, native), capture_output=True, text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -136,11 +142,10 @@ print(json.dumps({"weights": out, "numerics": numerics.in_force()}))
 
 def trained(root, cpu=None, native=False):
     """TRAIN's digests in a fresh interpreter, on this CPU or on QEMU's model `cpu`."""
-    base = {k: v for k, v in os.environ.items() if k not in (*numerics.PINS, numerics.OPT_OUT)}
-    env = {**base, "PYTHONPATH": str(root), **({numerics.OPT_OUT: "1"} if native else {})}
     # sys.executable, not its target: the interpreter finds its virtual environment by that path
     cmd = ([QEMU, "-cpu", cpu] if cpu else []) + [sys.executable, "-c", TRAIN]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, env=environment(root, {}, native), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def result(proc):
