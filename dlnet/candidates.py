@@ -78,10 +78,13 @@ def table(model_metrics, model_paths, baselines_path=None, learned=None, dims=No
 
 
 def eligible(frame, candidates_cfg):
-    """Which rows the protocol may deploy: liquid networks always, the polynomial baselines and
-    ridge when `baselines` compete, each within `max_int8_bytes` when it is set."""
+    """Which rows the protocol may deploy: liquid networks (the teacher unless `teacher` is
+    false), the polynomial baselines and ridge when `baselines` compete, each within
+    `max_int8_bytes` when it is set."""
     kinds = list(DEPLOYABLE) if candidates_cfg["baselines"] else ["liquid"]
     ok = frame["kind"].isin(kinds)
+    if not candidates_cfg.get("teacher", True):
+        ok &= frame["stage"] != "teacher"
     limit = candidates_cfg.get("max_int8_bytes")
     if limit is not None:
         ok &= frame["int8_bytes"].astype(float) <= limit

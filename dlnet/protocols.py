@@ -43,6 +43,8 @@ def describe(pcfg):
     text += (" The polynomial baselines and ridge regression compete with the liquid networks "
              "for deployment" if c["baselines"] else
              " Only liquid networks may be deployed (the baselines are shown beside them)")
+    if not c.get("teacher", True):
+        text += "; the teacher is the students' reference, not a candidate"
     limit = c.get("max_int8_bytes")
     return text + (f", within {limit:,} bytes of int8 model." if limit else ".")
 

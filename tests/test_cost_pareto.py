@@ -193,3 +193,21 @@ def test_the_deployed_seed_is_the_best_one_within_the_byte_limit():
     with pytest.raises(InputError, match="candidates.max_int8_bytes") as e:
         deployed_run(runs, "a", 7000, "candidates.csv")
     assert "candidates.csv" in str(e.value) and "7000" in str(e.value)
+
+
+def test_what_a_protocol_may_deploy():
+    """candidates.eligible: the kinds the protocol lets compete, the teacher unless `teacher` is
+    false (the paper's own choice among its students), each within the byte limit."""
+    from dlnet.candidates import eligible
+
+    frame = pd.DataFrame({
+        "name": ["teacher", "h4", "h4_p0.5", "quadratic (k=30)", "quadratic (k=3)",
+                 "ridge (alpha=1, int8)", "knn (components=8, neighbours=5)"],
+        "stage": ["teacher", "student", "recovered", "baseline", "baseline", "learned", "learned"],
+        "kind": ["liquid", "liquid", "liquid", "polynomial", "reference", "linear", "knn"],
+        "int8_bytes": [170_000, 9_000, 6_000, 448, 124, 11_000, 150_000]})
+    assert eligible(frame, {"baselines": False}).tolist() == [1, 1, 1, 0, 0, 0, 0]
+    assert eligible(frame, {"baselines": False, "teacher": False}).tolist() == [0, 1, 1, 0, 0, 0, 0]
+    assert eligible(frame, {"baselines": True}).tolist() == [1, 1, 1, 1, 0, 1, 0]
+    assert eligible(frame, {"baselines": True, "max_int8_bytes": 8192}).tolist() == \
+        [0, 0, 1, 1, 0, 0, 0]

@@ -75,6 +75,8 @@ def test_checkpoints_build_the_pruning_and_seed_parts_of_the_dag(tiny_run):
             assert (wd / "results" / p / "recovered" / name / "model.pt").exists()
             assert (wd / "results" / p / "pruned" / name / "model.pt").exists()
         assert set(cands["stage"]) == {"teacher", "student", "recovered", "baseline", "learned"}
+        if p == "paper":  # as published, the students alone compete: the teacher is no finalist
+            assert not cands.loc[cands["stage"] == "teacher", "eligible"].any()
         finalists = cands[cands["finalist"]]
         assert len(finalists) <= 2 and (finalists["kind"] == "liquid").all()
         assert (finalists["front"] == 1).all() and finalists["eligible"].all()
