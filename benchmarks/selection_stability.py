@@ -40,7 +40,8 @@ def main():
         d = root / name / "pareto"
         selected = json.loads((d / "selected.json").read_text())
         rule, n = selected["rule"], selected["noise"]
-        noise = seed_noise.Noise(n["relative_std"], n["shared"], n["own"], n["dof"], n["dof_own"])
+        noise = seed_noise.Noise(n["relative_std"], n["shared"], n["own"], n["dof"], n["dof_own"],
+                                 n["dof_shared"])
         if rule["rule"] != "within_noise":
             print(f"{name}: rule {rule['rule']}, nothing to check here")
             continue

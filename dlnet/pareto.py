@@ -21,6 +21,22 @@ def front_ranks(points):
     return ranks
 
 
+def finalists(error, cost, n, band):
+    """Indices of the candidates retrained with every seed, from one run's validation `error`
+    and `cost` of the first front's networks: the most accurate, then the cheapest of those
+    within `band` (relative) of its error, n in all. The rule then picks the cheapest whose
+    mean is within the noise of the best, so these are the ones it could pick; the band holds
+    what one run's noise could hide (a difference of two runs at 8% noise per run has an 11%
+    spread)."""
+    error, cost = np.asarray(error, np.float64), np.asarray(cost, np.float64)
+    if not len(error) or n < 1:
+        return []
+    best = int(np.argmin(error))
+    near = [i for i in np.lexsort((error, cost))
+            if i != best and error[i] <= error[best] * (1.0 + band)]
+    return sorted([best, *near[:n - 1]])
+
+
 def paired(runs, lineages, best):
     """Which candidates are compared with the best seed by seed: trained on the same seeds in
     the same lineage."""
@@ -50,8 +66,8 @@ def within_noise(error, runs, cost, lineages, noise, confidence):
         error_m - error_b <= q sqrt(difference_variance),
 
     q the one-sided Student t quantile of `confidence` with the degrees of freedom of the noise
-    estimate that dominates the comparison (a lineage's own part for paired candidates, the
-    whole noise otherwise): the difference is what the seeds alone could make. margin =
+    in the comparison (a lineage's own part for paired candidates, both parts otherwise:
+    Noise.dof_between): the difference is what the seeds alone could make. margin =
     q - difference / standard error, >= 0 within. Ties in cost go to the lower error.
     """
     error, runs, cost = (np.asarray(a, np.float64) for a in (error, runs, cost))
@@ -60,7 +76,7 @@ def within_noise(error, runs, cost, lineages, noise, confidence):
     best = int(np.argmin(error))
     se = np.sqrt(difference_variance(error, runs, lineages, noise, best))
     dof = np.where(paired(runs, lineages, best) & (noise.dof_own > 0), noise.dof_own,
-                   noise.dof_total)
+                   noise.dof_between)
     quantile = student_t.ppf(confidence, np.maximum(dof, 1))
     diff = error - error[best]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -21,11 +21,26 @@ Estimates, from relative deviations r = mae_run / m - 1 (zero mean per candidate
     own^2   = sum (r - mean of r over the lineage's candidates on that seed)^2
               / sum over lineages of (candidates - 1)(runs - 1)
     shared^2 = total^2 - own^2 (at least 0)
+
+Candidates of one lineage share its seeds' shocks, so their runs are not independent draws of
+the noise: the shared part is known from one value per lineage and seed, L (runs - 1) degrees of
+freedom for L lineages, the own part from dof_own. A comparison between lineages, whose variance
+holds both parts, gets the Welch-Satterthwaite degrees of freedom of that sum (`dof_between`),
+not the count of runs.
+
+A failed run is not seed noise: a run whose MAE lies more than FAILED_Z standard deviations above
+its candidate's other runs (the deviation's standard deviation from the noise of the other
+candidates) is left out of the estimate and reported. It stays in its candidate's mean: a model
+whose training sometimes fails is worse, in expectation, by that much.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+# Four standard deviations above: a normal deviation that far has probability 3e-5, so among the
+# ~20 runs of a selection a flag is a failed training run, not an unlucky seed.
+FAILED_Z = 4.0
 
 
 def run_seeds(seed, runs):
@@ -43,16 +58,70 @@ class Noise:
     total: float            # relative standard deviation of one run's MAE
     shared: float           # the part a seed shares across a lineage
     own: float              # the part each candidate's own training adds
-    dof_total: int
+    dof_total: int          # runs minus candidates
     dof_own: int
+    dof_shared: int = 0     # lineages x (runs - 1): independent values of the shared part
+    failed: list = field(default_factory=list)   # the runs left out (failed_runs)
+
+    @property
+    def dof_between(self):
+        """Degrees of freedom of own^2 + shared^2, the variance of a comparison between lineages
+        (Welch-Satterthwaite); at most dof_total."""
+        own2, shared2 = self.own ** 2, self.shared ** 2
+        parts = [(own2, self.dof_own), (shared2, self.dof_shared)]
+        denominator = sum(v ** 2 / d for v, d in parts if v > 0 and d > 0)
+        if denominator == 0:
+            return self.dof_total
+        return min(float(self.dof_total), (own2 + shared2) ** 2 / denominator)
 
     def to_dict(self):
         return {"relative_std": self.total, "shared": self.shared, "own": self.own,
-                "dof": self.dof_total, "dof_own": self.dof_own}
+                "dof": self.dof_total, "dof_own": self.dof_own, "dof_shared": self.dof_shared,
+                "dof_between": self.dof_between, "failed": self.failed}
+
+
+def failed_runs(runs, z=FAILED_Z):
+    """Index labels of the failed runs in a table with columns name, seed, val_mae. Each
+    candidate's most outlying run is the one furthest from the mean of its other runs, in
+    standard deviations of that difference under the noise of the other candidates (their runs
+    only, so that a failure does not hide itself). It has failed when it lies above by more than
+    z (one unusually good run makes its others look worse, and is no failure). The worst such run
+    is taken out, and the search repeats without it."""
+    out = []
+    while True:
+        worst = (z, None)
+        kept = runs.drop(index=out)
+        for name, own in kept.groupby("name"):
+            others = kept[kept["name"] != name]
+            if len(own) < 3 or (others.groupby("name").size() > 1).sum() == 0:
+                continue
+            sigma = _estimate(others).total
+            if sigma == 0:
+                continue
+            scores = {i: (r["val_mae"] / own.drop(index=i)["val_mae"].mean() - 1.0)
+                      / (sigma * np.sqrt(1.0 + 1.0 / (len(own) - 1)))
+                      for i, r in own.iterrows()}
+            i = max(scores, key=lambda k: abs(scores[k]))
+            if scores[i] > worst[0]:
+                worst = (scores[i], i)
+        if worst[1] is None:
+            return out
+        out.append(worst[1])
 
 
 def estimate(runs):
-    """Noise from a table of runs with columns name, seed, val_mae (every finalist's runs)."""
+    """Noise from a table of runs with columns name, seed, val_mae (every finalist's runs),
+    the failed ones (failed_runs) left out and listed."""
+    bad = failed_runs(runs)
+    noise = _estimate(runs.drop(index=bad))
+    noise.failed = [{"name": r["name"], "seed": int(r["seed"]), "val_mae": float(r["val_mae"]),
+                     "others_mean": float(runs.loc[(runs["name"] == r["name"]) & ~runs.index.isin(bad),
+                                                   "val_mae"].mean())}
+                    for _, r in runs.loc[bad].iterrows()]
+    return noise
+
+
+def _estimate(runs):
     runs = runs.assign(r=runs["val_mae"] / runs.groupby("name")["val_mae"].transform("mean") - 1.0,
                        lineage=runs["name"].map(lineage))
     counts = runs.groupby("name").size()
@@ -61,6 +130,7 @@ def estimate(runs):
         raise ValueError("the seed noise needs at least one candidate trained with two seeds")
     total2 = float((runs["r"] ** 2).sum()) / dof_total
     own_sq, dof_own = 0.0, 0
+    dof_shared = int(sum(g["seed"].nunique() - 1 for _, g in runs.groupby("lineage")))
     for _, group in runs.groupby("lineage"):
         table = group.pivot(index="seed", columns="name", values="r").dropna()
         k, n = table.shape[1], table.shape[0]
@@ -71,4 +141,4 @@ def estimate(runs):
         dof_own += (k - 1) * (n - 1)
     own2 = own_sq / dof_own if dof_own else total2      # no pairs: no part can be told apart
     return Noise(np.sqrt(total2), np.sqrt(max(total2 - own2, 0.0)), np.sqrt(min(own2, total2)),
-                 dof_total, dof_own)
+                 dof_total, dof_own, dof_shared)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from dlnet import paper
 from dlnet.io import read_json
+from dlnet.seeds import FAILED_Z
 
 SPLIT_COLUMNS = ("val_mae", "test_mae", "test2_mae", "segments_mae")
 
@@ -43,8 +44,10 @@ def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=Non
                             ("tflite", "int8, TFLite Micro")):
             if kind not in d:
                 continue
+            # the deployed seed's own shape: pruning may leave it another than the candidate's
             row = {"model": f"{name} ({label})", "stage": "deployed",
-                   "params": selected.get("params"), "macs": selected.get("macs"),
+                   "params": size.get("params", selected.get("params")),
+                   "macs": size.get("macs", selected.get("macs")),
                    **_split_maes(d[kind])}
             if kind == "int8":
                 row["int8_bytes"] = size.get("native_model_bytes")
@@ -211,6 +214,49 @@ def signals_text(configured, ablation, min_gain):
         f"(`ablation.min_gain`){agree}"])
 
 
+def finalists_table(pareto_csv):
+    """What select chose among (its pareto.csv), most accurate first: each candidate's
+    validation MAE as the int8 core computes it, mean and range over its seeds (a baseline or
+    ridge: exact, one value), its margin to the noise band of the best, in standard errors,
+    and the share of the simulated reruns that choose it."""
+    pool = pd.read_csv(pareto_csv).sort_values("val_mae_mean", kind="stable")
+    seeded = np.isfinite(pool["runs"])
+    return pd.DataFrame({
+        "model": pool["name"] + np.where(pool["selected"], " (selected)", ""),
+        "kind": pool["kind"],
+        "int8_bytes": pool["int8_bytes"].astype("Int64"),
+        "seeds": np.where(seeded, pool["runs"].where(seeded, 0).astype(int).astype(str), "exact"),
+        "val_mae_int8": pool["val_mae_mean"],
+        "val_mae_min": pool["val_mae_min"].where(seeded),
+        "val_mae_max": pool["val_mae_max"].where(seeded),
+        "margin_se": pool["margin_se"].map("{:+.2f}".format),
+        "within_noise": np.where(pool["margin_se"] >= 0, "yes", ""),
+        "reruns": pool["chosen_share"].map("{:.0%}".format),
+    })
+
+
+FINALISTS_NOTE = (
+    "Validation only. val_mae_int8: the mean over the seeds of the validation MAE as the int8 "
+    "core computes it (min and max beside); the baselines and ridge are exact. margin_se: how far "
+    "inside (+) or outside (-) the best one's noise band a candidate lies, in standard errors; of "
+    "the candidates within noise the cheapest is selected. reruns: the share of simulated reruns "
+    "(every finalist retrained elsewhere) that choose it. The finalists are the first front's "
+    "liquid network with the lowest validation MAE of one run, in float, and the cheapest within "
+    "`pareto.finalist_band` of it (`pareto.finalists` in all).")
+
+
+def tflite_note(sizes, limit):
+    """A sentence when the TFLite export is larger than the protocol may deploy: the native
+    blob is what the firmware carries."""
+    tflite = sizes.get("tflite_flatbuffer_bytes")
+    if limit is None or tflite is None or tflite <= limit:
+        return ""
+    return (f" The TFLite export ({tflite:,} B of flatbuffer, {sizes['tflite_arena_bytes']:,} B of "
+            f"arena) is over the protocol's {limit:,}-byte limit, which binds the native blob "
+            f"({sizes['native_model_bytes']:,} B) that the firmware deploys; the export is there "
+            "for TFLite Micro users and as a second int8 implementation to check against.")
+
+
 def selection_text(selected, seeds_csv=None):
     """The choice in words: what was selected, why, the seed noise and how stable the choice
     is; with seeds.csv, the selected model's errors over its seeds."""
@@ -221,7 +267,15 @@ def selection_text(selected, seeds_csv=None):
     if noise["dof"]:
         lines.append(f"Seed noise: one training run's validation MAE varies by "
                      f"{noise['relative_std']:.1%} (pooled over {len(noise['finalists'])} "
-                     f"finalists x {noise['runs']} seeds, {noise['dof']} degrees of freedom).")
+                     f"finalists x {noise['runs']} seeds; {noise['own']:.1%} each model's own, "
+                     f"{noise['shared']:.1%} shared by the models of one student on one seed, so "
+                     f"a comparison between students rests on {noise['dof_between']:.1f} degrees "
+                     f"of freedom, one within a student's lineage on {noise['dof_own']}).")
+    for f in noise.get("failed", []):
+        lines.append(f"Left out of the noise as a failed training run (more than "
+                     f"{FAILED_Z:g} standard deviations above its other seeds): {f['name']} seed "
+                     f"{f['seed']}, validation MAE {f['val_mae']:.5f} against {f['others_mean']:.5f};"
+                     " it stays in its model's mean.")
     cost = selected["rule"]["cost"]
     low, high = stab[f"{cost}_range"]
     lines.append(f"The choice holds in {stab['held']:.0%} of {stab['draws']} simulated reruns "

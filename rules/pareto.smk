@@ -31,6 +31,8 @@ checkpoint pareto:
         },
         objectives=config["pareto"]["objectives"],
         finalists=config["pareto"]["finalists"],
+        finalist_band=config["pareto"]["finalist_band"],
+        cost=config["pareto"]["select"]["cost"],
     script:
         "../scripts/pareto.py"
 
@@ -73,5 +75,6 @@ checkpoint select:
         stability_draws=config["pareto"]["stability_draws"],
         quantization=QUANTIZATION,
         max_int8_bytes=max_int8_bytes,
+        int8_tolerance=config["deploy"]["int8_tolerance"],
     script:
         "../scripts/select.py"

@@ -3,6 +3,7 @@ rule summary:
         candidates="results/{protocol}/pareto/candidates.csv",
         selected="results/{protocol}/pareto/selected.json",
         seeds="results/{protocol}/pareto/seeds.csv",
+        pareto="results/{protocol}/pareto/pareto.csv",
         deploy_metrics="results/{protocol}/deploy/metrics.json",
         sizes="results/{protocol}/deploy/size.json",
         m4_report="results/{protocol}/firmware/m4_report.json",
@@ -17,6 +18,13 @@ rule summary:
             category="Metrics",
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "main table"},
+        ),
+        finalists=report(
+            "results/{protocol}/report/finalists.csv",
+            caption="../report/finalists.rst",
+            category="Metrics",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "selection"},
         ),
         firmware=report(
             "results/{protocol}/report/firmware.csv",
@@ -49,6 +57,7 @@ rule summary:
         description=protocol_description,
         signals=lambda w: protocol_config(w)["signals"],
         min_gain=config["ablation"]["min_gain"],
+        max_int8_bytes=max_int8_bytes,
     script:
         "../scripts/summary.py"
 

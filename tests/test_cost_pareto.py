@@ -1,13 +1,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t as student_t
 
 from dlnet import model as net
 from dlnet.cost import costs
 from dlnet.errors import InputError
 from dlnet.pareto import difference_variance, front_ranks, knee, stability, within_noise
 from dlnet.run.select import deployed_run
-from dlnet.seeds import Noise, estimate, lineage
+from dlnet.seeds import Noise, _estimate, estimate, failed_runs, lineage
 
 
 def test_costs_of_a_hand_checked_student():
@@ -80,7 +81,7 @@ def test_pymoo_fronts_on_hand_made_points():
 def apart(total, dof=10 ** 6):
     """Noise split evenly in its two parts, estimated with `dof` degrees of freedom (by default
     so many that the t quantile is the normal one, 1.645 at 95%)."""
-    return Noise(total, total / np.sqrt(2), total / np.sqrt(2), dof, dof)
+    return Noise(total, total / np.sqrt(2), total / np.sqrt(2), dof, dof, dof)
 
 
 def test_within_noise_takes_the_cheapest_candidate_the_seeds_cannot_tell_from_the_best():
@@ -107,7 +108,7 @@ def test_a_lineage_compares_seed_by_seed():
     """Pruned models of one student share each seed's student: only their own noise separates
     them, so a small but consistent loss is significant within a lineage and not across."""
     error, runs, cost = np.array([0.0100, 0.0104]), np.array([3, 3]), np.array([7000, 5000])
-    noise = Noise(0.03, 0.028, 0.01, 10 ** 6, 10 ** 6)    # mostly shared by a lineage
+    noise = Noise(0.03, 0.028, 0.01, 10 ** 6, 10 ** 6, 10 ** 6)    # mostly shared by a lineage
     assert within_noise(error, runs, cost, np.array(["h4", "h9"]), noise, 0.95)[0] == 1
     pick, _, margin = within_noise(error, runs, cost, np.array(["h4", "h4"]), noise, 0.95)
     assert pick == 0 and margin[1] < -1
@@ -174,7 +175,8 @@ def test_seed_noise_by_hand():
     r8 = np.array([3.0, 3.3]) / 3.15 - 1
     total2 = ((r4 ** 2).sum() + (r5 ** 2).sum() + (r8 ** 2).sum()) / (2 + 2 + 1)
     own2 = ((r4 - (r4 + r5) / 2) ** 2 + (r5 - (r4 + r5) / 2) ** 2).sum() / (1 * 2)
-    assert (noise.dof_total, noise.dof_own) == (5, 2)
+    assert (noise.dof_total, noise.dof_own, noise.dof_shared) == (5, 2, 2 + 1 + 0)
+    assert noise.failed == []
     assert noise.total == pytest.approx(np.sqrt(total2))
     assert noise.own == pytest.approx(np.sqrt(own2))
     assert noise.shared == pytest.approx(np.sqrt(total2 - own2))
@@ -183,16 +185,71 @@ def test_seed_noise_by_hand():
         estimate(runs[runs["name"] == "teacher"])
 
 
-def test_the_deployed_seed_is_the_best_one_within_the_byte_limit():
+def test_a_comparison_between_lineages_has_the_degrees_of_freedom_of_its_parts():
+    """Five candidates of one lineage and one of another, 3 seeds each: 12 runs' worth of
+    deviations, but the shared part, which a comparison between the lineages carries, is known
+    from 2 x 2 lineage-seed values; Welch-Satterthwaite weighs the two estimates."""
+    noise = Noise(0.083, 0.080, 0.022, 12, 8, 4)
+    own2, shared2 = 0.022 ** 2, 0.080 ** 2
+    expected = (own2 + shared2) ** 2 / (own2 ** 2 / 8 + shared2 ** 2 / 4)
+    assert noise.dof_between == pytest.approx(expected) and 4 < noise.dof_between < 5
+    # the t quantile a comparison between the lineages uses: 2.1 at 95%, not 1.78 (12 dof)
+    error, runs, cost = np.array([0.0100, 0.0114]), np.array([3, 3]), np.array([7000, 5000])
+    se = np.sqrt(difference_variance(error, runs, np.array(["h4", "h8"]), noise, 0))[1]
+    margin = within_noise(error, runs, cost, np.array(["h4", "h8"]), noise, 0.95)[2][1]
+    assert margin == pytest.approx(student_t.ppf(0.95, expected) - 0.0014 / se)
+    # all of it shared or all of it own: the one estimate's own degrees of freedom
+    assert Noise(0.05, 0.05, 0.0, 12, 8, 4).dof_between == pytest.approx(4)
+    assert Noise(0.05, 0.0, 0.05, 12, 8, 4).dof_between == pytest.approx(8)
+
+
+def seed_runs(rng, names, seeds=(42, 43, 44), noise=0.03, level=0.002):
+    return pd.DataFrame([{"name": n, "seed": s, "val_mae": level * (1 + noise * rng.standard_normal())}
+                         for n in names for s in seeds])
+
+
+def test_a_failed_training_run_is_reported_and_left_out_of_the_noise():
+    rng = np.random.default_rng(0)
+    names = [f"h{w}-tiny_p0.{r}" for w in (4, 8, 16) for r in (2, 5)]
+    clean = seed_runs(rng, names)
+    assert failed_runs(clean) == []
+    runs = clean.copy()
+    runs.loc[7, "val_mae"] *= 1.8            # one run that did not train: 1.8 x its candidate's
+    assert failed_runs(runs) == [7]
+    noise = estimate(runs)
+    assert noise.total == pytest.approx(estimate(clean.drop(index=7)).total)
+    assert noise.total < 0.05 < _estimate(runs).total      # with the failed run: ~4x the noise
+    assert noise.failed == [{"name": runs.loc[7, "name"], "seed": int(runs.loc[7, "seed"]),
+                             "val_mae": runs.loc[7, "val_mae"],
+                             "others_mean": runs.loc[[6, 8], "val_mae"].mean()}]
+    assert noise.dof_total == 11
+    # a seed that moves a lineage holding most finalists (as h16-tiny's seed 43 on cells, at
+    # f7b6708) is the noise itself: the other candidates vary as much
+    lineage = seed_runs(rng, [f"h16-tiny_p0.{r}" for r in (2, 4, 5, 6)] + names[:2])
+    lineage.loc[lineage["name"].str.startswith("h16") & (lineage["seed"] == 43), "val_mae"] *= 1.15
+    assert failed_runs(lineage) == []
+    # a run much better than its others is not a failure
+    better = clean.copy()
+    better.loc[7, "val_mae"] *= 0.6
+    assert failed_runs(better) == []
+
+
+def test_the_deployed_seed_is_the_best_one_within_the_byte_limit_and_the_int8_gate():
     """Pruning may leave one seed of a candidate larger than the first: it is deployed only if
-    it fits the protocol's limit."""
+    it fits the protocol's limit. A seed whose int8 form loses more than the gate of rule
+    quantize allows is not deployed either, so that quantize accepts what select chose."""
     runs = pd.DataFrame({"name": ["a", "a", "a", "b"], "seed": [42, 43, 44, 42],
-                         "val_mae": [0.3, 0.1, 0.2, 0.05], "int8_bytes": [8000, 8300, 7900, 90]})
-    assert deployed_run(runs, "a", None, "candidates.csv")["seed"] == 43
-    assert deployed_run(runs, "a", 8192, "candidates.csv")["seed"] == 44
+                         "val_mae": [0.3, 0.1, 0.2, 0.05], "int8_bytes": [8000, 8300, 7900, 90],
+                         "int8_quantization": [0.01, 0.02, 0.07, 0.0]})
+    assert deployed_run(runs, "a", None, None, "candidates.csv")["seed"] == 43
+    assert deployed_run(runs, "a", 8192, None, "candidates.csv")["seed"] == 44
+    assert deployed_run(runs, "a", 8192, 0.05, "candidates.csv")["seed"] == 42
     with pytest.raises(InputError, match="candidates.max_int8_bytes") as e:
-        deployed_run(runs, "a", 7000, "candidates.csv")
+        deployed_run(runs, "a", 7000, 0.05, "candidates.csv")
     assert "candidates.csv" in str(e.value) and "7000" in str(e.value)
+    with pytest.raises(InputError, match="deploy.int8_tolerance") as e:
+        deployed_run(runs, "a", 8192, 0.005, "candidates.csv")
+    assert "+1.0%, +7.0%" in str(e.value) and "+0.5%" in str(e.value)
 
 
 def test_what_a_protocol_may_deploy():
@@ -211,3 +268,20 @@ def test_what_a_protocol_may_deploy():
     assert eligible(frame, {"baselines": True}).tolist() == [1, 1, 1, 1, 0, 1, 0]
     assert eligible(frame, {"baselines": True, "max_int8_bytes": 8192}).tolist() == \
         [0, 0, 1, 1, 0, 0, 0]
+
+
+def test_the_finalists_are_the_most_accurate_and_the_cheapest_near_it():
+    """The rule deploys the cheapest model within the noise of the best, so the cheap networks
+    near the best are retrained, not only the most accurate (which are the largest)."""
+    from dlnet.pareto import finalists
+
+    error = [0.00221, 0.00225, 0.00230, 0.00234, 0.00240, 0.00255, 0.00295]
+    cost = [8160, 6872, 6356, 6116, 5900, 5248, 5172]
+    # within 25% of 0.00221: all but the last; the best, then the 3 cheapest of them
+    assert finalists(error, cost, 4, 0.25) == [0, 3, 4, 5]
+    assert finalists(error, cost, 4, 0.05) == [0, 1, 2]       # the band holds only three
+    assert finalists(error, cost, 1, 0.25) == [0]
+    assert finalists(error, cost, 10, 0.5) == list(range(7))
+    assert finalists([], [], 6, 0.25) == []
+    # equal costs: the more accurate first
+    assert finalists([0.010, 0.012, 0.011], [9000, 5000, 5000], 2, 0.25) == [0, 2]

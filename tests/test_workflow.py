@@ -151,6 +151,9 @@ def test_the_paper_protocol_chooses_among_liquid_networks_only(tiny_run):
     seeds = pd.read_csv(wd / "results/paper/pareto/seeds.csv")
     deployed = seeds[(seeds["name"] == selected["name"]) & (seeds["seed"] == selected["seed"])]
     assert deployed["int8_bytes"].tolist() == [selected["deployed_int8_bytes"]]
+    # every deploy file names the seed that trained what it holds
+    metrics = json.loads((wd / "results/paper/deploy/metrics.json").read_text())
+    assert metrics["seed"] == selected["seed"] and metrics["model"] == selected["model"]
     residual = pd.read_csv(wd / "results/paper_residual/pareto/candidates.csv")
     assert {"liquid", "polynomial", "linear"} >= set(residual.loc[residual["eligible"], "kind"])
     assert "polynomial" in set(residual.loc[residual["eligible"], "kind"])
@@ -278,6 +281,30 @@ def test_html_report_has_every_section(tiny_run):
         assert ("[peer: absent, fetch it with: snakemake --cores 1 data/peers/dlnet_paper.tflite]"
                 in summary) == p.startswith("paper")
         assert "ridge (alpha=" in summary and "knn (components=" in summary
+
+
+def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_run):
+    """The summary's selection table is select's pool, the selected row the one selected.json
+    names, with its mean int8 validation MAE and within the noise; the deployed rows carry the
+    deployed seed's own parameters and MACs (quantize's size.json), not the candidate's."""
+    wd, _ = tiny_run
+    for p in PROTOCOLS:
+        r = wd / "results" / p
+        selected = json.loads((r / "pareto/selected.json").read_text())
+        pool = pd.read_csv(r / "pareto/pareto.csv")
+        shown = pd.read_csv(r / "report/finalists.csv")
+        assert len(shown) == len(pool) and shown["model"].str.endswith(" (selected)").sum() == 1
+        row = shown[shown["model"] == selected["name"] + " (selected)"].iloc[0]
+        assert row["val_mae_int8"] == pytest.approx(selected["val_mae_mean"])
+        assert row["within_noise"] == "yes"
+        assert "## The selection" in (r / "summary.md").read_text()
+        size = json.loads((r / "deploy/size.json").read_text())
+        table = pd.read_csv(r / "report/main_table.csv")
+        deployed = table[table["stage"] == "deployed"]
+        assert (deployed["params"] == size["params"]).all() and (deployed["macs"] == size["macs"]).all()
+        if selected["kind"] == "liquid":
+            assert (selected["deployed_params"], selected["deployed_macs"]) == \
+                (size["params"], size["macs"])
 
 
 def test_time_per_stage_counts_every_training_job(tiny_run):
@@ -443,6 +470,8 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                 SimpleNamespace(candidates="candidates.csv"),
                 SimpleNamespace(name=p, objectives=config["pareto"]["objectives"],
                                 finalists=tiny["pareto"]["finalists"],
+                                finalist_band=config["pareto"]["finalist_band"],
+                                cost=config["pareto"]["select"]["cost"],
                                 protocol={k: pcfg[k] for k in ("input_len", "output_len",
                                                                "candidates")}),
                 "pareto.log")
@@ -469,7 +498,8 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                                 stability_draws=tiny["pareto"]["stability_draws"],
                                 quantization={k: v for k, v in config["deploy"].items()
                                               if k not in ("verify", "int8_tolerance")},
-                                max_int8_bytes=pcfg["candidates"].get("max_int8_bytes")),
+                                max_int8_bytes=pcfg["candidates"].get("max_int8_bytes"),
+                                int8_tolerance=config["deploy"]["int8_tolerance"]),
                 "select.log")
             out[variant] = {t: pd.read_csv(t) for t in ("front1.csv", "candidates.csv")}
             out[variant]["selected"] = Path("selected.json").read_bytes()

@@ -9,7 +9,16 @@ select scores every candidate as the int8 core computes it, Q1.14 inputs include
 only, like every choice of the workflow.
 """
 
+import numpy as np
+
 from dlnet.errors import InputError
+from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
+
+
+def core_inputs(w):
+    """The model inputs of windows `w` (dlnet/windows.py) as the native core is given them: the
+    signals, then the SOH values on the core's Q1.14 grid."""
+    return np.concatenate([w.s, q_to_soh(soh_to_q(w.x))], axis=1)
 
 
 def measure(float_mae, float_on_grid_mae, int8_mae):

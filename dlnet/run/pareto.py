@@ -3,16 +3,15 @@ finalists that are trained again with more seeds before the selection (rule sele
 
 import numpy as np
 
-from dlnet import candidates
+from dlnet import candidates, pareto
 from dlnet.io import write_csv
 from dlnet.logs import Log
-from dlnet.pareto import front_ranks
 
 
 def run(input, output, params, log, threads=1):
     """candidates.csv: every model, baseline and learned reference with its cost and errors;
     `eligible` (what the protocol may deploy), `front` (rank among the eligible ones) and
-    `finalist` (the front's most accurate liquid networks, retrained with every seed)."""
+    `finalist` (the front's liquid networks retrained with every seed: dlnet.pareto.finalists)."""
     log = Log(log)
     pcfg = params.protocol
     paths = [input.teacher_model, *input.student_models, *input.recovered_models]
@@ -25,11 +24,12 @@ def run(input, output, params, log, threads=1):
         raise ValueError(f"no candidate of protocol {params.name} is eligible: raise "
                          f"protocols.{params.name}.candidates.max_int8_bytes in config.yaml")
     frame["front"] = np.nan
-    frame.loc[ok, "front"] = front_ranks(frame.loc[ok, params.objectives].to_numpy(float))
+    frame.loc[ok, "front"] = pareto.front_ranks(frame.loc[ok, params.objectives].to_numpy(float))
     frame["front"] = frame["front"].astype("Int64")
     networks = frame[ok & (frame["front"] == 1) & (frame["kind"] == "liquid")]
-    finalists = networks.sort_values("val_mae", kind="stable").head(params.finalists).index
-    frame["finalist"] = frame.index.isin(finalists)
+    chosen = pareto.finalists(networks["val_mae"], networks[params.cost], params.finalists,
+                              params.finalist_band)
+    frame["finalist"] = frame.index.isin(networks.index[chosen])
     log(f"{len(frame)} candidates, {int(ok.sum())} eligible "
         f"({pcfg['candidates']}), {int((frame['front'] == 1).sum())} on front 1")
     for _, r in frame[frame["finalist"]].iterrows():

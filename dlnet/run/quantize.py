@@ -6,12 +6,11 @@ import time
 import numpy as np
 
 from dlnet.errors import InputError
-from dlnet.io import versions, write_json, write_text
+from dlnet.io import read_json, versions, write_json, write_text
 from dlnet.logs import Log
 from dlnet.metrics import all_splits, errors
 from dlnet.quant import blob as fmt
 from dlnet.quant import calibrate, gate, header, qmodel, reference
-from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
 from dlnet.run import selected
 from dlnet.training import set_determinism
 
@@ -53,8 +52,7 @@ def run(input, output, params, log, threads=1):
             f"({agreement[name]['mae_change_percent']:+.2f}%), mean |float - int8| "
             f"{agreement[name]['mean_abs_float_int8']:.5f} over {len(w)} windows")
     val = splits["val"]
-    on_grid = np.concatenate([val.s, q_to_soh(soh_to_q(val.x))], axis=1)
-    on_inputs = errors(val.y, model.predict(on_grid))["mae"]
+    on_inputs = errors(val.y, model.predict(gate.core_inputs(val)))["mae"]
     record = gate.measure(float_m["val"]["mae"], on_inputs, int8_m["val"]["mae"])
     log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the Q1.14 inputs "
         f"{on_inputs:.6f} ({record['input_grid']:+.2%}), int8 {record['int8_mae']:.6f} "
@@ -66,7 +64,9 @@ def run(input, output, params, log, threads=1):
         "model": model_path, "kind": model.kind, "n_windows": {n: len(w) for n, w in splits.items()},
         "quantization": quantization_record(model.kind, s, len(x_cal), draft),
         "float": float_m, "int8": int8_m, "agreement": agreement, "gate": record,
-        "eval_seconds": seconds, "seed": params.seed, "versions": versions(),
+        # the seed that trained the deployed model (None: a baseline), beside the run's own
+        "eval_seconds": seconds, "seed": read_json(input.selected).get("seed"),
+        "config_seed": params.seed, "versions": versions(),
     }
     size = {
         "model": model_path, "kind": model.kind, **model.costs(),

@@ -9,9 +9,10 @@ baselines and ridge as the core computes them), so a candidate does not gain or 
 arithmetic. The rule (dlnet.pareto) reads validation columns only, and selected.json holds only
 what it read: validation errors and costs (seeds.csv has every run's float errors on every split,
 for the report). Of the chosen finalist, the seed with the lowest validation MAE is deployed,
-among its seeds within the protocol's int8 byte limit: a pruned seed may have another shape, and
-so another cost, than the first one (`int8_bytes` is the candidate's, `deployed_int8_bytes` the
-deployed seed's).
+among its seeds within the protocol's int8 byte limit and the int8 accuracy gate of rule quantize
+(dlnet/quant/gate.py), so that the deployed seed is one quantize accepts. A pruned seed may have
+another shape, and so another cost, than the first one (`int8_bytes`, `params` and `macs` are the
+candidate's, `deployed_*` the deployed seed's).
 """
 
 import numpy as np
@@ -24,7 +25,7 @@ from dlnet.errors import InputError
 from dlnet.io import read_json, save_figure, write_csv, write_json
 from dlnet.logs import Log
 from dlnet.metrics import errors
-from dlnet.quant import calibrate, reference
+from dlnet.quant import calibrate, gate, reference
 
 
 def seed_table(frame, metrics_paths, model_paths, seed):
@@ -45,23 +46,30 @@ def seed_table(frame, metrics_paths, model_paths, seed):
 
 
 def int8_validation(paths, splits, quantization):
-    """(validation MAE, int8 bytes) of each liquid checkpoint as the int8 core computes and
-    stores it, quantized with the deploy settings on the same calibration windows as rule
-    quantize."""
+    """One row per liquid checkpoint: its validation MAE as the int8 core computes it (quantized
+    with the deploy settings on the same calibration windows as rule quantize), the int8
+    accuracy gate's record (gate.measure: float on the core's Q1.14 inputs beside), and its
+    costs (int8 bytes, parameters, multiply-accumulates)."""
     x_cal = calibrate.sample(splits["train"].inputs, int(quantization["calibration_windows"]))
     val = splits["val"]
-    out = []
+    rows = []
     for path in paths:
         model = deployable.Liquid(path)
         qm = model.quantize(x_cal, quantization)
-        out.append((errors(val.y, reference.predict(qm, val.inputs))["mae"],
-                    model.costs()["int8_bytes"]))
-    return out
+        record = gate.measure(errors(val.y, model.predict(val.inputs))["mae"],
+                              errors(val.y, model.predict(gate.core_inputs(val)))["mae"],
+                              errors(val.y, reference.predict(qm, val.inputs))["mae"])
+        costs = model.costs()
+        rows.append({"val_mae_int8": record["int8_mae"], "int8_quantization": record["quantization"],
+                     **{k: int(costs[k]) for k in ("int8_bytes", "params", "macs")}})
+    return pd.DataFrame(rows, columns=["val_mae_int8", "int8_quantization", "int8_bytes",
+                                       "params", "macs"])
 
 
-def deployed_run(runs, name, limit, source):
-    """Of `name`'s runs (val_mae as the int8 core computes it, int8_bytes), the one deployed:
-    the lowest validation MAE among those within `limit` int8 bytes (None: no limit). Pruning
+def deployed_run(runs, name, limit, tolerance, source):
+    """Of `name`'s runs (val_mae as the int8 core computes it, int8_bytes, int8_quantization),
+    the one deployed: the lowest validation MAE among those within `limit` int8 bytes (None: no
+    limit) whose quantization passes rule quantize's gate, `tolerance` (None: no gate). Pruning
     may leave a seed in another shape than the first one, whose cost the candidate carries."""
     own = runs[runs["name"] == name]
     fits = own if limit is None else own[own["int8_bytes"] <= limit]
@@ -69,7 +77,14 @@ def deployed_run(runs, name, limit, source):
         raise InputError(source, f"no run of {name} fits in {limit} int8 bytes "
                          f"({sorted(own['int8_bytes'])})", "raise the protocol's "
                          "candidates.max_int8_bytes in config.yaml, or rerun its training")
-    return fits.loc[fits["val_mae"].idxmin()]
+    passes = fits if tolerance is None else fits[fits["int8_quantization"] <= tolerance]
+    if passes.empty:
+        losses = ", ".join(f"{q:+.1%}" for q in fits["int8_quantization"])
+        raise InputError(source, f"every run of {name} loses more validation accuracy to int8 "
+                         f"({losses}) than deploy.int8_tolerance allows ({tolerance:+.1%})",
+                         f"{gate.NATIVE_FIX}, or raise deploy.int8_tolerance if this loss is "
+                         "acceptable")
+    return passes.loc[passes["val_mae"].idxmin()]
 
 
 def run(input, output, params, log, threads=1):
@@ -78,12 +93,12 @@ def run(input, output, params, log, threads=1):
     frame = pd.read_csv(input.candidates)
     seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
     splits, _ = protocols.load_with_scaler(input.dataset, input.info)
-    scored = int8_validation(seeds["model"], splits, params.quantization)
-    seeds["val_mae_int8"] = [mae for mae, _ in scored]
-    seeds["int8_bytes"] = pd.Series([size for _, size in scored], index=seeds.index, dtype=int)
+    seeds = pd.concat([seeds, int8_validation(seeds["model"], splits, params.quantization)
+                       .set_index(seeds.index)], axis=1)
     for _, r in seeds.iterrows():
         log(f"{r['name']} seed {r['seed']}: validation MAE float {r['val_mae']:.6f}, "
-            f"int8 {r['val_mae_int8']:.6f}, {r['int8_bytes']} int8 bytes")
+            f"int8 {r['val_mae_int8']:.6f} ({r['int8_quantization']:+.2%} from quantizing the "
+            f"model), {r['int8_bytes']} int8 bytes")
     runs_int8 = seeds.assign(val_mae=seeds["val_mae_int8"])
     by_name = runs_int8.groupby("name", sort=False)["val_mae"]
     if by_name.ngroups:
@@ -91,13 +106,21 @@ def run(input, output, params, log, threads=1):
         log(f"seed noise of validation MAE per run: {noise.total:.2%} of the MAE "
             f"({noise.dof_total} degrees of freedom, {by_name.ngroups} finalists x {params.runs} "
             f"seeds), of which {noise.own:.2%} each model's own and {noise.shared:.2%} shared by a "
-            f"lineage on one seed ({noise.dof_own} degrees of freedom)")
+            f"lineage on one seed ({noise.dof_own} degrees of freedom, {noise.dof_shared} for the "
+            f"shared part: {noise.dof_between:.1f} between lineages)")
+        for f in noise.failed:
+            log(f"failed run left out of the noise: {f['name']} seed {f['seed']}, validation MAE "
+                f"{f['val_mae']:.6f} against {f['others_mean']:.6f} for its other seeds (kept in "
+                "its mean)")
     else:
         # no liquid network on the eligible front: a deterministic candidate dominates them all
         noise = seed_noise.Noise(0.0, 0.0, 0.0, 0, 0)
         log("no finalist: no liquid network is on the eligible front, nothing was reseeded")
 
-    pool = frame[frame["finalist"] | (frame["eligible"] & (frame["kind"] != "liquid"))].copy()
+    # in name order: the simulated reruns draw per candidate in pool order, which must not
+    # depend on the order in which the rule lists its inputs
+    pool = frame[frame["finalist"] | (frame["eligible"] & (frame["kind"] != "liquid"))]
+    pool = pool.sort_values("name", kind="stable").reset_index(drop=True)
     pool["runs"] = np.where(pool["kind"] == "liquid", params.runs, np.inf)
     for stat in ("mean", "min", "max"):
         values = by_name.agg(stat)
@@ -134,10 +157,10 @@ def run(input, output, params, log, threads=1):
         f"{params.stability_draws} simulated reruns")
 
     instance = {"seed": None, "model": chosen["model"], "val_mae": chosen["val_mae"],
-                "int8_bytes": chosen["int8_bytes"]}
+                **{k: chosen[k] for k in ("int8_bytes", "params", "macs")}}
     if chosen["kind"] == "liquid":
         instance = deployed_run(runs_int8, chosen["name"], params.max_int8_bytes,
-                                input.candidates).to_dict()
+                                params.int8_tolerance, input.candidates).to_dict()
     selected = {
         "name": chosen["name"], "stage": chosen["stage"], "kind": chosen["kind"],
         "model": instance["model"], "seed": _plain(instance["seed"]),
@@ -148,7 +171,7 @@ def run(input, output, params, log, threads=1):
                       **_alternatives(pool, votes, pick, rule["cost"])},
         "val_mae": float(instance["val_mae"]),
         "val_mae_mean": float(chosen["val_mae_mean"]),
-        "deployed_int8_bytes": int(instance["int8_bytes"]),
+        **{f"deployed_{k}": int(instance[k]) for k in ("int8_bytes", "params", "macs")},
         **{k: _plain(chosen[k]) for k in ("family", "width", "ratio", "params", "macs",
                                           "int8_bytes", "degree", "fit_len") if k in chosen},
     }

@@ -16,6 +16,7 @@ def run(input, output, params, log, threads=1):
     signals = (summary.signals_table([read_json(p) for p in input.ablation], params.signals)
                if input.ablation else pd.DataFrame(columns=["group"]))
     selected = read_json(input.selected)
+    finalists = summary.finalists_table(input.pareto)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
              summary.selection_text(selected, input.seeds), "",
@@ -23,7 +24,12 @@ def run(input, output, params, log, threads=1):
              "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
              "protocol (16 segments), shown for reference, not recomputed here; rows marked "
              "[peer] are published models run by this project's code (TFLite Micro) on these "
-             "windows, under the input scaling named.", "",
+             "windows, under the input scaling named. The candidates' rows are one run (the "
+             "configured seed) in float; the selection read the table below."
+             + summary.tflite_note(read_json(input.sizes), params.max_int8_bytes), "",
+             "## The selection", "",
+             summary.to_markdown(finalists), "",
+             summary.FINALISTS_NOTE, "",
              "## On the microcontroller", "",
              summary.to_markdown(firmware), "",
              "Instructions are counted in QEMU (Cortex-M4, -icount); cycles cost each "
@@ -41,6 +47,7 @@ def run(input, output, params, log, threads=1):
              "over n. Seed reruns are the finalists' extra training runs (their lineage "
              "included); max_rss_mb is the largest memory one job of the stage held."]
     write_csv(output.table, table)
+    write_csv(output.finalists, finalists)
     write_csv(output.firmware, firmware)
     write_csv(output.ablation, signals)
     write_csv(output.times, times)

@@ -20,7 +20,7 @@ def run(input, output, params, log, threads=1):
     qm = header.read(input.header)
     data = header.read_bytes(input.header)
     splits = protocols.load(input.dataset)
-    result = {"header": input.header, "builds": {}, "real": {}, "seed": params.seed}
+    result = {"header": input.header, "builds": {}, "real": {}, "random_seed": params.seed}
     with tempfile.TemporaryDirectory(prefix="dlnet_host_") as work:
         exes = {}
         for kind in ("sanitized", "optimized"):
