@@ -273,9 +273,9 @@ def selection_text(selected, seeds_csv=None):
                      f"of freedom, one within a student's lineage on {noise['dof_own']}).")
     for f in noise.get("failed", []):
         lines.append(f"Left out of the noise as a failed training run (more than "
-                     f"{FAILED_Z:g} standard deviations above its other seeds): {f['name']} seed "
-                     f"{f['seed']}, validation MAE {f['val_mae']:.5f} against {f['others_mean']:.5f};"
-                     " it stays in its model's mean.")
+                     f"{FAILED_Z:g} standard deviations above the best of its model's other "
+                     f"seeds): {f['name']} seed {f['seed']}, validation MAE {f['val_mae']:.5f} "
+                     f"against {f['others_best']:.5f}; it stays in its model's mean.")
     cost = selected["rule"]["cost"]
     low, high = stab[f"{cost}_range"]
     lines.append(f"The choice holds in {stab['held']:.0%} of {stab['draws']} simulated reruns "

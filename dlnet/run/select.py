@@ -110,8 +110,8 @@ def run(input, output, params, log, threads=1):
             f"shared part: {noise.dof_between:.1f} between lineages)")
         for f in noise.failed:
             log(f"failed run left out of the noise: {f['name']} seed {f['seed']}, validation MAE "
-                f"{f['val_mae']:.6f} against {f['others_mean']:.6f} for its other seeds (kept in "
-                "its mean)")
+                f"{f['val_mae']:.6f} against {f['others_best']:.6f}, the best of its other seeds "
+                "(kept in its mean)")
     else:
         # no liquid network on the eligible front: a deterministic candidate dominates them all
         noise = seed_noise.Noise(0.0, 0.0, 0.0, 0, 0)
