@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Six: with 6 finalists x 3 seeds of normal noise, something is flagged in 0.3% of selections,
-# while a run 38% worse than its model's others at 4% noise is found in 83% and a run 80% worse,
+# while a run 38% worse than its model's others at 4% noise is found in 80% and a run 80% worse,
 # alone or with another, always (python benchmarks/failed_runs.py). Four flags a clean
 # selection in 5%: the best other run is itself a low draw, and sigma comes from few runs.
 FAILED_Z = 6.0
