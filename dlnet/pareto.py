@@ -56,6 +56,20 @@ def difference_variance(error, runs, lineages, noise, best):
     return noise.own ** 2 * both + noise.shared ** 2 * shared
 
 
+def dominated_by(error, cost):
+    """For each candidate, the index of one that is at most as costly and at most as wrong,
+    better on one of the two (the cheapest such; -1: none): a candidate the rule must never
+    deploy, whatever the noise says about it."""
+    error, cost = np.asarray(error, np.float64), np.asarray(cost, np.float64)
+    out = np.full(len(error), -1)
+    for m in range(len(error)):
+        better = (cost <= cost[m]) & (error <= error[m]) & ((cost < cost[m]) | (error < error[m]))
+        if better.any():
+            idx = np.flatnonzero(better)
+            out[m] = int(idx[np.lexsort((error[idx], cost[idx]))[0]])
+    return out
+
+
 def within_noise(error, runs, cost, lineages, noise, confidence):
     """Index of the cheapest candidate whose validation error is not significantly worse than
     the best one's, the best's index, and every candidate's margin in standard errors.
@@ -69,6 +83,11 @@ def within_noise(error, runs, cost, lineages, noise, confidence):
     in the comparison (a lineage's own part for paired candidates, both parts otherwise:
     Noise.dof_between): the difference is what the seeds alone could make. margin =
     q - difference / standard error, >= 0 within. Ties in cost go to the lower error.
+
+    A candidate that another beats on mean error at no more cost (`dominated_by`) is never
+    picked, within noise or not: the margins differ in width (a pair of one lineage compares
+    seed by seed, a baseline has no noise of its own), so a model can be within the band of the
+    best while a cheaper, more accurate one (a baseline, say) is outside it.
     """
     error, runs, cost = (np.asarray(a, np.float64) for a in (error, runs, cost))
     if not len(error):
@@ -83,7 +102,7 @@ def within_noise(error, runs, cost, lineages, noise, confidence):
         margin = quantile - diff / se
     exact = se == 0                       # two deterministic candidates: no noise to allow
     margin[exact] = np.where(diff[exact] <= 0, np.inf, -np.inf)
-    ok = np.flatnonzero(margin >= 0)
+    ok = np.flatnonzero((margin >= 0) & (dominated_by(error, cost) < 0))
     pick = int(ok[np.lexsort((error[ok], cost[ok]))[0]])
     return pick, best, margin
 

@@ -236,6 +236,23 @@ def _segments(path, cells, n_in, n_out):
     return WindowSet.concat(parts, n_in, n_out)
 
 
+def validation_cells(lives, fraction, seed, stratify="life"):
+    """The training cells held out for validation, `fraction` of them, drawn with `seed`.
+    lives: cell -> its series length in cycles. `life`: the cells sorted by life are cut into as
+    many consecutive groups as there are validation cells and one is drawn from each, so that
+    validation spans the training cells' lives; a plain draw of 8 of 40 cells can take only
+    short-lived ones, and every choice made on validation (the parabola's length, early stopping,
+    the signals, the deployed model) then never sees a cell's late life. `none`: a plain draw."""
+    rng = np.random.default_rng(seed)
+    names = sorted(lives)
+    n_val = max(1, int(round(fraction * len(names))))
+    if stratify == "none":
+        return [names[i] for i in sorted(rng.choice(len(names), n_val, replace=False))]
+    by_life = sorted(names, key=lambda c: (lives[c], c))
+    groups = np.array_split(np.arange(len(by_life)), n_val)
+    return sorted(by_life[int(g[rng.integers(len(g))])] for g in groups)
+
+
 def _cell_splits(name, pcfg, cells, source, n_in, n_out):
     split = pcfg["split"]
     field = f"protocols.{name}.split"
@@ -271,9 +288,9 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
                              "not training cells", "choose validation cells among the training cells",
                              column=f"{field}.val_cells")
     else:
-        rng = np.random.default_rng(split["seed"])
-        n_val = max(1, int(round(split["val_fraction"] * len(train_cells))))
-        val = [train_cells[i] for i in sorted(rng.choice(len(train_cells), n_val, replace=False))]
+        lives = {c: len(cells[c][1]) for c in train_cells}
+        val = validation_cells(lives, split["val_fraction"], split["seed"],
+                               split.get("stratify", "life"))
     for c in val:
         assignment[c] = "val"
     if not any(s == "train" for s in assignment.values()):
@@ -317,7 +334,11 @@ def load_with_scaler(path_npz, info_json):
 
 
 def summary(splits):
-    return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist()))} for s, w in splits.items()}
+    """Per split: its windows, its cells and the last position of its cells' series that a
+    window reaches (the cycle, for cycle-indexed series)."""
+    return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist())),
+                "last_cycle": int(w.start.max()) + w.x.shape[1] + w.y.shape[1] if len(w) else 0}
+            for s, w in splits.items()}
 
 
 def segment_overlaps(splits):

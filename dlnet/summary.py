@@ -230,7 +230,9 @@ def finalists_table(pareto_csv):
         "val_mae_min": pool["val_mae_min"].where(seeded),
         "val_mae_max": pool["val_mae_max"].where(seeded),
         "margin_se": pool["margin_se"].map("{:+.2f}".format),
+        "paired": np.where(pool["paired"] & seeded, "yes", ""),
         "within_noise": np.where(pool["margin_se"] >= 0, "yes", ""),
+        "beaten_by": pool["dominated_by"].fillna(""),
         "reruns": pool["chosen_share"].map("{:.0%}".format),
     })
 
@@ -238,11 +240,28 @@ def finalists_table(pareto_csv):
 FINALISTS_NOTE = (
     "Validation only. val_mae_int8: the mean over the seeds of the validation MAE as the int8 "
     "core computes it (min and max beside); the baselines and ridge are exact. margin_se: how far "
-    "inside (+) or outside (-) the best one's noise band a candidate lies, in standard errors; of "
-    "the candidates within noise the cheapest is selected. reruns: the share of simulated reruns "
-    "(every finalist retrained elsewhere) that choose it. The finalists are the first front's "
-    "liquid network with the lowest validation MAE of one run, in float, and the cheapest within "
-    "`pareto.finalist_band` of it (`pareto.finalists` in all).")
+    "inside (+) or outside (-) the best one's noise band a candidate lies, in standard errors "
+    "(one-sided 95% for each comparison on its own: with several candidates as good as the best, "
+    "one of them falls outside more often than 5% of the time). paired: compared with the best "
+    "seed by seed (the same student's lineage), which cancels what a seed shares across the "
+    "lineage, so a small difference can be significant there and not between two students. "
+    "beaten_by: a candidate at most as costly and at most as wrong on mean validation MAE, which "
+    "rules this one out whatever its margin. Of the candidates within noise and beaten by none, "
+    "the cheapest is selected. reruns: the share of simulated reruns (every finalist retrained "
+    "elsewhere) that choose it. The finalists are the first front's liquid network with the "
+    "lowest validation MAE of one run, in float, and the cheapest within "
+    "`pareto.finalist_band` of it (`pareto.finalists` in all), less any that cannot be deployed "
+    "(named above).")
+
+
+def validation_note(splits):
+    """What the validation windows cover beside the training ones: every choice is made on them."""
+    val, train = splits.get("val"), splits.get("train")
+    if not val or "last_cycle" not in val:
+        return ""
+    return (f" Every choice reads the validation windows: {val['windows']:,} from "
+            f"{len(val['cells'])} cells, reaching cycle {val['last_cycle']:,} (the training "
+            f"windows: cycle {train['last_cycle']:,}).")
 
 
 def tflite_note(sizes, limit):
@@ -257,10 +276,22 @@ def tflite_note(sizes, limit):
             "for TFLite Micro users and as a second int8 implementation to check against.")
 
 
-def selection_text(selected, seeds_csv=None):
+def best_outside_baseline(candidates_csv):
+    """The deployable baseline (polynomial or ridge, as the int8 core computes it) with the
+    lowest validation MAE, when the baselines do not compete (none are eligible): None else."""
+    frame = pd.read_csv(candidates_csv)
+    own = frame[frame["kind"].isin(["polynomial", "linear"])]
+    if own.empty or own["eligible"].astype(bool).any():
+        return None
+    return own.loc[own["val_mae"].idxmin()]
+
+
+def selection_text(selected, seeds_csv=None, candidates_csv=None):
     """The choice in words: what was selected, why, the seed noise and how stable the choice
-    is; with seeds.csv, the selected model's errors over its seeds."""
+    is; with seeds.csv, the selected model's errors over its seeds; with the candidates table,
+    the best baseline when the baselines do not compete."""
     noise, stab = selected["noise"], selected["stability"]
+    baseline = best_outside_baseline(candidates_csv) if candidates_csv else None
     seed = f", seed {selected['seed']} deployed" if selected.get("seed") is not None else ""
     lines = [f"Selected model: **{selected['name']}** ({selected['kind']}{seed}): "
              f"{selected['reason']}."]
@@ -276,12 +307,33 @@ def selection_text(selected, seeds_csv=None):
                      f"{FAILED_Z:g} standard deviations above the best of its model's other "
                      f"seeds): {f['name']} seed {f['seed']}, validation MAE {f['val_mae']:.5f} "
                      f"against {f['others_best']:.5f}; it stays in its model's mean.")
+    for name, why in selected.get("undeployable", {}).items():
+        lines.append(f"Left out of the choice, as no run of it can be deployed: {name} ({why}).")
     cost = selected["rule"]["cost"]
-    low, high = stab[f"{cost}_range"]
-    lines.append(f"The choice holds in {stab['held']:.0%} of {stab['draws']} simulated reruns "
-                 f"(every finalist retrained elsewhere); the models chosen instead in at least 1% "
-                 f"of them have a mean validation MAE within {stab['val_mae_spread']:.1%} of it and "
-                 f"{low:,}-{high:,} {cost.replace('_', ' ')}.")
+    held = (f"The choice holds in {stab['held']:.0%} of {stab['draws']} simulated reruns (every "
+            "finalist retrained elsewhere)")
+    if stab.get("most_chosen", selected["name"]) != selected["name"]:
+        share = stab["shares"][stab["most_chosen"]]
+        held += f"; they choose {stab['most_chosen']} more often ({share:.0%})"
+    if stab[f"{cost}_range"] is None:
+        lines.append(held + "; no other model is chosen in as many as 1% of them.")
+    else:
+        low, high = stab[f"{cost}_range"]
+        lines.append(held + f"; the other models chosen in at least 1% of them have a mean "
+                     f"validation MAE within {stab['val_mae_spread']:.1%} of it and "
+                     f"{low:,}-{high:,} {cost.replace('_', ' ')}.")
+    if baseline is not None:
+        lines.append(f"The baselines do not compete on this protocol (`candidates.baselines`): "
+                     f"the best one as the int8 core computes it, {baseline['name']} "
+                     f"({int(baseline['int8_bytes']):,} int8 bytes), scores "
+                     f"{baseline['val_mae']:.5f} on validation; the selected model's mean, "
+                     f"{selected['val_mae_mean']:.5f}, is "
+                     f"{selected['val_mae_mean'] / baseline['val_mae']:.2f} x that."
+                     if selected["val_mae_mean"] > baseline["val_mae"]
+                     else f"The baselines do not compete on this protocol "
+                     f"(`candidates.baselines`); the best one as the int8 core computes it, "
+                     f"{baseline['name']}, scores {baseline['val_mae']:.5f} on validation, "
+                     "behind the selected model's mean.")
     runs = pd.read_csv(seeds_csv) if seeds_csv else pd.DataFrame(columns=["name"])
     runs = runs[runs["name"] == selected["name"]]
     if len(runs) > 1:

@@ -7,6 +7,7 @@ rule summary:
         deploy_metrics="results/{protocol}/deploy/metrics.json",
         sizes="results/{protocol}/deploy/size.json",
         m4_report="results/{protocol}/firmware/m4_report.json",
+        info="results/{protocol}/data/dataset.json",
         peers=peer_metrics,
         ablation=ablation_results,
         benchmarks=stage_benchmarks,

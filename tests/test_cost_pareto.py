@@ -6,8 +6,9 @@ from scipy.stats import t as student_t
 from dlnet import model as net
 from dlnet.cost import costs
 from dlnet.errors import InputError
-from dlnet.pareto import difference_variance, front_ranks, knee, stability, within_noise
-from dlnet.run.select import deployed_run
+from dlnet.pareto import (difference_variance, dominated_by, front_ranks, knee, stability,
+                          within_noise)
+from dlnet.run.select import deployed_run, undeployable
 from dlnet.seeds import Noise, _estimate, estimate, failed_runs, lineage
 
 
@@ -238,6 +239,42 @@ def test_a_failed_training_run_is_reported_and_left_out_of_the_noise():
     better = clean.copy()
     better.loc[7, "val_mae"] *= 0.6
     assert 7 not in failed_runs(better)
+
+
+def test_a_model_beaten_at_no_more_cost_is_never_deployed():
+    """The margins differ in width: a baseline has no noise of its own and a pair of one lineage
+    compares seed by seed, so a network can lie inside the best one's band while a cheaper,
+    more accurate candidate lies outside it. The rule then takes neither the beaten network nor
+    the baseline, but the best (the cells pool of a real run, its parabola moved to 0.00250)."""
+    error = np.array([0.002330, 0.002524, 0.002500])
+    runs = np.array([3, 3, np.inf])
+    cost = np.array([8160, 5248, 928])
+    lineages = np.array(["h16-tiny", "h4-tiny", "quadratic"])
+    noise = Noise(0.06, 0.019, 0.057, 12, 4, 6)
+    pick, best, margin = within_noise(error, runs, cost, lineages, noise, 0.95)
+    assert margin[1] >= 0 > margin[2]           # the network within the band, the baseline not
+    assert dominated_by(error, cost).tolist() == [-1, 2, -1]
+    assert (pick, best) == (0, 0)
+    # a parabola a little worse than the network beats it no longer, and the network is taken
+    assert within_noise(np.array([0.002330, 0.002524, 0.002530]), runs, cost, lineages, noise,
+                        0.95)[0] == 1
+    # ties: the cheaper of two equally good candidates beats the other; equal in both, neither
+    assert dominated_by([1.0, 1.0, 2.0], [5, 3, 3]).tolist() == [1, -1, 1]
+    assert dominated_by([1.0, 1.0], [3, 3]).tolist() == [-1, -1]
+
+
+def test_a_finalist_no_seed_of_which_can_be_deployed_is_left_out_of_the_choice():
+    runs = pd.DataFrame({"name": ["a", "a", "b", "b", "c", "c", "d", "d"],
+                         "seed": [42, 43] * 4,
+                         "val_mae": [0.1, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, np.nan],
+                         "int8_bytes": [8000, 9000, 9000, 9500, 100, 100, 100, 100],
+                         "int8_quantization": [0.01, 0.0, 0.0, 0.0, 0.06, 0.08, 0.0, 0.0]})
+    out = undeployable(runs, 8192, 0.05)
+    assert sorted(out) == ["b", "c", "d"]
+    assert "8,192 int8 bytes" in out["b"]
+    assert "+6.0%, +8.0%" in out["c"] and "deploy.int8_tolerance" in out["c"]
+    assert "seed 43 diverged" in out["d"]
+    assert sorted(undeployable(runs, None, None)) == ["d"]
 
 
 def test_the_deployed_seed_is_the_best_one_within_the_byte_limit_and_the_int8_gate():

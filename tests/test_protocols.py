@@ -64,6 +64,21 @@ def study_split():
     return {f"c{i:02d}": ("train" if i < 6 else "test" if i < 8 else "test2") for i in range(10)}
 
 
+def test_validation_cells_span_the_training_cells_lives():
+    """Drawn one per group of the cells sorted by life: short and long lives are both held
+    out, whatever the seed; `none` is a plain draw, which with these lives often holds out only
+    short ones."""
+    lives = {f"c{i:02d}": life for i, life in enumerate([300, 310, 320, 330, 340, 350, 360, 370,
+                                                         380, 390, 1500, 1600, 1800, 2000, 2100])}
+    for seed in range(20):
+        val = protocols.validation_cells(lives, 0.2, seed, "life")
+        assert len(val) == 3 and val == sorted(val)
+        assert sum(lives[c] >= 1500 for c in val) == 1     # one per third of the lives
+        assert protocols.validation_cells(lives, 0.2, seed, "life") == val
+    plain = [protocols.validation_cells(lives, 0.2, seed, "none") for seed in range(20)]
+    assert any(all(lives[c] < 1500 for c in v) for v in plain)
+
+
 def test_cell_split_keeps_cells_apart_and_scales_on_train_only():
     splits, scaler, series = protocols.build("c", CELLS, synthetic_source(split=study_split()))
     cells = {s: set(w.cell) for s, w in splits.items()}

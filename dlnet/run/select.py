@@ -66,6 +66,27 @@ def int8_validation(paths, splits, quantization):
                                        "params", "macs"])
 
 
+def undeployable(runs, limit, tolerance):
+    """name -> why none of its runs can be deployed: a run whose validation MAE is not finite
+    (its training diverged: the model's mean is unknown), or no run within `limit` int8 bytes
+    whose quantization passes rule quantize's gate. Such a finalist is left out of the choice,
+    so that the rule cannot pick a model that quantize would then refuse."""
+    out = {}
+    for name, own in runs.groupby("name", sort=True):
+        if not np.isfinite(own["val_mae"]).all():
+            seeds = own.loc[~np.isfinite(own["val_mae"]), "seed"].tolist()
+            out[name] = f"seed {', '.join(map(str, seeds))} diverged (validation MAE not finite)"
+            continue
+        fits = own if limit is None else own[own["int8_bytes"] <= limit]
+        if fits.empty:
+            out[name] = f"no seed fits in {limit:,} int8 bytes"
+        elif tolerance is not None and (fits["int8_quantization"] > tolerance).all():
+            losses = ", ".join(f"{q:+.1%}" for q in fits["int8_quantization"])
+            out[name] = (f"every seed loses more validation accuracy to int8 ({losses}) than "
+                         f"deploy.int8_tolerance allows ({tolerance:+.1%})")
+    return out
+
+
 def deployed_run(runs, name, limit, tolerance, source):
     """Of `name`'s runs (val_mae as the int8 core computes it, int8_bytes, int8_quantization),
     the one deployed: the lowest validation MAE among those within `limit` int8 bytes (None: no
@@ -101,8 +122,11 @@ def run(input, output, params, log, threads=1):
             f"model), {r['int8_bytes']} int8 bytes")
     runs_int8 = seeds.assign(val_mae=seeds["val_mae_int8"])
     by_name = runs_int8.groupby("name", sort=False)["val_mae"]
+    excluded = undeployable(runs_int8, params.max_int8_bytes, params.int8_tolerance)
+    for name, why in excluded.items():
+        log(f"{name} left out of the choice: {why}")
     if by_name.ngroups:
-        noise = seed_noise.estimate(runs_int8)
+        noise = seed_noise.estimate(runs_int8[np.isfinite(runs_int8["val_mae"])])
         log(f"seed noise of validation MAE per run: {noise.total:.2%} of the MAE "
             f"({noise.dof_total} degrees of freedom, {by_name.ngroups} finalists x {params.runs} "
             f"seeds), of which {noise.own:.2%} each model's own and {noise.shared:.2%} shared by a "
@@ -119,8 +143,15 @@ def run(input, output, params, log, threads=1):
 
     # in name order: the simulated reruns draw per candidate in pool order, which must not
     # depend on the order in which the rule lists its inputs
-    pool = frame[frame["finalist"] | (frame["eligible"] & (frame["kind"] != "liquid"))]
+    pool = frame[(frame["finalist"] & ~frame["name"].isin(list(excluded)))
+                 | (frame["eligible"] & (frame["kind"] != "liquid"))]
     pool = pool.sort_values("name", kind="stable").reset_index(drop=True)
+    if pool.empty:
+        raise InputError(input.candidates, "no candidate can be deployed: "
+                         + "; ".join(f"{n}: {why}" for n, why in excluded.items()),
+                         f"{gate.NATIVE_FIX}, raise deploy.int8_tolerance or the protocol's "
+                         "candidates.max_int8_bytes, or let its baselines compete "
+                         "(candidates.baselines)")
     pool["runs"] = np.where(pool["kind"] == "liquid", params.runs, np.inf)
     for stat in ("mean", "min", "max"):
         values = by_name.agg(stat)
@@ -141,6 +172,9 @@ def run(input, output, params, log, threads=1):
     held, votes = pareto.stability(choose, error, runs, lineages, noise,
                                    params.stability_draws, params.seed)
     pool["margin_se"], pool["chosen_share"] = margin, [votes.get(i, 0.0) for i in range(len(pool))]
+    pool["dominated_by"] = [pool.iloc[j]["name"] if j >= 0 else ""
+                            for j in pareto.dominated_by(error, cost)]
+    pool["paired"] = pareto.paired(runs, lineages, best)
     chosen = pool.iloc[pick]
     reason = (f"cheapest by {rule['cost']} among the candidates whose mean validation MAE is not "
               f"significantly worse than the best, {pool.iloc[best]['name']} "
@@ -166,6 +200,7 @@ def run(input, output, params, log, threads=1):
         "model": instance["model"], "seed": _plain(instance["seed"]),
         "reason": reason, "rule": rule, "objectives": params.objectives,
         "noise": {**noise.to_dict(), "runs": params.runs, "finalists": sorted(by_name.groups)},
+        "undeployable": excluded,
         "stability": {"held": held, "draws": params.stability_draws,
                       "shares": {pool.iloc[i]["name"]: f for i, f in votes.items()},
                       **_alternatives(pool, votes, pick, rule["cost"])},
@@ -183,12 +218,15 @@ def run(input, output, params, log, threads=1):
 
 
 def _alternatives(pool, votes, pick, cost):
-    """What a flip would cost: among the candidates chosen in at least 1% of the reruns, the
-    largest relative difference of mean validation MAE from the chosen one, and their cost range."""
-    seen = pool.iloc[[i for i, f in votes.items() if f >= 0.01] or [pick]]
+    """What a flip would cost: the other candidates chosen in at least 1% of the reruns, their
+    largest relative difference of mean validation MAE from the chosen one and their cost range
+    (none: 0 and None), and the one the reruns choose most often."""
+    seen = pool.iloc[[i for i, f in votes.items() if f >= 0.01 and i != pick]]
     chosen = pool.iloc[pick]["val_mae_mean"]
-    return {"val_mae_spread": float((seen["val_mae_mean"] / chosen - 1).abs().max()),
-            f"{cost}_range": [_plain(seen[cost].min()), _plain(seen[cost].max())]}
+    top = max(votes, key=lambda i: (votes[i], i == pick)) if votes else pick
+    return {"val_mae_spread": float((seen["val_mae_mean"] / chosen - 1).abs().max()) if len(seen) else 0.0,
+            f"{cost}_range": [_plain(seen[cost].min()), _plain(seen[cost].max())] if len(seen) else None,
+            "most_chosen": pool.iloc[top]["name"]}
 
 
 def _figure(frame, pool, params, rule):

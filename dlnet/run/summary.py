@@ -18,8 +18,9 @@ def run(input, output, params, log, threads=1):
     selected = read_json(input.selected)
     finalists = summary.finalists_table(input.pareto)
     lines = [f"# {params.protocol}: main table", "",
-             f"Protocol `{params.protocol}` ({params.kind}). {params.description}", "",
-             summary.selection_text(selected, input.seeds), "",
+             f"Protocol `{params.protocol}` ({params.kind}). {params.description}"
+             + summary.validation_note(read_json(input.info)["splits"]), "",
+             summary.selection_text(selected, input.seeds, input.candidates), "",
              summary.to_markdown(table), "",
              "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
              "protocol (16 segments), shown for reference, not recomputed here; rows marked "
