@@ -6,8 +6,14 @@ from scipy.stats import t as student_t
 from dlnet import model as net
 from dlnet.cost import costs
 from dlnet.errors import InputError
-from dlnet.pareto import (difference_variance, dominated_by, front_ranks, knee, stability,
-                          within_noise)
+from dlnet.pareto import (
+    difference_variance,
+    dominated_by,
+    front_ranks,
+    knee,
+    stability,
+    within_noise,
+)
 from dlnet.run.select import deployed_run, undeployable
 from dlnet.seeds import Noise, _estimate, estimate, failed_runs, lineage
 
