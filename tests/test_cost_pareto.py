@@ -334,3 +334,36 @@ def test_the_finalists_are_the_most_accurate_and_the_cheapest_near_it():
     assert finalists([], [], 6, 0.25) == []
     # equal costs: the more accurate first
     assert finalists([0.010, 0.012, 0.011], [9000, 5000, 5000], 2, 0.25) == [0, 2]
+
+
+def test_the_summary_names_a_more_frequent_rerun_choice_and_an_uncompeting_better_baseline(tmp_path):
+    """The selection's sentence names the model the reruns choose more often than the deployed
+    one, leaves the deployed one out of the alternatives, and, when the baselines do not compete
+    (paper, as published), says how far the selected model lies behind the best of them."""
+    from dlnet.summary import selection_text
+
+    noise = {"relative_std": 0.08, "own": 0.05, "shared": 0.06, "dof": 12, "dof_own": 6,
+             "dof_between": 11.7, "runs": 3, "finalists": ["h32", "h32_p0.1"], "failed": []}
+    selected = {"name": "h32_p0.1", "kind": "liquid", "seed": 44, "reason": "cheapest",
+                "val_mae_mean": 0.0029, "rule": {"cost": "int8_bytes"}, "noise": noise,
+                "undeployable": {"h128": "no seed fits in 8,192 int8 bytes"},
+                "stability": {"held": 0.25, "draws": 2000, "shares": {"h32": 0.42, "h32_p0.1": 0.25},
+                              "val_mae_spread": 0.1, "int8_bytes_range": [101392, 101392],
+                              "most_chosen": "h32"}}
+    candidates = tmp_path / "candidates.csv"
+    pd.DataFrame({"name": ["quadratic (k=30, int8)", "h32_p0.1"], "kind": ["polynomial", "liquid"],
+                  "int8_bytes": [448, 89324], "val_mae": [0.00126, 0.0029],
+                  "eligible": [False, True]}).to_csv(candidates, index=False)
+    text = selection_text(selected, candidates_csv=candidates)
+    assert "they choose h32 more often (42%)" in text
+    assert "101,392-101,392 int8 bytes" in text
+    assert "Left out of the choice, as no run of it can be deployed: h128" in text
+    assert "quadratic (k=30, int8) (448 int8 bytes), scores 0.00126" in text and "2.30 x" in text
+    # the baselines compete: no such sentence; no alternative at all: said so
+    pd.DataFrame({"name": ["quadratic (k=30, int8)"], "kind": ["polynomial"], "int8_bytes": [448],
+                  "val_mae": [0.00126], "eligible": [True]}).to_csv(candidates, index=False)
+    alone = {**selected, "stability": {**selected["stability"], "int8_bytes_range": None,
+                                       "most_chosen": "h32_p0.1"}}
+    text = selection_text(alone, candidates_csv=candidates)
+    assert "do not compete" not in text and "more often" not in text
+    assert "no other model is chosen in as many as 1% of them" in text

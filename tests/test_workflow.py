@@ -296,8 +296,11 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
         assert len(shown) == len(pool) and shown["model"].str.endswith(" (selected)").sum() == 1
         row = shown[shown["model"] == selected["name"] + " (selected)"].iloc[0]
         assert row["val_mae_int8"] == pytest.approx(selected["val_mae_mean"])
-        assert row["within_noise"] == "yes"
-        assert "## The selection" in (r / "summary.md").read_text()
+        assert row["within_noise"] == "yes" and pd.isna(row["beaten_by"])
+        text = (r / "summary.md").read_text()
+        assert "## The selection" in text
+        val = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]
+        assert f"{val['windows']:,} from {len(val['cells'])} cells, reaching cycle" in text
         size = json.loads((r / "deploy/size.json").read_text())
         table = pd.read_csv(r / "report/main_table.csv")
         deployed = table[table["stage"] == "deployed"]
