@@ -7,7 +7,9 @@ selectable candidates; pareto/seeds.csv: every finalist's runs; pareto/selected.
      would move it (pareto.rerun: a shock per lineage and per model, from the seed noise), with
      other draws than the select rule's,
   3. recomputes it from the real runs with one seed left out of every finalist (as if the run had
-     trained one seed fewer), for each seed in turn: the noise is re-estimated each time.
+     trained one seed fewer), for each seed in turn: the noise is re-estimated each time,
+  4. counts the finalists whose configured seed, the run that made them finalists, is below the
+     mean of their other seeds (a selection effect, which would be about half by chance).
 Validation columns only; nothing here reads a test split.
 
     python benchmarks/selection_stability.py [--results results] [--protocols cells paper ...]
@@ -67,6 +69,12 @@ def main():
         if not len(seeds) or seeds.groupby("name").size().max() < 3:
             print("  (fewer than 3 seeds per finalist: none can be left out)")
             continue
+        # the configured seed's run picked the finalists: is it the luckier one of a model's?
+        first = seeds["seed"].min()
+        lucky = [g.loc[g["seed"] == first, "val_mae"].iloc[0] < g.loc[g["seed"] != first, "val_mae"].mean()
+                 for _, g in seeds.groupby("name") if (g["seed"] == first).any()]
+        print(f"  seed {first}, which chose the finalists, is below the mean of their other seeds "
+              f"in {sum(lucky)} of {len(lucky)}")
         for dropped in sorted(seeds["seed"].unique()):
             kept = seeds[seeds["seed"] != dropped]
             by_name = kept.groupby("name")["val_mae"]
