@@ -334,10 +334,10 @@ def load_with_scaler(path_npz, info_json):
 
 
 def summary(splits):
-    """Per split: its windows, its cells and the last position of its cells' series that a
-    window reaches (the cycle, for cycle-indexed series)."""
+    """Per split: its windows, its cells and how far into a cell's series its windows reach, in
+    values (for a series of one value per cycle, the cycle count a window's end has seen)."""
     return {s: {"windows": len(w), "cells": sorted(set(w.cell.tolist())),
-                "last_cycle": int(w.start.max()) + w.x.shape[1] + w.y.shape[1] if len(w) else 0}
+                "reach": int(w.start.max()) + w.x.shape[1] + w.y.shape[1] if len(w) else 0}
             for s, w in splits.items()}
 
 

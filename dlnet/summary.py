@@ -230,9 +230,10 @@ def finalists_table(pareto_csv):
         "val_mae_min": pool["val_mae_min"].where(seeded),
         "val_mae_max": pool["val_mae_max"].where(seeded),
         "margin_se": pool["margin_se"].map("{:+.2f}".format),
-        "paired": np.where(pool["paired"] & seeded, "yes", ""),
+        # absent from a pareto.csv written before select recorded them
+        "paired": np.where(pool.get("paired", False) & seeded, "yes", ""),
         "within_noise": np.where(pool["margin_se"] >= 0, "yes", ""),
-        "beaten_by": pool["dominated_by"].fillna(""),
+        "beaten_by": pool.get("dominated_by", pd.Series("", index=pool.index)).fillna(""),
         "reruns": pool["chosen_share"].map("{:.0%}".format),
     })
 
@@ -241,8 +242,9 @@ FINALISTS_NOTE = (
     "Validation only. val_mae_int8: the mean over the seeds of the validation MAE as the int8 "
     "core computes it (min and max beside); the baselines and ridge are exact. margin_se: how far "
     "inside (+) or outside (-) the best one's noise band a candidate lies, in standard errors "
-    "(one-sided 95% for each comparison on its own: with several candidates as good as the best, "
-    "one of them falls outside more often than 5% of the time). paired: compared with the best "
+    "(the one-sided confidence of `pareto.select.confidence` holds for each comparison on its "
+    "own: with several candidates as good as the best, one of them falls outside more often). "
+    "paired: compared with the best "
     "seed by seed (the same student's lineage), which cancels what a seed shares across the "
     "lineage, so a small difference can be significant there and not between two students. "
     "beaten_by: a candidate at most as costly and at most as wrong on mean validation MAE, which "
@@ -250,18 +252,18 @@ FINALISTS_NOTE = (
     "the cheapest is selected. reruns: the share of simulated reruns (every finalist retrained "
     "elsewhere) that choose it. The finalists are the first front's liquid network with the "
     "lowest validation MAE of one run, in float, and the cheapest within "
-    "`pareto.finalist_band` of it (`pareto.finalists` in all), less any that cannot be deployed "
+    "`pareto.finalist_band` of it (`pareto.finalists` in all), less any the rule may not choose "
     "(named above).")
 
 
 def validation_note(splits):
     """What the validation windows cover beside the training ones: every choice is made on them."""
     val, train = splits.get("val"), splits.get("train")
-    if not val or "last_cycle" not in val:
+    if not val or "reach" not in val:
         return ""
     return (f" Every choice reads the validation windows: {val['windows']:,} from "
-            f"{len(val['cells'])} cells, reaching cycle {val['last_cycle']:,} (the training "
-            f"windows: cycle {train['last_cycle']:,}).")
+            f"{len(val['cells'])} cells, reaching {val['reach']:,} values into a cell's series "
+            f"(the training windows: {train['reach']:,}).")
 
 
 def tflite_note(sizes, limit):
@@ -281,9 +283,11 @@ def best_outside_baseline(candidates_csv):
     lowest validation MAE, when the baselines do not compete (none are eligible): None else."""
     frame = pd.read_csv(candidates_csv)
     own = frame[frame["kind"].isin(["polynomial", "linear"])]
-    if own.empty or own["eligible"].astype(bool).any():
+    competing = own["eligible"].astype(str).str.strip().str.lower().eq("true")
+    own = own[np.isfinite(pd.to_numeric(own["val_mae"], errors="coerce"))]
+    if own.empty or competing.any():
         return None
-    return own.loc[own["val_mae"].idxmin()]
+    return own.loc[own["val_mae"].astype(float).idxmin()]
 
 
 def selection_text(selected, seeds_csv=None, candidates_csv=None):
@@ -308,7 +312,7 @@ def selection_text(selected, seeds_csv=None, candidates_csv=None):
                      f"seeds): {f['name']} seed {f['seed']}, validation MAE {f['val_mae']:.5f} "
                      f"against {f['others_best']:.5f}; it stays in its model's mean.")
     for name, why in selected.get("undeployable", {}).items():
-        lines.append(f"Left out of the choice, as no run of it can be deployed: {name} ({why}).")
+        lines.append(f"Left out of the choice: {name} ({why}).")
     cost = selected["rule"]["cost"]
     held = (f"The choice holds in {stab['held']:.0%} of {stab['draws']} simulated reruns (every "
             "finalist retrained elsewhere)")

@@ -279,8 +279,11 @@ def test_a_finalist_no_seed_of_which_can_be_deployed_is_left_out_of_the_choice()
     assert sorted(out) == ["b", "c", "d"]
     assert "8,192 int8 bytes" in out["b"]
     assert "+6.0%, +8.0%" in out["c"] and "deploy.int8_tolerance" in out["c"]
-    assert "seed 43 diverged" in out["d"]
+    assert "seed 43 diverged" in out["d"] and "mean is unknown" in out["d"]
     assert sorted(undeployable(runs, None, None)) == ["d"]
+    # a loss the gate cannot measure (NaN) passes no gate: quantize would refuse it too
+    unmeasured = runs.assign(int8_quantization=np.nan)
+    assert "c" in undeployable(unmeasured, None, 0.05)
 
 
 def test_the_deployed_seed_is_the_best_one_within_the_byte_limit_and_the_int8_gate():
@@ -357,7 +360,7 @@ def test_the_summary_names_a_more_frequent_rerun_choice_and_an_uncompeting_bette
     text = selection_text(selected, candidates_csv=candidates)
     assert "they choose h32 more often (42%)" in text
     assert "101,392-101,392 int8 bytes" in text
-    assert "Left out of the choice, as no run of it can be deployed: h128" in text
+    assert "Left out of the choice: h128 (no seed fits" in text
     assert "quadratic (k=30, int8) (448 int8 bytes), scores 0.00126" in text and "2.30 x" in text
     # the baselines compete: no such sentence; no alternative at all: said so
     pd.DataFrame({"name": ["quadratic (k=30, int8)"], "kind": ["polynomial"], "int8_bytes": [448],
@@ -367,3 +370,18 @@ def test_the_summary_names_a_more_frequent_rerun_choice_and_an_uncompeting_bette
     text = selection_text(alone, candidates_csv=candidates)
     assert "do not compete" not in text and "more often" not in text
     assert "no other model is chosen in as many as 1% of them" in text
+
+
+def test_the_selection_table_reads_a_pareto_csv_written_before_it_had_paired_and_beaten_by(tmp_path):
+    """A results tree from before: select is not rerun (its inputs did not change), summary is."""
+    from dlnet.summary import finalists_table
+
+    old = tmp_path / "pareto.csv"
+    pd.DataFrame({"name": ["h16-tiny", "quadratic (k=70, int8)"], "kind": ["liquid", "polynomial"],
+                  "int8_bytes": [8160, 928], "runs": [3, np.inf], "val_mae_mean": [0.002, 0.003],
+                  "val_mae_min": [0.0019, 0.003], "val_mae_max": [0.0021, 0.003],
+                  "margin_se": [1.7, -8.0], "chosen_share": [1.0, 0.0],
+                  "selected": [True, False]}).to_csv(old, index=False)
+    table = finalists_table(old)
+    assert table["paired"].tolist() == ["", ""] and table["beaten_by"].tolist() == ["", ""]
+    assert table["within_noise"].tolist() == ["yes", ""]

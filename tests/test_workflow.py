@@ -300,7 +300,7 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
         text = (r / "summary.md").read_text()
         assert "## The selection" in text
         val = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]
-        assert f"{val['windows']:,} from {len(val['cells'])} cells, reaching cycle" in text
+        assert f"{val['windows']:,} from {len(val['cells'])} cells, reaching {val['reach']:,} values" in text
         size = json.loads((r / "deploy/size.json").read_text())
         table = pd.read_csv(r / "report/main_table.csv")
         deployed = table[table["stage"] == "deployed"]

@@ -67,20 +67,21 @@ def int8_validation(paths, splits, quantization):
 
 
 def undeployable(runs, limit, tolerance):
-    """name -> why none of its runs can be deployed: a run whose validation MAE is not finite
-    (its training diverged: the model's mean is unknown), or no run within `limit` int8 bytes
-    whose quantization passes rule quantize's gate. Such a finalist is left out of the choice,
-    so that the rule cannot pick a model that quantize would then refuse."""
+    """name -> why the rule may not choose it: no run within `limit` int8 bytes whose
+    quantization passes rule quantize's gate (so that the rule cannot pick a model that quantize
+    would then refuse), or a run whose validation MAE is not finite (its training diverged, and
+    the model's mean is unknown)."""
     out = {}
     for name, own in runs.groupby("name", sort=True):
         if not np.isfinite(own["val_mae"]).all():
             seeds = own.loc[~np.isfinite(own["val_mae"]), "seed"].tolist()
-            out[name] = f"seed {', '.join(map(str, seeds))} diverged (validation MAE not finite)"
+            out[name] = (f"seed {', '.join(map(str, seeds))} diverged (validation MAE not "
+                         "finite): its mean is unknown")
             continue
         fits = own if limit is None else own[own["int8_bytes"] <= limit]
         if fits.empty:
             out[name] = f"no seed fits in {limit:,} int8 bytes"
-        elif tolerance is not None and (fits["int8_quantization"] > tolerance).all():
+        elif tolerance is not None and not (fits["int8_quantization"] <= tolerance).any():
             losses = ", ".join(f"{q:+.1%}" for q in fits["int8_quantization"])
             out[name] = (f"every seed loses more validation accuracy to int8 ({losses}) than "
                          f"deploy.int8_tolerance allows ({tolerance:+.1%})")
@@ -125,8 +126,11 @@ def run(input, output, params, log, threads=1):
     excluded = undeployable(runs_int8, params.max_int8_bytes, params.int8_tolerance)
     for name, why in excluded.items():
         log(f"{name} left out of the choice: {why}")
-    if by_name.ngroups:
-        noise = seed_noise.estimate(runs_int8[np.isfinite(runs_int8["val_mae"])])
+    # the noise from the finalists that compete: a left-out one's remaining seeds would give
+    # the estimate unequal seed counts, which its split into own and shared parts does not take
+    competing = runs_int8[~runs_int8["name"].isin(list(excluded))]
+    if competing["name"].nunique():
+        noise = seed_noise.estimate(competing)
         log(f"seed noise of validation MAE per run: {noise.total:.2%} of the MAE "
             f"({noise.dof_total} degrees of freedom, {by_name.ngroups} finalists x {params.runs} "
             f"seeds), of which {noise.own:.2%} each model's own and {noise.shared:.2%} shared by a "
@@ -137,9 +141,11 @@ def run(input, output, params, log, threads=1):
                 f"{f['val_mae']:.6f} against {f['others_best']:.6f}, the best of its other seeds "
                 "(kept in its mean)")
     else:
-        # no liquid network on the eligible front: a deterministic candidate dominates them all
+        # no liquid network competes: none is on the eligible front (a deterministic candidate
+        # dominates them all), or none of the finalists may be chosen
         noise = seed_noise.Noise(0.0, 0.0, 0.0, 0, 0)
-        log("no finalist: no liquid network is on the eligible front, nothing was reseeded")
+        log("no finalist competes: no liquid network is on the eligible front, or none of the "
+            "finalists may be chosen")
 
     # in name order: the simulated reruns draw per candidate in pool order, which must not
     # depend on the order in which the rule lists its inputs
@@ -174,7 +180,7 @@ def run(input, output, params, log, threads=1):
     pool["margin_se"], pool["chosen_share"] = margin, [votes.get(i, 0.0) for i in range(len(pool))]
     pool["dominated_by"] = [pool.iloc[j]["name"] if j >= 0 else ""
                             for j in pareto.dominated_by(error, cost)]
-    pool["paired"] = pareto.paired(runs, lineages, best)
+    pool["paired"] = pareto.paired(runs, lineages, best) & (np.arange(len(pool)) != best)
     chosen = pool.iloc[pick]
     reason = (f"cheapest by {rule['cost']} among the candidates whose mean validation MAE is not "
               f"significantly worse than the best, {pool.iloc[best]['name']} "
@@ -183,6 +189,12 @@ def run(input, output, params, log, threads=1):
               f"knee of the mean validation MAE vs log({rule['cost']}) front")
     if rule["rule"] == "within_noise" and chosen["kind"] != "liquid":
         reason += "; no liquid network is significantly better than this baseline on validation"
+    beaten = pool[(margin >= 0) & (pool[rule["cost"]] < chosen[rule["cost"]])
+                  & (pool["dominated_by"] != "")]
+    if rule["rule"] == "within_noise" and len(beaten):
+        reason += "; " + ", ".join(f"{r['name']}, cheaper and within noise, is beaten by "
+                                   f"{r['dominated_by']} at no more cost"
+                                   for _, r in beaten.iterrows())
     for _, r in pool.sort_values("val_mae_mean").iterrows():
         log(f"{r['name']:>24s} val MAE {r['val_mae_mean']:.6f} over {r['runs']:g} runs, "
             f"{int(r[rule['cost']])} {rule['cost']}, margin {r['margin_se']:+.2f} SE"
