@@ -240,9 +240,10 @@ def validation_cells(lives, fraction, seed, stratify="life"):
     """The training cells held out for validation, `fraction` of them, drawn with `seed`.
     lives: cell -> its series length in cycles. `life`: the cells sorted by life are cut into as
     many consecutive groups as there are validation cells and one is drawn from each, so that
-    validation spans the training cells' lives; a plain draw of 8 of 41 cells (cells, seed 42) took only
-    short-lived ones, and every choice made on validation (the parabola's length, early stopping,
-    the signals, the deployed model) then never sees a cell's late life. `none`: a plain draw."""
+    validation spans the training cells' lives; a plain draw of 8 of 41 cells (`cells`, seed 42)
+    took only short-lived ones, and every choice made on validation (the parabola's length, early
+    stopping, the signals, the deployed model) then never saw a cell's late life. `none`: a plain
+    draw."""
     rng = np.random.default_rng(seed)
     names = sorted(lives)
     n_val = max(1, int(round(fraction * len(names))))
