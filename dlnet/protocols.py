@@ -45,8 +45,10 @@ def describe(pcfg):
              " Only liquid networks may be deployed (the baselines are shown beside them)")
     if not c.get("teacher", True):
         text += "; the teacher is the students' reference, not a candidate"
-    limit = c.get("max_int8_bytes")
-    return text + (f", within {limit:,} bytes of int8 model." if limit else ".")
+    limit, ms = c.get("max_int8_bytes"), c.get("max_latency_ms")
+    bounds = [f"{limit:,} bytes of int8 model"] if limit else []
+    bounds += [f"{ms:g} ms per inference on a Cortex-M4 at 64 MHz"] if ms else []
+    return text + (f", within {' and '.join(bounds)}." if bounds else ".")
 
 
 def per_cell(series):

@@ -19,7 +19,7 @@ STAGES = (
     ("teacher", r"/teacher/"),
     ("students", r"/students/"),
     ("pruning and recovery", r"/logs/prune_recover_"),
-    ("selection", r"/logs/(front1|pareto|select)_"),
+    ("selection", r"/logs/(front1|pareto|latency|select)_"),
     ("deploy", r"/logs/(quantize|verify_native|export_onnx|check_tflite)_|/deploy/export_tflite_"),
     ("firmware", r"/logs/firmware_"),
     ("signals ablation", r"/ablation/"),

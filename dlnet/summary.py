@@ -225,6 +225,8 @@ def finalists_table(pareto_csv):
         "model": pool["name"] + np.where(pool["selected"], " (selected)", ""),
         "kind": pool["kind"],
         "int8_bytes": pool["int8_bytes"].astype("Int64"),
+        # the slowest run's Cortex-M4 latency (high estimate), where the protocol limits it
+        **({"latency_ms": pool["latency_ms"].map("{:.3f}".format)} if "latency_ms" in pool else {}),
         "seeds": np.where(seeded, pool["runs"].where(seeded, 0).astype(int).astype(str), "exact"),
         "val_mae_int8": pool["val_mae_mean"],
         "val_mae_min": pool["val_mae_min"].where(seeded),
@@ -240,7 +242,9 @@ def finalists_table(pareto_csv):
 
 FINALISTS_NOTE = (
     "Validation only. val_mae_int8: the mean over the seeds of the validation MAE as the int8 "
-    "core computes it (min and max beside); the baselines and ridge are exact. margin_se: how far "
+    "core computes it (min and max beside); the baselines and ridge are exact. latency_ms (where "
+    "the protocol sets `candidates.max_latency_ms`): the slowest of its runs on the Cortex-M4 at "
+    "64 MHz, high estimate (rule latency). margin_se: how far "
     "inside (+) or outside (-) the best one's noise band a candidate lies, in standard errors "
     "(the one-sided confidence of `pareto.select.confidence` holds for each comparison on its "
     "own: with several candidates as good as the best, one of them falls outside more often). "

@@ -54,14 +54,40 @@ def protocol_config(wildcards):
 
 
 def data_config(wildcards):
-    """prepare_data's view of the protocol, all but `ablation`: that flag adds report jobs and
-    must not rerun the protocol from its data on."""
-    return {k: v for k, v in protocol_config(wildcards).items() if k != "ablation"}
+    """prepare_data's view of the protocol, all but `ablation` and `candidates`: the first adds
+    report jobs, the second says what may be deployed; changing either must not rerun the
+    protocol from its data on."""
+    return {
+        k: v for k, v in protocol_config(wildcards).items() if k not in ("ablation", "candidates")
+    }
 
 
 def max_int8_bytes(wildcards):
     """The protocol's limit on a deployed model's int8 bytes, or None."""
     return protocol_config(wildcards).get("candidates", {}).get("max_int8_bytes")
+
+
+def max_latency_ms(wildcards):
+    """The protocol's latency limit on the Cortex-M4 (None: no limit)."""
+    return protocol_config(wildcards).get("candidates", {}).get("max_latency_ms")
+
+
+def pareto_protocol(wildcards):
+    """Rule pareto's view of the protocol: the window lengths and what may compete; not the
+    latency limit, which select alone applies (changing it reruns the choice, not the front)."""
+    pcfg = protocol_config(wildcards)
+    return {
+        "input_len": pcfg["input_len"],
+        "output_len": pcfg["output_len"],
+        "candidates": {k: v for k, v in pcfg["candidates"].items() if k != "max_latency_ms"},
+    }
+
+
+def candidate_latency(wildcards):
+    """Rule latency's table for select, when the protocol limits latency."""
+    if max_latency_ms(wildcards) is None:
+        return {}
+    return {"latency": f"results/{wildcards.protocol}/pareto/latency.csv"}
 
 
 def training_config(wildcards):
@@ -229,6 +255,8 @@ def stage_benchmarks(wildcards):
         "verify_native",
         "firmware_m4",
     ]
+    if max_latency_ms(wildcards) is not None:
+        rules.append("latency")
     if selected(wildcards)["kind"] == "liquid":
         rules += ["export_onnx", "check_tflite"]
     if config["firmware"]["arduino"]:

@@ -1,7 +1,9 @@
 # Front 2 and the choice of the model to deploy. The pareto checkpoint tables every candidate
 # (models, polynomial baselines, learned references) and names the finalists; rules/seeds.smk
-# trains each finalist again with the other seeds; the select checkpoint quantizes every run and
-# picks the model from their mean int8 validation MAE and the seed noise (dlnet/run/select.py).
+# trains each finalist again with the other seeds; where the protocol limits latency, rule
+# latency (rules/latency.smk) times every run on the Cortex-M4; the select checkpoint quantizes
+# every run and picks the model from their mean int8 validation MAE and the seed noise
+# (dlnet/run/select.py).
 
 
 checkpoint pareto:
@@ -26,9 +28,7 @@ checkpoint pareto:
         "../envs/core.yaml"
     params:
         name=lambda w: w.protocol,
-        protocol=lambda w: {
-            k: protocol_config(w)[k] for k in ("input_len", "output_len", "candidates")
-        },
+        protocol=pareto_protocol,
         objectives=config["pareto"]["objectives"],
         finalists=config["pareto"]["finalists"],
         finalist_band=config["pareto"]["finalist_band"],
@@ -39,6 +39,7 @@ checkpoint pareto:
 
 checkpoint select:
     input:
+        unpack(candidate_latency),
         candidates="results/{protocol}/pareto/candidates.csv",
         dataset="results/{protocol}/data/dataset.npz",
         info="results/{protocol}/data/dataset.json",
@@ -75,6 +76,7 @@ checkpoint select:
         stability_draws=config["pareto"]["stability_draws"],
         quantization=QUANTIZATION,
         max_int8_bytes=max_int8_bytes,
+        max_latency_ms=max_latency_ms,
         int8_tolerance=config["deploy"]["int8_tolerance"],
     script:
         "../scripts/select.py"

@@ -2,9 +2,11 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -104,7 +106,6 @@ def test_checkpoints_build_the_pruning_and_seed_parts_of_the_dag(tiny_run):
 def test_a_ratio_pruned_and_recovered_alone_is_what_its_students_job_made(tiny_run, tmp_path):
     """prune_recover prunes and recovers every ratio of a student in one process; the last ratio
     done in a process of its own comes out the same, number for number."""
-    from types import SimpleNamespace
 
     import torch
 
@@ -176,6 +177,111 @@ def test_a_baseline_that_no_network_beats_is_deployed_and_runs_on_the_m4(tiny_ru
     size = json.loads((r / "deploy/size.json").read_text())
     assert size["native_model_bytes"] == selected["int8_bytes"] < 1024
     assert selected["deployed_int8_bytes"] == selected["int8_bytes"]
+
+
+def test_every_candidate_is_timed_on_the_m4_and_a_slow_one_is_not_deployed(tiny_run, tmp_path):
+    """A latency limit (candidates.max_latency_ms) added to a protocol reruns rule latency and
+    select alone. Rule latency times every finalist run and every eligible baseline the core
+    computes, in QEMU on validation windows; the deployed model's figure agrees with
+    firmware_m4's on held-out windows; a finalist slower than the limit is left out of the choice,
+    and a limit nothing meets fails with the key to change. (The tiny run's `paper` has liquid
+    finalists and no limit; its other protocols deploy a baseline, timed too.)"""
+    wd, _ = tiny_run
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for p in ("cells", "paper_residual"):
+        r = wd / "results" / p
+        lat = pd.read_csv(r / "pareto/latency.csv")
+        cands = pd.read_csv(r / "pareto/candidates.csv")
+        computed = cands[cands["eligible"] & cands["kind"].isin(["polynomial", "linear"])]
+        assert sorted(lat.loc[lat["kind"] != "liquid", "name"]) == sorted(computed["name"])
+        selected = json.loads((r / "pareto/selected.json").read_text())
+        limit = config["protocols"][p]["candidates"]["max_latency_ms"]
+        assert selected["max_latency_ms"] == limit and selected["latency_ms"]["high"] <= limit
+    assert not (wd / "results/paper/pareto/latency.csv").exists()
+    before = json.loads((wd / "results/paper/pareto/selected.json").read_text())
+    assert before["latency_ms"] is None and before["max_latency_ms"] is None
+
+    other = tmp_path / "wf"
+    shutil.copytree(wd, other, symlinks=True)
+    target = "results/paper/pareto/selected.json"
+
+    def with_limit(ms, check=True):
+        (tmp_path / "limit.yaml").write_text(yaml.safe_dump(
+            {"protocols": {"paper": {"candidates": {"max_latency_ms": ms}}}}))
+        return snakemake(other, target, "--cores", "1", "--configfile", "tests/config_tiny.yaml",
+                         str(tmp_path / "limit.yaml"), check=check)
+
+    proc = with_limit(1000.0)
+    ran = set(re.findall(r"(?:local)?(?:rule|checkpoint) (\w+):", proc.stdout + proc.stderr))
+    assert ran == {"latency", "select"}, ran
+    lat = pd.read_csv(other / "results/paper/pareto/latency.csv")
+    seeds = pd.read_csv(other / "results/paper/pareto/seeds.csv")
+    nets = lat[lat["kind"] == "liquid"]
+    assert len(nets) >= 6 and (lat["kind"] == "liquid").all()     # no baseline competes here
+    assert sorted(zip(nets["name"], nets["seed"])) == sorted(zip(seeds["name"], seeds["seed"]))
+    assert (nets["cycles"] > nets["instructions"]).all()
+    assert ((0 < nets["latency_ms_low"]) & (nets["latency_ms_low"] < nets["latency_ms_high"])).all()
+    loose = json.loads((other / target).read_text())
+    assert (loose["name"], loose["seed"]) == (before["name"], before["seed"])
+    m4 = json.loads((wd / "results/paper/firmware/m4_report.json").read_text())
+    assert m4["latency_ms"]["high"] == pytest.approx(loose["latency_ms"]["high"], rel=0.03)
+
+    slowest = nets.groupby("name")["latency_ms_high"].min().sort_values()
+    assert slowest.iloc[0] < slowest.iloc[-1]
+    with_limit(float(slowest.iloc[:-1].max() + slowest.iloc[-1]) / 2)
+    tight = json.loads((other / target).read_text())
+    assert "ms per inference on the Cortex-M4" in tight["undeployable"][slowest.index[-1]]
+    assert tight["latency_ms"]["high"] <= tight["max_latency_ms"]
+
+    proc = with_limit(float(slowest.iloc[0]) / 2, check=False)
+    assert proc.returncode != 0
+    assert "no candidate can be deployed" in proc.stdout + proc.stderr
+    assert "max_latency_ms" in proc.stdout + proc.stderr
+
+
+def test_ridge_is_timed_like_the_networks_when_it_competes(tiny_run, tmp_path, monkeypatch):
+    """Ridge regression's int8 model (rule latency builds the core with it when it is eligible)
+    runs bit-exact on the Cortex-M4, slower than the parabola it corrects: 100 x 101
+    multiply-accumulates against one fit."""
+    from dlnet import protocols
+    from dlnet.firmware import held_out_windows
+    from dlnet.quant import calibrate
+    from dlnet.run import latency
+
+    wd, _ = tiny_run
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    monkeypatch.chdir(wd)
+    r = "results/cells"
+    frame = pd.read_csv(f"{r}/pareto/candidates.csv")
+    frame["eligible"] |= frame["kind"] == "linear"
+    found = latency.candidates(frame[~frame["finalist"]], [], [], config["seed"], 100, 100)
+    (name, seed, kind, path, model), = [c for c in found if c[2] == "linear"]
+    assert seed is None and path.endswith("ridge.npz")
+    quantization = {k: v for k, v in config["deploy"].items()
+                    if k not in ("verify", "int8_tolerance")}
+    x_cal = calibrate.sample(protocols.load(f"{r}/data/dataset.npz")["train"].inputs, 200)
+    qm = model.quantize(x_cal, quantization)
+    windows = held_out_windows.pick(f"{r}/data/dataset.npz", 4, 100, qm.dims["signals"],
+                                    splits=("val",))
+    assert set(windows.split) == {"val"}
+    measured = latency.measure(qm, path, windows, tmp_path, config["firmware"],
+                               ROOT / "firmware/core", ROOT / "firmware/m4", lambda _: None)
+    parabola = pd.read_csv(f"{r}/pareto/latency.csv")
+    assert measured["cycles"] > 2 * parabola["cycles"].max()
+    assert measured["latency_ms_low"] < measured["latency_ms_high"]
+
+
+def test_changing_the_latency_limit_reruns_only_the_choice(tiny_run, tmp_path):
+    """The limit is select's alone: the data, the models, the front and their timings stay."""
+    wd, _ = tiny_run
+    changed = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    changed["protocols"]["cells"]["candidates"] = {"max_latency_ms": 0.25}
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+    proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "changed.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["select"] == 1, counts
+    for untouched in ("prepare_data", "teacher", "student", "prune_recover", "pareto", "latency"):
+        assert untouched not in counts, counts
 
 
 def test_editing_one_students_config_reruns_only_what_depends_on_it(tiny_run, tmp_path):
@@ -424,7 +530,6 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
     once with every test and segments number in their inputs replaced, and the test windows too:
     the fronts, the finalists and selected.json come out the same, for a protocol that chooses
     among networks and one where baselines compete."""
-    from types import SimpleNamespace
 
     from dlnet import protocols
     from dlnet.run import front1, pareto, select
@@ -488,11 +593,14 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                     w = splits[s]
                     splits[s] = type(w)(w.x[::-1], w.y[::-1] + 0.01, w.cell, w.start)
             protocols.save("dataset.npz", splits)
+            # rule latency's table (validation windows only) as the run measured it
+            limit = pcfg["candidates"].get("max_latency_ms")
+            latency = {"latency": str(wd / r / "pareto/latency.csv")} if limit else {}
             select.run(SimpleNamespace(
                 candidates="candidates.csv", dataset="dataset.npz", info=f"{r}/data/dataset.json",
                 finalists=[m for *_, m in finalists],
                 seed_metrics=[f"{f}/metrics.json" for f in seed_dirs],
-                seed_models=[f"{f}/model.pt" for f in seed_dirs]),
+                seed_models=[f"{f}/model.pt" for f in seed_dirs], **latency),
                 SimpleNamespace(selected="selected.json", pareto="pareto.csv", seeds="seeds.csv",
                                 plot="pareto.png"),
                 SimpleNamespace(name=p, select=config["pareto"]["select"],
@@ -502,6 +610,7 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                                 quantization={k: v for k, v in config["deploy"].items()
                                               if k not in ("verify", "int8_tolerance")},
                                 max_int8_bytes=pcfg["candidates"].get("max_int8_bytes"),
+                                max_latency_ms=limit,
                                 int8_tolerance=config["deploy"]["int8_tolerance"]),
                 "select.log")
             out[variant] = {t: pd.read_csv(t) for t in ("front1.csv", "candidates.csv")}

@@ -2,7 +2,8 @@
 
 Windows come from the held-out splits of the protocol's dataset.npz (test, test2, segments:
 never train or val), in that order, `n` of them spread evenly over all held-out windows (all of
-them when there are fewer), so the same dataset always gives the same windows. Values go in as
+them when there are fewer), so the same dataset always gives the same windows. Rule latency
+takes validation windows instead: the choice it serves reads no held-out data. Values go in as
 Q1.14, exactly as dlnet.quant.fixedpoint.soh_to_q rounds them; the raw signals beside each
 window (dlnet/signals.py), integers, as int32.
 """
@@ -49,15 +50,17 @@ class Selection:
         return f"{self.split[i]} window of cell {self.cell[i]} from value {self.start[i]}"
 
 
-def pick(dataset, n, input_len, n_signals=None):
-    """n held-out windows of `dataset` (a dataset.npz) for a model with `input_len` inputs and,
-    when given, `n_signals` signals (Selection.model_signals: the last n_signals of the
-    dataset's); else with all of the dataset's signals."""
-    splits = protocols.load(dataset)
-    parts = [(s, splits[s]) for s in HELD_OUT if s in splits and len(splits[s])]
+def pick(dataset, n, input_len, n_signals=None, splits=HELD_OUT):
+    """n windows of `dataset` (a dataset.npz) from `splits` (the held-out ones unless given) for
+    a model with `input_len` inputs and, when given, `n_signals` signals
+    (Selection.model_signals: the last n_signals of the dataset's); else with all of the
+    dataset's signals."""
+    windows = protocols.load(dataset)
+    parts = [(s, windows[s]) for s in splits if s in windows and len(windows[s])]
     if not parts:
-        raise InputError(dataset, "has no held-out (test) windows",
-                         "rerun prepare_data with a protocol that keeps test cells")
+        raise InputError(dataset, f"has no {'/'.join(splits)} windows",
+                         "rerun prepare_data with a protocol that keeps "
+                         + ("test cells" if tuple(splits) == HELD_OUT else "those splits"))
     x = np.concatenate([w.x for _, w in parts])
     if x.shape[1] != input_len:
         raise InputError(dataset, f"has windows of {x.shape[1]} values but the model reads "

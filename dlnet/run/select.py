@@ -9,10 +9,12 @@ baselines and ridge as the core computes them), so a candidate does not gain or 
 arithmetic. The rule (dlnet.pareto) reads validation columns only, and selected.json holds only
 what it read: validation errors and costs (seeds.csv has every run's float errors on every split,
 for the report). Of the chosen finalist, the seed with the lowest validation MAE is deployed,
-among its seeds within the protocol's int8 byte limit and the int8 accuracy gate of rule quantize
-(dlnet/quant/gate.py), so that the deployed seed is one quantize accepts. A pruned seed may have
-another shape, and so another cost, than the first one (`int8_bytes`, `params` and `macs` are the
-candidate's, `deployed_*` the deployed seed's).
+among its seeds within the protocol's int8 byte limit, its latency limit (the Cortex-M4 latency
+that rule latency measured, when the protocol sets candidates.max_latency_ms) and the int8
+accuracy gate of rule quantize (dlnet/quant/gate.py), so that the deployed seed is one quantize
+accepts. A finalist with no such seed, and a baseline over the latency limit, is not chosen. A
+pruned seed may have another shape, and so another cost, than the first one (`int8_bytes`,
+`params` and `macs` are the candidate's, `deployed_*` the deployed seed's).
 """
 
 import numpy as np
@@ -66,8 +68,9 @@ def int8_validation(paths, splits, quantization):
                                        "params", "macs"])
 
 
-def undeployable(runs, limit, tolerance):
-    """name -> why the rule may not choose it: no run within `limit` int8 bytes whose
+def undeployable(runs, limit, tolerance, max_latency_ms=None):
+    """name -> why the rule may not choose it: no run within `limit` int8 bytes (and, when
+    `max_latency_ms` is set, within that latency: the runs' `latency_ms` column) whose
     quantization passes rule quantize's gate (so that the rule cannot pick a model that quantize
     would then refuse), or a run whose validation MAE is not finite (its training diverged, and
     the model's mean is unknown)."""
@@ -78,9 +81,13 @@ def undeployable(runs, limit, tolerance):
             out[name] = (f"seed {', '.join(map(str, seeds))} diverged (validation MAE not "
                          "finite): its mean is unknown")
             continue
-        fits = own if limit is None else own[own["int8_bytes"] <= limit]
-        if fits.empty:
+        small = own if limit is None else own[own["int8_bytes"] <= limit]
+        fits = small if max_latency_ms is None else small[small["latency_ms"] <= max_latency_ms]
+        if small.empty:
             out[name] = f"no seed fits in {limit:,} int8 bytes"
+        elif fits.empty:
+            out[name] = (f"no seed runs within {max_latency_ms:g} ms per inference on the "
+                         f"Cortex-M4 ({_ms_range(small['latency_ms'])} ms, high estimate)")
         elif tolerance is not None and not (fits["int8_quantization"] <= tolerance).any():
             losses = ", ".join(f"{q:+.1%}" for q in fits["int8_quantization"])
             out[name] = (f"every seed loses more validation accuracy to int8 ({losses}) than "
@@ -88,17 +95,41 @@ def undeployable(runs, limit, tolerance):
     return out
 
 
-def deployed_run(runs, name, limit, tolerance, source):
-    """Of `name`'s runs (val_mae as the int8 core computes it, int8_bytes, int8_quantization),
-    the one deployed: the lowest validation MAE among those within `limit` int8 bytes (None: no
-    limit) whose quantization passes rule quantize's gate, `tolerance` (None: no gate). Pruning
-    may leave a seed in another shape than the first one, whose cost the candidate carries."""
+def slow_baselines(frame, latency, max_latency_ms, source="latency.csv"):
+    """name -> why: the eligible deterministic candidates (baselines, ridge) slower than
+    `max_latency_ms` per inference on the Cortex-M4, from rule latency's table."""
+    if latency is None or max_latency_ms is None:
+        return {}
+    ms = latency[latency["kind"] != "liquid"].set_index("name")["latency_ms_high"]
+    names = frame.loc[frame["eligible"] & (frame["kind"] != "liquid"), "name"]
+    missing = sorted(set(names) - set(ms.index))
+    if missing:
+        raise InputError(source, f"has no latency for {', '.join(missing)}", "rerun rule latency")
+    return {n: (f"{ms[n]:.3f} ms per inference on the Cortex-M4 (high estimate), over "
+                f"{max_latency_ms:g} ms") for n in names if ms[n] > max_latency_ms}
+
+
+def _ms_range(values):
+    low, high = float(np.min(values)), float(np.max(values))
+    return f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f}"
+
+
+def deployed_run(runs, name, limit, tolerance, source, max_latency_ms=None):
+    """Of `name`'s runs (val_mae as the int8 core computes it, int8_bytes, int8_quantization and,
+    with `max_latency_ms`, latency_ms), the one deployed: the lowest validation MAE among those
+    within `limit` int8 bytes (None: no limit) and `max_latency_ms` whose quantization passes
+    rule quantize's gate, `tolerance` (None: no gate). Pruning may leave a seed in another shape
+    than the first one, whose cost the candidate carries."""
     own = runs[runs["name"] == name]
     fits = own if limit is None else own[own["int8_bytes"] <= limit]
+    if max_latency_ms is not None:
+        fits = fits[fits["latency_ms"] <= max_latency_ms]
     if fits.empty:
-        raise InputError(source, f"no run of {name} fits in {limit} int8 bytes "
-                         f"({sorted(own['int8_bytes'])})", "raise the protocol's "
-                         "candidates.max_int8_bytes in config.yaml, or rerun its training")
+        raise InputError(source, f"no run of {name} fits in {limit} int8 bytes"
+                         + ("" if max_latency_ms is None else f" and {max_latency_ms:g} ms")
+                         + f" ({sorted(own['int8_bytes'])})", "raise the protocol's "
+                         "candidates.max_int8_bytes or max_latency_ms in config.yaml, or rerun "
+                         "its training")
     passes = fits if tolerance is None else fits[fits["int8_quantization"] <= tolerance]
     if passes.empty:
         losses = ", ".join(f"{q:+.1%}" for q in fits["int8_quantization"])
@@ -122,8 +153,18 @@ def run(input, output, params, log, threads=1):
             f"int8 {r['val_mae_int8']:.6f} ({r['int8_quantization']:+.2%} from quantizing the "
             f"model), {r['int8_bytes']} int8 bytes")
     runs_int8 = seeds.assign(val_mae=seeds["val_mae_int8"])
+    latency = pd.read_csv(input.latency) if getattr(input, "latency", None) else None
+    max_ms = params.max_latency_ms if latency is not None else None
+    if latency is not None:
+        runs_int8 = runs_int8.merge(run_latency(latency, input.latency), how="left",
+                                    on=["name", "seed"], validate="one_to_one")
+        if runs_int8["latency_ms"].isna().any():
+            missing = runs_int8.loc[runs_int8["latency_ms"].isna(), ["name", "seed"]]
+            raise InputError(input.latency, "has no latency for " + ", ".join(
+                f"{n} seed {s}" for n, s in missing.itertuples(index=False)), "rerun rule latency")
     by_name = runs_int8.groupby("name", sort=False)["val_mae"]
-    excluded = undeployable(runs_int8, params.max_int8_bytes, params.int8_tolerance)
+    excluded = undeployable(runs_int8, params.max_int8_bytes, params.int8_tolerance, max_ms)
+    excluded.update(slow_baselines(frame, latency, max_ms, getattr(input, "latency", None)))
     for name, why in excluded.items():
         log(f"{name} left out of the choice: {why}")
     # the noise from the finalists that compete: a left-out one's remaining seeds would give
@@ -149,20 +190,23 @@ def run(input, output, params, log, threads=1):
 
     # in name order: the simulated reruns draw per candidate in pool order, which must not
     # depend on the order in which the rule lists its inputs
-    pool = frame[(frame["finalist"] & ~frame["name"].isin(list(excluded)))
-                 | (frame["eligible"] & (frame["kind"] != "liquid"))]
+    pool = frame[(frame["finalist"] | (frame["eligible"] & (frame["kind"] != "liquid")))
+                 & ~frame["name"].isin(list(excluded))]
     pool = pool.sort_values("name", kind="stable").reset_index(drop=True)
     if pool.empty:
         raise InputError(input.candidates, "no candidate can be deployed: "
                          + "; ".join(f"{n}: {why}" for n, why in excluded.items()),
                          f"{gate.NATIVE_FIX}, raise deploy.int8_tolerance or the protocol's "
-                         "candidates.max_int8_bytes, or let its baselines compete "
-                         "(candidates.baselines)")
+                         "candidates.max_int8_bytes or max_latency_ms, or let its baselines "
+                         "compete (candidates.baselines)")
     pool["runs"] = np.where(pool["kind"] == "liquid", params.runs, np.inf)
     for stat in ("mean", "min", "max"):
         values = by_name.agg(stat)
         pool[f"val_mae_{stat}"] = [values.get(n, v) for n, v in zip(pool["name"], pool["val_mae"])]
     pool["lineage"] = pool["name"].map(seed_noise.lineage)
+    if latency is not None:
+        slowest = latency.groupby("name")["latency_ms_high"].max()
+        pool["latency_ms"] = pool["name"].map(slowest)
     error, runs = pool["val_mae_mean"].to_numpy(float), pool["runs"].to_numpy(float)
     cost, lineages = pool[rule["cost"]].to_numpy(float), pool["lineage"].to_numpy()
 
@@ -206,7 +250,7 @@ def run(input, output, params, log, threads=1):
                 **{k: chosen[k] for k in ("int8_bytes", "params", "macs")}}
     if chosen["kind"] == "liquid":
         instance = deployed_run(runs_int8, chosen["name"], params.max_int8_bytes,
-                                params.int8_tolerance, input.candidates).to_dict()
+                                params.int8_tolerance, input.candidates, max_ms).to_dict()
     selected = {
         "name": chosen["name"], "stage": chosen["stage"], "kind": chosen["kind"],
         "model": instance["model"], "seed": _plain(instance["seed"]),
@@ -214,6 +258,8 @@ def run(input, output, params, log, threads=1):
         "noise": {**noise.to_dict(), "runs": params.runs,
                   "finalists": sorted(competing["name"].unique())},
         "undeployable": excluded,
+        "max_latency_ms": max_ms,
+        "latency_ms": _deployed_latency(latency, chosen, instance),
         "stability": {"held": held, "draws": params.stability_draws,
                       "shares": {pool.iloc[i]["name"]: f for i, f in votes.items()},
                       **_alternatives(pool, votes, pick, rule["cost"])},
@@ -228,6 +274,29 @@ def run(input, output, params, log, threads=1):
     write_csv(output.pareto, pool.assign(selected=pool["name"] == chosen["name"]))
     save_figure(output.plot, _figure(frame, pool, params, rule), dpi=120)
     write_json(output.selected, selected)
+
+
+def run_latency(latency, source):
+    """Rule latency's table as one row per finalist run: name, seed, latency_ms (the high
+    estimate, which the limit reads)."""
+    runs = latency[latency["kind"] == "liquid"]
+    if runs[["name", "seed"]].duplicated().any():
+        raise InputError(source, "lists a run twice", "rerun rule latency")
+    return runs[["name", "seed"]].astype({"seed": int}).assign(
+        latency_ms=runs["latency_ms_high"].astype(float))
+
+
+def _deployed_latency(latency, chosen, instance):
+    """The deployed model's Cortex-M4 latency from rule latency (low and high estimates, ms), or
+    None when the protocol sets no limit."""
+    if latency is None:
+        return None
+    rows = latency[latency["name"] == chosen["name"]]
+    if chosen["kind"] == "liquid":
+        rows = rows[rows["seed"] == instance["seed"]]
+    r = rows.iloc[0]
+    return {"low": float(r["latency_ms_low"]), "high": float(r["latency_ms_high"]),
+            "cycles": int(r["cycles"]), "measured_on": r["measured_on"]}
 
 
 def _alternatives(pool, votes, pick, cost):
