@@ -80,7 +80,8 @@ def table(model_metrics, model_paths, baselines_path=None, learned=None, dims=No
 def eligible(frame, candidates_cfg):
     """Which rows the protocol may deploy: liquid networks (the teacher unless `teacher` is
     false), the polynomial baselines and ridge when `baselines` compete, each within
-    `max_int8_bytes` when it is set."""
+    `max_int8_bytes` and `max_latency_ms` when they are set (the latter on the frame's
+    `latency_ms` column, rule latency's high estimate: a row it did not time is not eligible)."""
     kinds = list(DEPLOYABLE) if candidates_cfg["baselines"] else ["liquid"]
     ok = frame["kind"].isin(kinds)
     if not candidates_cfg.get("teacher", True):
@@ -88,4 +89,16 @@ def eligible(frame, candidates_cfg):
     limit = candidates_cfg.get("max_int8_bytes")
     if limit is not None:
         ok &= frame["int8_bytes"].astype(float) <= limit
+    ms = candidates_cfg.get("max_latency_ms")
+    if ms is not None:
+        if "latency_ms" not in frame:
+            raise ValueError("a latency limit needs the candidates' latency_ms (rule latency)")
+        ok &= frame["latency_ms"].astype(float) <= ms
     return ok.to_numpy(bool)
+
+
+def with_latency(frame, latency):
+    """`frame` with rule latency's high estimate (latency_ms, ms per inference on the Cortex-M4)
+    of each row it timed; NaN where it timed none."""
+    ms = latency.drop_duplicates("name").set_index("name")["latency_ms_high"]
+    return frame.assign(latency_ms=frame["name"].map(ms).astype(float))

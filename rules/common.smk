@@ -54,12 +54,23 @@ def protocol_config(wildcards):
 
 
 def data_config(wildcards):
-    """prepare_data's view of the protocol, all but `ablation` and `candidates`: the first adds
-    report jobs, the second says what may be deployed; changing either must not rerun the
-    protocol from its data on."""
-    return {
-        k: v for k, v in protocol_config(wildcards).items() if k not in ("ablation", "candidates")
-    }
+    """prepare_data's view of the protocol, all but `ablation` (it adds report jobs) and the
+    latency limit (the front's and the choice's alone): changing either must not rerun the
+    protocol from its data on. Keys sorted: Snakemake compares params in order, and a config
+    file that overrides a key reorders the merged protocol."""
+    pcfg = {k: v for k, v in protocol_config(wildcards).items() if k != "ablation"}
+    pcfg["candidates"] = without_latency(pcfg["candidates"])
+    return sorted_keys(pcfg)
+
+
+def sorted_keys(value):
+    if isinstance(value, dict):
+        return {k: sorted_keys(v) for k, v in sorted(value.items())}
+    return value
+
+
+def without_latency(candidates):
+    return {k: v for k, v in candidates.items() if k != "max_latency_ms"}
 
 
 def max_int8_bytes(wildcards):
@@ -72,22 +83,33 @@ def max_latency_ms(wildcards):
     return protocol_config(wildcards).get("candidates", {}).get("max_latency_ms")
 
 
-def pareto_protocol(wildcards):
-    """Rule pareto's view of the protocol: the window lengths and what may compete; not the
-    latency limit, which select alone applies (changing it reruns the choice, not the front)."""
+def latency_protocol(wildcards):
+    """Rule latency's view of the protocol: the window lengths and what may compete but the
+    latency limit itself (changing it reruns the front, not the timings)."""
     pcfg = protocol_config(wildcards)
     return {
         "input_len": pcfg["input_len"],
         "output_len": pcfg["output_len"],
-        "candidates": {k: v for k, v in pcfg["candidates"].items() if k != "max_latency_ms"},
+        "candidates": without_latency(pcfg["candidates"]),
     }
 
 
-def candidate_latency(wildcards):
-    """Rule latency's table for select, when the protocol limits latency."""
+def front_latency(wildcards):
+    """Rule latency's table for the pareto checkpoint, when the protocol limits latency."""
     if max_latency_ms(wildcards) is None:
         return {}
     return {"latency": f"results/{wildcards.protocol}/pareto/latency.csv"}
+
+
+def choice_latency(wildcards):
+    """Both latency tables for select (the finalists' other seeds too), when the protocol
+    limits latency."""
+    if max_latency_ms(wildcards) is None:
+        return {}
+    return {
+        **front_latency(wildcards),
+        "latency_seeds": f"results/{wildcards.protocol}/pareto/latency_seeds.csv",
+    }
 
 
 def training_config(wildcards):
@@ -256,7 +278,7 @@ def stage_benchmarks(wildcards):
         "firmware_m4",
     ]
     if max_latency_ms(wildcards) is not None:
-        rules.append("latency")
+        rules += ["latency", "latency_seeds"]
     if selected(wildcards)["kind"] == "liquid":
         rules += ["export_onnx", "check_tflite"]
     if config["firmware"]["arduino"]:

@@ -1,13 +1,14 @@
 # Front 2 and the choice of the model to deploy. The pareto checkpoint tables every candidate
 # (models, polynomial baselines, learned references) and names the finalists; rules/seeds.smk
-# trains each finalist again with the other seeds; where the protocol limits latency, rule
-# latency (rules/latency.smk) times every run on the Cortex-M4; the select checkpoint quantizes
-# every run and picks the model from their mean int8 validation MAE and the seed noise
-# (dlnet/run/select.py).
+# trains each finalist again with the other seeds; the select checkpoint quantizes every run and
+# picks the model from their mean int8 validation MAE and the seed noise (dlnet/run/select.py).
+# Where the protocol limits latency, rules/latency.smk times the candidates on the Cortex-M4
+# for both.
 
 
 checkpoint pareto:
     input:
+        unpack(front_latency),
         baselines="results/{protocol}/baselines/metrics.json",
         learned="results/{protocol}/baselines/learned.json",
         ridge="results/{protocol}/baselines/ridge.npz",
@@ -28,7 +29,9 @@ checkpoint pareto:
         "../envs/core.yaml"
     params:
         name=lambda w: w.protocol,
-        protocol=pareto_protocol,
+        protocol=lambda w: {
+            k: protocol_config(w)[k] for k in ("input_len", "output_len", "candidates")
+        },
         objectives=config["pareto"]["objectives"],
         finalists=config["pareto"]["finalists"],
         finalist_band=config["pareto"]["finalist_band"],
@@ -39,7 +42,7 @@ checkpoint pareto:
 
 checkpoint select:
     input:
-        unpack(candidate_latency),
+        unpack(choice_latency),
         candidates="results/{protocol}/pareto/candidates.csv",
         dataset="results/{protocol}/data/dataset.npz",
         info="results/{protocol}/data/dataset.json",

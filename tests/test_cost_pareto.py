@@ -304,13 +304,10 @@ def test_the_deployed_seed_is_the_best_one_within_the_byte_limit_and_the_int8_ga
     assert "+1.0%, +7.0%" in str(e.value) and "+0.5%" in str(e.value)
 
 
-def test_a_candidate_slower_than_the_latency_limit_is_not_deployed():
-    """The int8 bytes do not bound the latency (cycles per multiply-accumulate differ by
-    architecture): a finalist none of whose seeds runs within candidates.max_latency_ms is left
-    out, a slow seed of another is not the one deployed, and a baseline over the limit does not
-    compete either."""
-    from dlnet.run.select import slow_baselines
-
+def test_a_seed_slower_than_the_latency_limit_is_not_deployed():
+    """Pruning may leave a finalist's seeds in other shapes, with other latencies: a finalist
+    none of whose seeds runs within candidates.max_latency_ms is left out, and a slow seed of
+    another is not the one deployed."""
     runs = pd.DataFrame({"name": ["a", "a", "b", "b"], "seed": [42, 43] * 2,
                          "val_mae": [0.1, 0.2, 0.1, 0.1], "int8_bytes": [6000, 6100, 8000, 8000],
                          "int8_quantization": [0.0] * 4,
@@ -323,16 +320,26 @@ def test_a_candidate_slower_than_the_latency_limit_is_not_deployed():
     with pytest.raises(InputError, match="max_latency_ms") as e:
         deployed_run(runs, "b", 8192, 0.05, "candidates.csv", max_latency_ms=0.5)
     assert "0.5 ms" in str(e.value)
-    frame = pd.DataFrame({"name": ["a", "q", "r", "s"], "eligible": [True, True, True, False],
-                          "kind": ["liquid", "polynomial", "linear", "linear"]})
-    latency = pd.DataFrame({"name": ["a", "q", "r", "s"], "kind": frame["kind"],
-                            "latency_ms_high": [0.6, 0.05, 0.7, 0.9]})
-    slow = slow_baselines(frame, latency, 0.5)
-    assert list(slow) == ["r"] and "0.700 ms" in slow["r"]     # ineligible s is not a candidate
-    assert slow_baselines(frame, latency, None) == slow_baselines(frame, None, 0.5) == {}
-    with pytest.raises(InputError, match="rerun rule latency") as e:
-        slow_baselines(frame, latency[latency["name"] != "q"], 0.5, "results/x/latency.csv")
-    assert "results/x/latency.csv" in str(e.value) and "has no latency for q" in str(e.value)
+
+
+def test_a_candidate_slower_than_the_latency_limit_is_not_eligible():
+    """Rule latency's high estimate joins the candidates by name; over the limit, or not timed,
+    a candidate leaves the front, whatever its kind."""
+    from dlnet.candidates import eligible, with_latency
+
+    frame = pd.DataFrame({"name": ["a", "b", "q", "r", "t"], "stage": ["student"] * 2 + ["x"] * 3,
+                          "kind": ["liquid", "liquid", "polynomial", "linear", "liquid"],
+                          "int8_bytes": [6000, 7000, 900, 9000, 6000]})
+    latency = pd.DataFrame({"name": ["a", "b", "q", "b"], "latency_ms_high": [0.4, 0.6, 0.1, 0.6]})
+    timed = with_latency(frame, latency)
+    assert timed["latency_ms"].tolist()[:3] == [0.4, 0.6, 0.1]
+    assert timed["latency_ms"].isna()[3:].all()
+    cfg = {"baselines": True, "max_int8_bytes": 8192}
+    assert eligible(timed, cfg).tolist() == [True, True, True, False, True]
+    assert eligible(timed, {**cfg, "max_latency_ms": 0.5}).tolist() == [True, False, True, False,
+                                                                         False]
+    with pytest.raises(ValueError, match="rule latency"):
+        eligible(frame, {**cfg, "max_latency_ms": 0.5})
 
 
 def test_what_a_protocol_may_deploy():

@@ -180,22 +180,26 @@ def test_a_baseline_that_no_network_beats_is_deployed_and_runs_on_the_m4(tiny_ru
 
 
 def test_every_candidate_is_timed_on_the_m4_and_a_slow_one_is_not_deployed(tiny_run, tmp_path):
-    """A latency limit (candidates.max_latency_ms) added to a protocol reruns rule latency and
-    select alone. Rule latency times every finalist run and every eligible baseline the core
-    computes, in QEMU on validation windows; the deployed model's figure agrees with
-    firmware_m4's on held-out windows; a finalist slower than the limit is left out of the choice,
-    and a limit nothing meets fails with the key to change. (The tiny run's `paper` has liquid
-    finalists and no limit; its other protocols deploy a baseline, timed too.)"""
+    """A latency limit (candidates.max_latency_ms) added to a protocol reruns no training before
+    the front. Rule latency times every network and baseline within the byte limit, in QEMU on
+    validation windows, and the front leaves out what is slower than the limit; latency_seeds
+    times the finalists' other seeds; the deployed model's figure agrees with firmware_m4's on
+    held-out windows; and a limit nothing meets fails with the key to change. (The tiny run's
+    `paper` has liquid finalists and no limit; its other protocols deploy a baseline, timed
+    too.)"""
     wd, _ = tiny_run
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for p in ("cells", "paper_residual"):
         r = wd / "results" / p
         lat = pd.read_csv(r / "pareto/latency.csv")
         cands = pd.read_csv(r / "pareto/candidates.csv")
-        computed = cands[cands["eligible"] & cands["kind"].isin(["polynomial", "linear"])]
-        assert sorted(lat.loc[lat["kind"] != "liquid", "name"]) == sorted(computed["name"])
-        selected = json.loads((r / "pareto/selected.json").read_text())
         limit = config["protocols"][p]["candidates"]["max_latency_ms"]
+        timed = cands[cands["kind"].isin(["liquid", "polynomial", "linear"])
+                      & (cands["int8_bytes"] <= 8192)]
+        assert sorted(lat["name"]) == sorted(timed["name"])
+        assert (cands["eligible"] == (cands["latency_ms"] <= limit) & cands["name"].isin(
+            timed["name"])).all()
+        selected = json.loads((r / "pareto/selected.json").read_text())
         assert selected["max_latency_ms"] == limit and selected["latency_ms"]["high"] <= limit
     assert not (wd / "results/paper/pareto/latency.csv").exists()
     before = json.loads((wd / "results/paper/pareto/selected.json").read_text())
@@ -213,29 +217,36 @@ def test_every_candidate_is_timed_on_the_m4_and_a_slow_one_is_not_deployed(tiny_
 
     proc = with_limit(1000.0)
     ran = set(re.findall(r"(?:local)?(?:rule|checkpoint) (\w+):", proc.stdout + proc.stderr))
-    assert ran == {"latency", "select"}, ran
-    lat = pd.read_csv(other / "results/paper/pareto/latency.csv")
-    seeds = pd.read_csv(other / "results/paper/pareto/seeds.csv")
-    nets = lat[lat["kind"] == "liquid"]
-    assert len(nets) >= 6 and (lat["kind"] == "liquid").all()     # no baseline competes here
-    assert sorted(zip(nets["name"], nets["seed"])) == sorted(zip(seeds["name"], seeds["seed"]))
-    assert (nets["cycles"] > nets["instructions"]).all()
-    assert ((0 < nets["latency_ms_low"]) & (nets["latency_ms_low"] < nets["latency_ms_high"])).all()
+    assert ran == {"latency", "pareto", "latency_seeds", "select"}, ran
+    r = other / "results/paper"
+    lat = pd.concat([pd.read_csv(r / "pareto/latency.csv"),
+                     pd.read_csv(r / "pareto/latency_seeds.csv")])
+    assert (lat["kind"] == "liquid").all()                        # no baseline competes here
+    cands = pd.read_csv(r / "pareto/candidates.csv")
+    eligible = cands.loc[cands["eligible"], "name"]
+    assert sorted(lat.loc[lat["seed"] == config["seed"], "name"]) == sorted(eligible)
+    seeds = pd.read_csv(r / "pareto/seeds.csv")
+    assert len(seeds) >= 6 and set(zip(seeds["name"], seeds["seed"])) <= set(
+        zip(lat["name"], lat["seed"]))
+    assert (lat["cycles"] > lat["instructions"]).all()
+    assert ((0 < lat["latency_ms_low"]) & (lat["latency_ms_low"] < lat["latency_ms_high"])).all()
     loose = json.loads((other / target).read_text())
     assert (loose["name"], loose["seed"]) == (before["name"], before["seed"])
     m4 = json.loads((wd / "results/paper/firmware/m4_report.json").read_text())
     assert m4["latency_ms"]["high"] == pytest.approx(loose["latency_ms"]["high"], rel=0.03)
 
-    slowest = nets.groupby("name")["latency_ms_high"].min().sort_values()
-    assert slowest.iloc[0] < slowest.iloc[-1]
-    with_limit(float(slowest.iloc[:-1].max() + slowest.iloc[-1]) / 2)
+    # between the two fastest networks: the slower leaves the front, the choice keeps the limit
+    first = lat[lat["seed"] == config["seed"]].sort_values("latency_ms_high")
+    limit = float(first["latency_ms_high"].iloc[:2].mean())
+    with_limit(limit)
+    cands = pd.read_csv(r / "pareto/candidates.csv")
+    assert cands.loc[cands["eligible"], "name"].tolist() == [first["name"].iloc[0]]
     tight = json.loads((other / target).read_text())
-    assert "ms per inference on the Cortex-M4" in tight["undeployable"][slowest.index[-1]]
-    assert tight["latency_ms"]["high"] <= tight["max_latency_ms"]
+    assert tight["name"] == first["name"].iloc[0] and tight["latency_ms"]["high"] <= limit
 
-    proc = with_limit(float(slowest.iloc[0]) / 2, check=False)
+    proc = with_limit(float(first["latency_ms_high"].iloc[0]) / 2, check=False)
     assert proc.returncode != 0
-    assert "no candidate can be deployed" in proc.stdout + proc.stderr
+    assert "no candidate of protocol paper is eligible" in proc.stdout + proc.stderr
     assert "max_latency_ms" in proc.stdout + proc.stderr
 
 
@@ -254,7 +265,7 @@ def test_ridge_is_timed_like_the_networks_when_it_competes(tiny_run, tmp_path, m
     r = "results/cells"
     frame = pd.read_csv(f"{r}/pareto/candidates.csv")
     frame["eligible"] |= frame["kind"] == "linear"
-    found = latency.candidates(frame[~frame["finalist"]], [], [], config["seed"], 100, 100)
+    found = latency.deployables(frame[frame["eligible"]], config["seed"], 100, 100)
     (name, seed, kind, path, model), = [c for c in found if c[2] == "linear"]
     assert seed is None and path.endswith("ridge.npz")
     quantization = {k: v for k, v in config["deploy"].items()
@@ -266,21 +277,22 @@ def test_ridge_is_timed_like_the_networks_when_it_competes(tiny_run, tmp_path, m
     assert set(windows.split) == {"val"}
     measured = latency.measure(qm, path, windows, tmp_path, config["firmware"],
                                ROOT / "firmware/core", ROOT / "firmware/m4", lambda _: None)
-    parabola = pd.read_csv(f"{r}/pareto/latency.csv")
-    assert measured["cycles"] > 2 * parabola["cycles"].max()
+    timed = pd.read_csv(f"{r}/pareto/latency.csv")
+    assert measured["cycles"] > 2 * timed.loc[timed["kind"] == "polynomial", "cycles"].max()
     assert measured["latency_ms_low"] < measured["latency_ms_high"]
 
 
 def test_changing_the_latency_limit_reruns_only_the_choice(tiny_run, tmp_path):
-    """The limit is select's alone: the data, the models, the front and their timings stay."""
+    """The limit moves the front and the choice only: the data, the models and their timings
+    stay."""
     wd, _ = tiny_run
     changed = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
     changed["protocols"]["cells"]["candidates"] = {"max_latency_ms": 0.25}
     (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
     proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "changed.yaml"))
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts["select"] == 1, counts
-    for untouched in ("prepare_data", "teacher", "student", "prune_recover", "pareto", "latency"):
+    assert counts["pareto"] == counts["select"] == 1, counts
+    for untouched in ("prepare_data", "teacher", "student", "prune_recover", "latency"):
         assert untouched not in counts, counts
 
 
@@ -532,11 +544,14 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
     among networks and one where baselines compete."""
 
     from dlnet import protocols
-    from dlnet.run import front1, pareto, select
+    from dlnet.firmware import core_files
+    from dlnet.run import front1, latency, latency_seeds, pareto, select
 
     wd, _ = tiny_run
     config = yaml.safe_load((wd / "config.yaml").read_text())
     tiny = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
+    quantization = {k: v for k, v in config["deploy"].items()
+                    if k not in ("verify", "int8_tolerance")}
     folders = {"teacher": "teacher", "student": "students/{}", "recovered": "recovered/{}"}
     rng = np.random.default_rng(0)
     held_out_columns = [f"{s}_mae" for s in HELD_OUT]
@@ -545,6 +560,14 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
         pcfg = config["protocols"][p]
         students = sorted(q.parent.name for q in (wd / r / "students").glob("*/model.pt"))
         recovered = sorted(q.parent.name for q in (wd / r / "recovered").glob("*/model.pt"))
+        trees = dict(
+            baselines=f"{r}/baselines/metrics.json", learned=f"{r}/baselines/learned.json",
+            ridge=f"{r}/baselines/ridge.npz", teacher_model=f"{r}/teacher/model.pt",
+            teacher_metrics=f"{r}/teacher/metrics.json",
+            student_models=[f"{r}/students/{n}/model.pt" for n in students],
+            student_metrics=[f"{r}/students/{n}/metrics.json" for n in students],
+            recovered_models=[f"{r}/recovered/{n}/model.pt" for n in recovered],
+            recovered_metrics=[f"{r}/recovered/{n}/metrics.json" for n in recovered])
         out = {}
         for variant in ("same", "scrambled"):
             # the run's tree under the same relative paths (tables hold them): metrics files
@@ -561,20 +584,33 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
                     else:
                         (d / path).symlink_to(wd / path)
             monkeypatch.chdir(d)
+            splits = protocols.load(f"{r}/data/dataset.npz")
+            if variant == "scrambled":
+                for s in ("test", "segments"):
+                    w = splits[s]
+                    splits[s] = type(w)(w.x[::-1], w.y[::-1] + 0.01, w.cell, w.start)
+            protocols.save("dataset.npz", splits)
+            limit = pcfg["candidates"].get("max_latency_ms")
+            timing = SimpleNamespace(
+                protocol={"input_len": pcfg["input_len"], "output_len": pcfg["output_len"],
+                          "candidates": {k: v for k, v in pcfg["candidates"].items()
+                                         if k != "max_latency_ms"}},
+                windows=8, seed=config["seed"], quantization=quantization,
+                firmware={k: config["firmware"][k] for k in ("optimize", "qemu_timeout")})
+            firmware_files = {"core": [str(ROOT / f) for f in core_files.rule_inputs()],
+                              "m4": [str(ROOT / "firmware/m4/main.c")]}
+            if limit:
+                latency.run(SimpleNamespace(**trees, dataset="dataset.npz",
+                                            info=f"{r}/data/dataset.json", **firmware_files),
+                            SimpleNamespace(latency="latency.csv"), timing, "latency.log")
             front1.run(SimpleNamespace(metrics=[f"{r}/students/{n}/metrics.json" for n in students],
                                        models=[f"{r}/students/{n}/model.pt" for n in students]),
                        SimpleNamespace(front="front1.csv"),
                        SimpleNamespace(objectives=config["pareto"]["objectives"],
                                        front1_ranks=config["pareto"]["front1_ranks"]),
                        "front1.log")
-            pareto.run(SimpleNamespace(
-                baselines=f"{r}/baselines/metrics.json", learned=f"{r}/baselines/learned.json",
-                ridge=f"{r}/baselines/ridge.npz", teacher_model=f"{r}/teacher/model.pt",
-                teacher_metrics=f"{r}/teacher/metrics.json",
-                student_models=[f"{r}/students/{n}/model.pt" for n in students],
-                student_metrics=[f"{r}/students/{n}/metrics.json" for n in students],
-                recovered_models=[f"{r}/recovered/{n}/model.pt" for n in recovered],
-                recovered_metrics=[f"{r}/recovered/{n}/metrics.json" for n in recovered]),
+            front_latency = {"latency": "latency.csv"} if limit else {}
+            pareto.run(SimpleNamespace(**trees, **front_latency),
                 SimpleNamespace(candidates="candidates.csv"),
                 SimpleNamespace(name=p, objectives=config["pareto"]["objectives"],
                                 finalists=tiny["pareto"]["finalists"],
@@ -587,34 +623,34 @@ def test_selection_reads_no_test_column(tiny_run, tmp_path, monkeypatch):
             finalists = cands.loc[cands["finalist"], ["name", "stage", "model"]].to_numpy()
             seed_dirs = [f"{r}/seeds/s{seed}/" + folders[stage].format(name)
                          for name, stage, _ in finalists for seed in (43, 44)]
-            splits = protocols.load(f"{r}/data/dataset.npz")
-            if variant == "scrambled":
-                for s in ("test", "segments"):
-                    w = splits[s]
-                    splits[s] = type(w)(w.x[::-1], w.y[::-1] + 0.01, w.cell, w.start)
-            protocols.save("dataset.npz", splits)
-            # rule latency's table (validation windows only) as the run measured it
-            limit = pcfg["candidates"].get("max_latency_ms")
-            latency = {"latency": str(wd / r / "pareto/latency.csv")} if limit else {}
+            seed_files = {"seed_metrics": [f"{f}/metrics.json" for f in seed_dirs],
+                          "seed_models": [f"{f}/model.pt" for f in seed_dirs]}
+            choice_latency = {}
+            if limit:
+                latency_seeds.run(SimpleNamespace(**seed_files, dataset="dataset.npz",
+                                                  info=f"{r}/data/dataset.json", **firmware_files),
+                                  SimpleNamespace(latency="latency_seeds.csv"), timing,
+                                  "latency_seeds.log")
+                choice_latency = {"latency": "latency.csv", "latency_seeds": "latency_seeds.csv"}
             select.run(SimpleNamespace(
                 candidates="candidates.csv", dataset="dataset.npz", info=f"{r}/data/dataset.json",
-                finalists=[m for *_, m in finalists],
-                seed_metrics=[f"{f}/metrics.json" for f in seed_dirs],
-                seed_models=[f"{f}/model.pt" for f in seed_dirs], **latency),
+                finalists=[m for *_, m in finalists], **seed_files, **choice_latency),
                 SimpleNamespace(selected="selected.json", pareto="pareto.csv", seeds="seeds.csv",
                                 plot="pareto.png"),
                 SimpleNamespace(name=p, select=config["pareto"]["select"],
                                 objectives=config["pareto"]["objectives"],
                                 runs=tiny["pareto"]["seeds"], seed=config["seed"],
                                 stability_draws=tiny["pareto"]["stability_draws"],
-                                quantization={k: v for k, v in config["deploy"].items()
-                                              if k not in ("verify", "int8_tolerance")},
+                                quantization=quantization,
                                 max_int8_bytes=pcfg["candidates"].get("max_int8_bytes"),
                                 max_latency_ms=limit,
                                 int8_tolerance=config["deploy"]["int8_tolerance"]),
                 "select.log")
             out[variant] = {t: pd.read_csv(t) for t in ("front1.csv", "candidates.csv")}
             out[variant]["selected"] = Path("selected.json").read_bytes()
+            if limit:     # the timings too: validation windows only
+                out[variant]["latency"] = Path("latency.csv").read_bytes()
+                assert out[variant]["latency"] == (wd / r / "pareto/latency.csv").read_bytes()
         for t in ("front1.csv", "candidates.csv"):
             same, other = out["same"][t], out["scrambled"][t]
             assert not same[held_out_columns[::2]].equals(other[held_out_columns[::2]])

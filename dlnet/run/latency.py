@@ -1,14 +1,17 @@
-"""Rule latency: the Cortex-M4 latency of every candidate that select may choose, so that it
-never deploys a model slower than the protocol's `candidates.max_latency_ms` (the int8 bytes
-alone do not bound it: cycles per multiply-accumulate differ by architecture).
+"""Rule latency: the Cortex-M4 latency of every candidate the protocol could deploy, so that the
+front, the finalists and the choice leave out what runs slower than its
+`candidates.max_latency_ms` (the int8 bytes alone do not bound it: cycles per
+multiply-accumulate differ by architecture). Rule latency_seeds times the finalists' other
+seeds, whose pruned shapes may differ.
 
-Each finalist's run of every seed, and each eligible baseline the core computes, is quantized as
-rule quantize would, built into the Cortex-M4 firmware and run in QEMU on validation windows
-(the choice reads no held-out data); its cycles come from the instruction trace of the window
-with the most instructions (dlnet/firmware/m4.py), and the limit reads the high estimate (one
-flash wait state per word loaded), the figure firmware_m4 reports for the deployed model. Runs
-of one architecture (the same int8 dims) share one measurement: their instructions differ only
-by the few data-dependent ones (saturations), a fraction of a percent.
+Each network of the main tree within the byte limit (the configured seed's run), and each
+eligible baseline the core computes, is quantized as rule quantize would, built into the
+Cortex-M4 firmware and run in QEMU on validation windows (the choice reads no held-out data);
+its cycles come from the instruction trace of the window with the most instructions
+(dlnet/firmware/m4.py), and the limit reads the high estimate (one flash wait state per word
+loaded), the estimate firmware_m4 reports for the deployed model on held-out windows, where it
+may differ by a few cycles. Models of one int8 shape share one measurement: their instructions
+differ only by the few data-dependent ones (saturations), a fraction of a percent.
 """
 
 import json
@@ -17,28 +20,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlnet import deployable, protocols
+from dlnet import candidates, deployable, protocols
 from dlnet.firmware import held_out_windows, m4
 from dlnet.io import write_csv
 from dlnet.logs import Log
 from dlnet.quant import calibrate, header
-from dlnet.run.select import seed_table
 
 COLUMNS = ["name", "seed", "kind", "model", "measured_on", "instructions", "cycles",
            "latency_ms_low", "latency_ms_high"]
 
 
-def candidates(frame, seed_metrics, seed_models, seed, input_len, output_len):
-    """(name, seed, kind, model path, Deployable) of every candidate select may choose: each
-    finalist's runs (the configured seed's and the others') and the eligible baselines that the
-    core computes (polynomial, linear; their seed is None)."""
-    runs = seed_table(frame, seed_metrics, seed_models, seed)
-    out = [(r["name"], int(r["seed"]), "liquid", r["model"], deployable.Liquid(r["model"]))
-           for _, r in runs.iterrows()]
-    for _, r in frame[frame["eligible"] & frame["kind"].isin(["polynomial", "linear"])].iterrows():
-        model = (deployable.Linear.load(r["model"]) if r["kind"] == "linear" else
-                 deployable.Polynomial(r["fit_len"], r["degree"], input_len, output_len))
-        out.append((r["name"], None, r["kind"], r["model"] if r["kind"] == "linear" else "", model))
+def deployables(frame, seed, input_len, output_len):
+    """(name, seed, kind, model path, Deployable) of every row of `frame` (a candidates table)
+    that the core computes: networks (trained with `seed`), polynomial baselines, ridge (their
+    seed None)."""
+    out = []
+    for _, r in frame[frame["kind"].isin(candidates.DEPLOYABLE)].iterrows():
+        if r["kind"] == "liquid":
+            out.append((r["name"], seed, "liquid", r["model"], deployable.Liquid(r["model"])))
+        elif r["kind"] == "linear":
+            out.append((r["name"], None, "linear", r["model"], deployable.Linear.load(r["model"])))
+        else:
+            out.append((r["name"], None, "polynomial", "",
+                        deployable.Polynomial(r["fit_len"], r["degree"], input_len, output_len)))
     return out
 
 
@@ -47,8 +51,8 @@ def measure(qm, source, selection, work, firmware, core_dir, m4_dir, log):
     path = Path(work) / "dlnet_model.h"
     path.write_text(header.text(qm, source=source))
     report = m4.verify(path, selection, Path(work) / "build", firmware["optimize"],
-                       firmware["cpi"], firmware["qemu_timeout"], core_dir=core_dir,
-                       m4_dir=m4_dir, log=log, trace_windows=1)
+                       timeout=firmware["qemu_timeout"], core_dir=core_dir, m4_dir=m4_dir,
+                       log=log, trace_windows=1)
     m4.check(report)
     return {"instructions": report["instructions_per_inference"]["max"],
             "cycles": report["cycles_per_inference"]["max"],
@@ -56,22 +60,22 @@ def measure(qm, source, selection, work, firmware, core_dir, m4_dir, log):
             "latency_ms_high": report["latency_ms"]["high"]}
 
 
-def run(input, output, params, log, threads=1):
-    log = Log(log)
-    p = params.protocol
-    frame = pd.read_csv(input.candidates)
-    splits, _ = protocols.load_with_scaler(input.dataset, input.info)
-    x_cal = calibrate.sample(splits["train"].inputs, int(params.quantization["calibration_windows"]))
-    core_dir, m4_dir = Path(input.core[0]).parent, Path(input.m4[0]).parent
+def time_models(models, dataset, info, params, core, m4_sources, log):
+    """The latency table (COLUMNS) of `models` (deployables' tuples) on the validation windows
+    of `dataset`, quantized with the training windows' calibration."""
+    splits, _ = protocols.load_with_scaler(dataset, info)
+    x_cal = calibrate.sample(splits["train"].inputs,
+                             int(params.quantization["calibration_windows"]))
+    core_dir, m4_dir = Path(core[0]).parent, Path(m4_sources[0]).parent
     measured, rows = {}, []
-    for name, seed, kind, path, model in candidates(frame, input.seed_metrics, input.seed_models,
-                                                    params.seed, p["input_len"], p["output_len"]):
+    for name, seed, kind, path, model in models:
         qm = model.quantize(x_cal, params.quantization)
         key = json.dumps(qm.dims, sort_keys=True)
         label = name if seed is None else f"{name} seed {seed}"
         if key not in measured:
-            selection = held_out_windows.pick(input.dataset, int(params.windows), p["input_len"],
-                                              qm.dims["signals"], splits=("val",))
+            selection = held_out_windows.pick(dataset, int(params.windows),
+                                              splits["val"].x.shape[1], qm.dims["signals"],
+                                              splits=("val",))
             with tempfile.TemporaryDirectory(prefix="dlnet_latency_") as work:
                 measured[key] = {"measured_on": label,
                                  **measure(qm, path or name, selection, work, params.firmware,
@@ -79,6 +83,22 @@ def run(input, output, params, log, threads=1):
         m = measured[key]
         log(f"{label}: {m['instructions']} instructions, {m['cycles']} cycles, "
             f"{m['latency_ms_low']:.3f}-{m['latency_ms_high']:.3f} ms"
-            + ("" if m["measured_on"] == label else f" (the architecture of {m['measured_on']})"))
+            + ("" if m["measured_on"] == label else f" (the shape of {m['measured_on']})"))
         rows.append({"name": name, "seed": seed, "kind": kind, "model": path, **m})
-    write_csv(output.latency, pd.DataFrame(rows, columns=COLUMNS).astype({"seed": "Int64"}))
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"seed": "Int64"})
+
+
+def run(input, output, params, log, threads=1):
+    log = Log(log)
+    p = params.protocol
+    paths = [input.teacher_model, *input.student_models, *input.recovered_models]
+    metrics = [input.teacher_metrics, *input.student_metrics, *input.recovered_metrics]
+    frame = candidates.table(metrics, paths, input.baselines, (input.learned, input.ridge),
+                             (p["input_len"], p["output_len"]))
+    # the other limits first: what they rule out needs no timing
+    frame = frame[candidates.eligible(frame, p["candidates"])]
+    models = deployables(frame, params.seed, p["input_len"], p["output_len"])
+    log(f"timing {len(models)} candidates on the Cortex-M4 ({params.windows} validation windows "
+        "each shape)")
+    write_csv(output.latency, time_models(models, input.dataset, input.info, params, input.core,
+                                          input.m4, log))

@@ -2,8 +2,10 @@
 finalists that are trained again with more seeds before the selection (rule select)."""
 
 import numpy as np
+import pandas as pd
 
 from dlnet import candidates, pareto
+from dlnet.errors import InputError
 from dlnet.io import write_csv
 from dlnet.logs import Log
 
@@ -18,11 +20,15 @@ def run(input, output, params, log, threads=1):
     metrics = [input.teacher_metrics, *input.student_metrics, *input.recovered_metrics]
     frame = candidates.table(metrics, paths, input.baselines, (input.learned, input.ridge),
                              (pcfg["input_len"], pcfg["output_len"]))
+    if getattr(input, "latency", None):
+        frame = candidates.with_latency(frame, pd.read_csv(input.latency))
     frame["eligible"] = candidates.eligible(frame, pcfg["candidates"])
     ok = frame["eligible"].to_numpy(bool)
     if not ok.any():
-        raise ValueError(f"no candidate of protocol {params.name} is eligible: raise "
-                         f"protocols.{params.name}.candidates.max_int8_bytes in config.yaml")
+        raise InputError("config.yaml", f"no candidate of protocol {params.name} is eligible",
+                         f"raise protocols.{params.name}.candidates.max_int8_bytes"
+                         + (" or max_latency_ms" if "latency_ms" in frame else "")
+                         + " in config.yaml")
     frame["front"] = np.nan
     frame.loc[ok, "front"] = pareto.front_ranks(frame.loc[ok, params.objectives].to_numpy(float))
     frame["front"] = frame["front"].astype("Int64")

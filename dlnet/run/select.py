@@ -20,7 +20,7 @@ pruned seed may have another shape, and so another cost, than the first one (`in
 import numpy as np
 import pandas as pd
 
-from dlnet import deployable, pareto, protocols
+from dlnet import candidates, deployable, pareto, protocols
 from dlnet import seeds as seed_noise
 from dlnet.candidates import SCORE_SPLITS, scores
 from dlnet.errors import InputError
@@ -95,20 +95,6 @@ def undeployable(runs, limit, tolerance, max_latency_ms=None):
     return out
 
 
-def slow_baselines(frame, latency, max_latency_ms, source="latency.csv"):
-    """name -> why: the eligible deterministic candidates (baselines, ridge) slower than
-    `max_latency_ms` per inference on the Cortex-M4, from rule latency's table."""
-    if latency is None or max_latency_ms is None:
-        return {}
-    ms = latency[latency["kind"] != "liquid"].set_index("name")["latency_ms_high"]
-    names = frame.loc[frame["eligible"] & (frame["kind"] != "liquid"), "name"]
-    missing = sorted(set(names) - set(ms.index))
-    if missing:
-        raise InputError(source, f"has no latency for {', '.join(missing)}", "rerun rule latency")
-    return {n: (f"{ms[n]:.3f} ms per inference on the Cortex-M4 (high estimate), over "
-                f"{max_latency_ms:g} ms") for n in names if ms[n] > max_latency_ms}
-
-
 def _ms_range(values):
     low, high = float(np.min(values)), float(np.max(values))
     return f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f}"
@@ -153,18 +139,19 @@ def run(input, output, params, log, threads=1):
             f"int8 {r['val_mae_int8']:.6f} ({r['int8_quantization']:+.2%} from quantizing the "
             f"model), {r['int8_bytes']} int8 bytes")
     runs_int8 = seeds.assign(val_mae=seeds["val_mae_int8"])
-    latency = pd.read_csv(input.latency) if getattr(input, "latency", None) else None
+    latency = (pd.concat([pd.read_csv(input.latency), pd.read_csv(input.latency_seeds)],
+                         ignore_index=True) if getattr(input, "latency", None) else None)
     max_ms = params.max_latency_ms if latency is not None else None
     if latency is not None:
-        runs_int8 = runs_int8.merge(run_latency(latency, input.latency), how="left",
+        runs_int8 = runs_int8.merge(run_latency(latency, input.latency_seeds), how="left",
                                     on=["name", "seed"], validate="one_to_one")
         if runs_int8["latency_ms"].isna().any():
             missing = runs_int8.loc[runs_int8["latency_ms"].isna(), ["name", "seed"]]
             raise InputError(input.latency, "has no latency for " + ", ".join(
-                f"{n} seed {s}" for n, s in missing.itertuples(index=False)), "rerun rule latency")
+                f"{n} seed {s}" for n, s in missing.itertuples(index=False)),
+                "rerun rules latency and latency_seeds")
     by_name = runs_int8.groupby("name", sort=False)["val_mae"]
     excluded = undeployable(runs_int8, params.max_int8_bytes, params.int8_tolerance, max_ms)
-    excluded.update(slow_baselines(frame, latency, max_ms, getattr(input, "latency", None)))
     for name, why in excluded.items():
         log(f"{name} left out of the choice: {why}")
     # the noise from the finalists that compete: a left-out one's remaining seeds would give
@@ -205,8 +192,13 @@ def run(input, output, params, log, threads=1):
         pool[f"val_mae_{stat}"] = [values.get(n, v) for n, v in zip(pool["name"], pool["val_mae"])]
     pool["lineage"] = pool["name"].map(seed_noise.lineage)
     if latency is not None:
-        slowest = latency.groupby("name")["latency_ms_high"].max()
-        pool["latency_ms"] = pool["name"].map(slowest)
+        # over a finalist's runs (each seed's shape), as select gated them
+        timed = pd.concat([runs_int8[["name", "latency_ms"]],
+                           candidates.with_latency(pool[pool["kind"] != "liquid"],
+                                                   latency)[["name", "latency_ms"]]])
+        spread = timed.groupby("name")["latency_ms"]
+        pool["latency_ms_min"] = pool["name"].map(spread.min())
+        pool["latency_ms_max"] = pool["name"].map(spread.max())
     error, runs = pool["val_mae_mean"].to_numpy(float), pool["runs"].to_numpy(float)
     cost, lineages = pool[rule["cost"]].to_numpy(float), pool["lineage"].to_numpy()
 
@@ -232,7 +224,9 @@ def run(input, output, params, log, threads=1):
               f"{noise.total:.1%} per run" if rule["rule"] == "within_noise" else
               f"knee of the mean validation MAE vs log({rule['cost']}) front")
     if rule["rule"] == "within_noise" and chosen["kind"] != "liquid":
-        reason += "; no liquid network is significantly better than this baseline on validation"
+        reason += ("; no liquid network is significantly better than this baseline on validation"
+                   if (frame["eligible"] & (frame["kind"] == "liquid")).any() else
+                   "; no liquid network is within the protocol's limits")
     beaten = pool[(margin >= 0) & (pool[rule["cost"]] < chosen[rule["cost"]])
                   & (pool["dominated_by"] != "")]
     if rule["rule"] == "within_noise" and len(beaten):

@@ -37,7 +37,8 @@ def run(input, output, params, log, threads=1):
              "instruction QEMU traced with the Cortex-M4 TRM timings (dlnet/firmware/m4cycles.py), "
              "and latency is those cycles at 64 MHz with no to one flash wait state per word "
              "loaded, an estimate until a board measures it. Flash is model data plus the core's code; RAM is static data, "
-             "scratch and buffers; the paper's RAM figure is its TFLite Micro arena.", "",
+             "scratch and buffers; the paper's RAM figure is its TFLite Micro arena."
+             + summary.latency_note(selected, input.m4_report), "",
              "## Signals beside the SOH window", "",
              summary.signals_text(params.signals, signals, params.min_gain), "",
              "## Time per stage", "",
