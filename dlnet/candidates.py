@@ -77,6 +77,16 @@ def table(model_metrics, model_paths, baselines_path=None, learned=None, dims=No
     return frame.drop(columns=empty)
 
 
+def of_protocol(input, input_len, output_len):
+    """The table of a protocol's run from the inputs of rules pareto and latency: the teacher,
+    students and recovered models (their model.pt and metrics.json), the polynomial baselines
+    (baselines) and the learned references (learned, ridge)."""
+    paths = [input.teacher_model, *input.student_models, *input.recovered_models]
+    metrics = [input.teacher_metrics, *input.student_metrics, *input.recovered_metrics]
+    return table(metrics, paths, input.baselines, (input.learned, input.ridge),
+                 (input_len, output_len))
+
+
 def eligible(frame, candidates_cfg):
     """Which rows the protocol may deploy: liquid networks (the teacher unless `teacher` is
     false), the polynomial baselines and ridge when `baselines` compete, each within

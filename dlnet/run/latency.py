@@ -91,10 +91,7 @@ def time_models(models, dataset, info, params, core, m4_sources, log):
 def run(input, output, params, log, threads=1):
     log = Log(log)
     p = params.protocol
-    paths = [input.teacher_model, *input.student_models, *input.recovered_models]
-    metrics = [input.teacher_metrics, *input.student_metrics, *input.recovered_metrics]
-    frame = candidates.table(metrics, paths, input.baselines, (input.learned, input.ridge),
-                             (p["input_len"], p["output_len"]))
+    frame = candidates.of_protocol(input, p["input_len"], p["output_len"])
     # the other limits first: what they rule out needs no timing
     frame = frame[candidates.eligible(frame, p["candidates"])]
     models = deployables(frame, params.seed, p["input_len"], p["output_len"])

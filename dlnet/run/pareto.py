@@ -16,10 +16,7 @@ def run(input, output, params, log, threads=1):
     `finalist` (the front's liquid networks retrained with every seed: dlnet.pareto.finalists)."""
     log = Log(log)
     pcfg = params.protocol
-    paths = [input.teacher_model, *input.student_models, *input.recovered_models]
-    metrics = [input.teacher_metrics, *input.student_metrics, *input.recovered_metrics]
-    frame = candidates.table(metrics, paths, input.baselines, (input.learned, input.ridge),
-                             (pcfg["input_len"], pcfg["output_len"]))
+    frame = candidates.of_protocol(input, pcfg["input_len"], pcfg["output_len"])
     if getattr(input, "latency", None):
         frame = candidates.with_latency(frame, pd.read_csv(input.latency))
     frame["eligible"] = candidates.eligible(frame, pcfg["candidates"])
