@@ -10,10 +10,10 @@ arithmetic. The rule (dlnet.pareto) reads validation columns only, and selected.
 what it read: validation errors and costs (seeds.csv has every run's float errors on every split,
 for the report). Of the chosen finalist, the seed with the lowest validation MAE is deployed,
 among its seeds within the protocol's int8 byte limit, its latency limit (the Cortex-M4 latency
-that rule latency measured, when the protocol sets candidates.max_latency_ms) and the int8
-accuracy gate of rule quantize (dlnet/quant/gate.py), so that the deployed seed is one quantize
-accepts. A finalist with no such seed, and a baseline over the latency limit, is not chosen. A
-pruned seed may have another shape, and so another cost, than the first one (`int8_bytes`,
+that rule latency_seeds measured, when the protocol sets candidates.max_latency_ms; a candidate
+whose configured seed is slower is no finalist, rule pareto leaves it out) and the int8 accuracy
+gate of rule quantize (dlnet/quant/gate.py), so that the deployed seed is one quantize accepts.
+A finalist with no such seed is not chosen. A pruned seed may have another shape, and so another cost, than the first one (`int8_bytes`,
 `params` and `macs` are the candidate's, `deployed_*` the deployed seed's).
 """
 
@@ -271,8 +271,8 @@ def run(input, output, params, log, threads=1):
 
 
 def run_latency(latency, source):
-    """Rule latency's table as one row per finalist run: name, seed, latency_ms (the high
-    estimate, which the limit reads)."""
+    """The networks' rows of the latency tables (rules latency and latency_seeds), one per run:
+    name, seed, latency_ms (the high estimate, which the limit reads)."""
     runs = latency[latency["kind"] == "liquid"]
     if runs[["name", "seed"]].duplicated().any():
         raise InputError(source, "lists a run twice", "rerun rule latency")
