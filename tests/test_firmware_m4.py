@@ -257,6 +257,14 @@ def test_the_image_is_reproducible(tiny, tmp_path):
     a = m4build.build(gcc, tmp_path / "a", tiny.header, text).elf.read_bytes()
     b = m4build.build(gcc, tmp_path / "b", tiny.header, text).elf.read_bytes()
     assert a == b
+    # the core's objects copied from an earlier build (rule latency builds one image per model)
+    # make the same image, with the call graph the stack bound reads; other flags refuse them
+    reused = m4build.build(gcc, tmp_path / "c", tiny.header, text, reuse=tmp_path / "a")
+    assert reused.elf.read_bytes() == a and len(reused.commands) == 2     # main.c and the link
+    assert [p.name for p in reused.callgraph_files()] == [
+        p.name for p in m4build.build(gcc, tmp_path / "d", tiny.header, text).callgraph_files()]
+    with pytest.raises(ValueError, match="cannot reuse"):
+        m4build.build(gcc, tmp_path / "e", tiny.header, text, optimize="O2", reuse=tmp_path / "a")
 
 
 @needs_m4

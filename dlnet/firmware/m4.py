@@ -64,20 +64,22 @@ def model_signals(path):
 
 def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
            core_dir=m4build.CORE_DIR, m4_dir=m4build.M4_DIR, log=print, defines=(),
-           trace_windows=TRACE_WINDOWS):
+           trace_windows=TRACE_WINDOWS, reuse=None):
     """Build in `work` (app.elf stays there), run `selection` (a held_out_windows.Selection) in
     QEMU and return the report (the m4_report.json keys). qemu.FirmwareError if the firmware
     rejects the model or stops early. A mismatch is reported (all_bit_exact false), not raised:
     see check.
     `defines`: -D flags of the build (m4build.build). `trace_windows`: how many windows (those
     with the most instructions) the traced run costs in cycles; 0 leaves out the cycle keys
-    (cycles_per_inference, cycles_per_instruction, latency_ms, breakdown.cycles)."""
+    (cycles_per_inference, cycles_per_instruction, latency_ms, breakdown.cycles). `reuse`: the
+    folder of an earlier build of the same core and settings, whose model-independent objects
+    this build copies (m4build.build; the traced image reuses this build's)."""
     t = tools.m4_tools()
     _, output_len = model_dims(model_header)
     signals = selection.model_signals(model_signals(model_header))
     b = m4build.build(t["gcc"], work, model_header,
                       held_out_windows.m4_header(selection.q, signals), optimize, core_dir,
-                      m4_dir, defines)
+                      m4_dir, defines, reuse)
     log(f"built {b.elf} ({optimize}): " + " ".join(b.flags))
     start = time.perf_counter()
     status, text = qemu.run(t["qemu"], b.elf, timeout)
@@ -106,7 +108,7 @@ def verify(model_header, selection, work, optimize="Os", cpi=None, timeout=300,
     if trace_windows:
         traced = cycles(t, instr, per_tick, selection.q, signals, model_header,
                         Path(work) / "trace", timeout, log, trace_windows, optimize=optimize,
-                        core_dir=core_dir, m4_dir=m4_dir, defines=defines)
+                        core_dir=core_dir, m4_dir=m4_dir, defines=defines, reuse=b.work)
     report = {
         "model_header": str(model_header),
         "windows_compared": int(len(ref)),

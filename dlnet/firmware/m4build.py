@@ -22,6 +22,7 @@ No -g: the image holds no build paths, so the same sources give the same bytes.
 path instead of its Cortex-M4 DSP path (firmware/core/dlnet_core.h).
 """
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -71,9 +72,12 @@ def _run(cmd, cwd):
 
 
 def build(gcc, work, model_header, windows_header, optimize="Os", core_dir=CORE_DIR, m4_dir=M4_DIR,
-          defines=()):
+          defines=(), reuse=None):
     """app.elf in `work` from the core, firmware/m4 and the two generated headers
-    (`model_header` a path, `windows_header` the text of dlnet_windows.h)."""
+    (`model_header` a path, `windows_header` the text of dlnet_windows.h). `reuse`: the folder
+    of an earlier build of the same sources, optimization and defines (its build.json says
+    which), whose objects of the files that do not read the two headers (the core, startup.c)
+    are copied with their stack and call-graph records instead of compiled again."""
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model_header, work / "dlnet_model.h")
@@ -81,15 +85,24 @@ def build(gcc, work, model_header, windows_header, optimize="Os", core_dir=CORE_
     core_dir, m4_dir = Path(core_dir).resolve(), Path(m4_dir).resolve()
     cflags = flags(optimize) + [f"-D{d}" for d in defines]
     core = core_files.sources(core_dir)
+    sources = (*core, m4_dir / "startup.c", m4_dir / "main.c")
+    what = {"flags": cflags, "sources": [str(src) for src in sources]}
+    if reuse is not None and json.loads((Path(reuse) / "build.json").read_text()) != what:
+        raise ValueError(f"cannot reuse the build in {reuse}: other flags or sources")
+    (work / "build.json").write_text(json.dumps(what))
     result = Build(elf=work / "app.elf", core_objects=[work / f"{src.stem}.o" for src in core],
                    work=work, flags=cflags)
     objects = []
-    for src in (*core, m4_dir / "startup.c", m4_dir / "main.c"):
+    for src in sources:
         obj = work / f"{src.stem}.o"
+        objects.append(obj.name)
+        if reuse is not None and src.name != "main.c":
+            for suffix in (".o", ".su", ".ci"):
+                shutil.copyfile(Path(reuse) / f"{src.stem}{suffix}", work / f"{src.stem}{suffix}")
+            continue
         cmd = [gcc, *cflags, *ANALYSIS, f"-I{core_dir}", f"-I{work}", "-c", str(src), "-o", obj.name]
         _run(cmd, work)
         result.commands.append(" ".join(map(str, cmd)))
-        objects.append(obj.name)
     cmd = [gcc, *cflags, "-T", str(m4_dir / "nrf52840.ld"), *LINK, "-Wl,-Map=app.map",
            *objects, "-o", result.elf.name]
     _run(cmd, work)

@@ -46,13 +46,14 @@ def deployables(frame, seed, input_len, output_len):
     return out
 
 
-def measure(qm, source, selection, work, firmware, core_dir, m4_dir, log):
-    """The m4_report latency keys of one int8 model `qm` on `selection` (its windows)."""
+def measure(qm, source, selection, work, firmware, core_dir, m4_dir, log, reuse=None):
+    """The m4_report latency keys of one int8 model `qm` on `selection` (its windows), built in
+    `work`/build (`reuse`: an earlier build's folder, m4build.build)."""
     path = Path(work) / "dlnet_model.h"
     path.write_text(header.text(qm, source=source))
     report = m4.verify(path, selection, Path(work) / "build", firmware["optimize"],
                        timeout=firmware["qemu_timeout"], core_dir=core_dir, m4_dir=m4_dir,
-                       log=log, trace_windows=1)
+                       log=log, trace_windows=1, reuse=reuse)
     m4.check(report)
     return {"instructions": report["instructions_per_inference"]["max"],
             "cycles": report["cycles_per_inference"]["max"],
@@ -68,23 +69,28 @@ def time_models(models, dataset, info, params, core, m4_sources, log):
                              int(params.quantization["calibration_windows"]))
     core_dir, m4_dir = Path(core[0]).parent, Path(m4_sources[0]).parent
     measured, rows = {}, []
-    for name, seed, kind, path, model in models:
-        qm = model.quantize(x_cal, params.quantization)
-        key = json.dumps(qm.dims, sort_keys=True)
-        label = name if seed is None else f"{name} seed {seed}"
-        if key not in measured:
-            selection = held_out_windows.pick(dataset, int(params.windows),
-                                              splits["val"].x.shape[1], qm.dims["signals"],
-                                              splits=("val",))
-            with tempfile.TemporaryDirectory(prefix="dlnet_latency_") as work:
+    with tempfile.TemporaryDirectory(prefix="dlnet_latency_") as root:
+        # every model's image links the core objects of the first one's build
+        first = Path(root) / "0"
+        for name, seed, kind, path, model in models:
+            qm = model.quantize(x_cal, params.quantization)
+            key = json.dumps(qm.dims, sort_keys=True)
+            label = name if seed is None else f"{name} seed {seed}"
+            if key not in measured:
+                selection = held_out_windows.pick(dataset, int(params.windows),
+                                                  splits["val"].x.shape[1], qm.dims["signals"],
+                                                  splits=("val",))
+                work = Path(root) / str(len(measured))
+                work.mkdir()
                 measured[key] = {"measured_on": label,
                                  **measure(qm, path or name, selection, work, params.firmware,
-                                           core_dir, m4_dir, lambda _: None)}
-        m = measured[key]
-        log(f"{label}: {m['instructions']} instructions, {m['cycles']} cycles, "
-            f"{m['latency_ms_low']:.3f}-{m['latency_ms_high']:.3f} ms"
-            + ("" if m["measured_on"] == label else f" (the shape of {m['measured_on']})"))
-        rows.append({"name": name, "seed": seed, "kind": kind, "model": path, **m})
+                                           core_dir, m4_dir, lambda _: None,
+                                           reuse=first / "build" if measured else None)}
+            m = measured[key]
+            log(f"{label}: {m['instructions']} instructions, {m['cycles']} cycles, "
+                f"{m['latency_ms_low']:.3f}-{m['latency_ms_high']:.3f} ms"
+                + ("" if m["measured_on"] == label else f" (the shape of {m['measured_on']})"))
+            rows.append({"name": name, "seed": seed, "kind": kind, "model": path, **m})
     return pd.DataFrame(rows, columns=COLUMNS).astype({"seed": "Int64"})
 
 
