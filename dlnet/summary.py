@@ -120,7 +120,7 @@ def latency_note(selected, m4_report):
     if lat is None:
         return text + "."
     text += f", the traced held-out windows above {lat['high']:.3f} ms"
-    return text + (f": over the limit, since the two runs read other windows; lower the limit "
+    return text + (": over the limit, since the two runs read other windows; lower the limit "
                    "to keep a margin." if lat["high"] > limit else ".")
 
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -375,6 +377,22 @@ def test_the_finalists_are_the_most_accurate_and_the_cheapest_near_it():
     assert finalists([], [], 6, 0.25) == []
     # equal costs: the more accurate first
     assert finalists([0.010, 0.012, 0.011], [9000, 5000, 5000], 2, 0.25) == [0, 2]
+
+
+def test_the_summary_says_what_the_latency_limit_held_the_deployed_model_to(tmp_path):
+    """Beside firmware_m4's figure on held-out windows, which can differ by a few cycles from the
+    one the limit read: when it crosses the limit, the summary says so."""
+    from dlnet.summary import latency_note
+
+    gated = {"max_latency_ms": 0.5, "latency_ms": {"low": 0.46, "high": 0.4999}}
+    report = tmp_path / "m4_report.json"
+    report.write_text(json.dumps({"latency_ms": {"low": 0.46, "high": 0.4995}}))
+    text = latency_note(gated, report)
+    assert "0.5 ms" in text and "0.500 ms on validation windows" in text
+    assert "0.499 ms" in text and "over the limit" not in text
+    report.write_text(json.dumps({"latency_ms": {"low": 0.46, "high": 0.5003}}))
+    assert "over the limit" in latency_note(gated, report)
+    assert latency_note({"max_latency_ms": None, "latency_ms": None}, report) == ""
 
 
 def test_the_summary_names_a_more_frequent_rerun_choice_and_an_uncompeting_better_baseline(tmp_path):
