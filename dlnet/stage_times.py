@@ -20,7 +20,8 @@ STAGES = (
     ("students", r"/students/"),
     ("pruning and recovery", r"/logs/prune_recover_"),
     ("selection", r"/logs/(front1|pareto|latency|select)_"),
-    ("deploy", r"/logs/(quantize|verify_native|export_onnx|check_tflite)_|/deploy/export_tflite_"),
+    ("deploy", r"/logs/(quantize|verify_native|export_onnx|check_tflite|against_baseline)_"
+               r"|/deploy/export_tflite_"),
     ("firmware", r"/logs/firmware_"),
     ("signals ablation", r"/ablation/"),
 )

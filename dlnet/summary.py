@@ -107,6 +107,40 @@ def to_markdown(frame):
     return "\n".join([header, rule, *body])
 
 
+def against_baseline_table(against_json):
+    """The deployed int8 model against the quadratic baseline, one row per held-out split, each
+    MAE and the ratio with its interval over the split's cells (rule against_baseline)."""
+    d = read_json(against_json)
+    rows = []
+    for split, r in d["splits"].items():
+        rows.append({"split": split, "cells": r["cells"], "windows": r["windows"],
+                     "int8_mae": r["mae"], "int8_interval": _interval(r["mae_interval"], 5),
+                     "quadratic_mae": r["baseline_mae"],
+                     "quadratic_interval": _interval(r["baseline_mae_interval"], 5),
+                     "ratio": f"{r['ratio']:.3f}", "ratio_interval": _interval(r["ratio_interval"], 3),
+                     "below_baseline": f"{r['beats_share']:.0%}"})
+    return pd.DataFrame(rows, columns=["split", "cells", "windows", "int8_mae", "int8_interval",
+                                       "quadratic_mae", "quadratic_interval", "ratio",
+                                       "ratio_interval", "below_baseline"])
+
+
+def against_baseline_note(against_json):
+    d = read_json(against_json)
+    b = d["baseline"]
+    return (f"The deployed model as the int8 core computes it, against the quadratic baseline in "
+            f"float (fit length {b['fit_len']}, chosen on validation). Intervals: the central "
+            f"{d['confidence']:.0%} of {d['draws']:,} draws of each split's cells with "
+            "replacement, every window of a drawn cell with it (seed "
+            f"{d['seed']}; dlnet/intervals.py): how far the number could move with other cells "
+            "of the same population, not with another training run. below_baseline: the share "
+            "of draws in which the model's MAE is the lower. Validation chose the model; the "
+            "other splits are shown, never used.")
+
+
+def _interval(bounds, digits):
+    return f"{bounds[0]:.{digits}f}-{bounds[1]:.{digits}f}"
+
+
 def latency_note(selected, m4_report):
     """What the latency limit held the deployed model to, beside what firmware_m4 measured on
     held-out windows (empty without a limit)."""

@@ -275,6 +275,7 @@ def stage_benchmarks(wildcards):
         "select",
         "quantize",
         "verify_native",
+        "against_baseline",
         "firmware_m4",
     ]
     if max_latency_ms(wildcards) is not None:

@@ -5,6 +5,7 @@ rule summary:
         seeds="results/{protocol}/pareto/seeds.csv",
         pareto="results/{protocol}/pareto/pareto.csv",
         deploy_metrics="results/{protocol}/deploy/metrics.json",
+        against_baseline="results/{protocol}/report/against_baseline.json",
         sizes="results/{protocol}/deploy/size.json",
         m4_report="results/{protocol}/firmware/m4_report.json",
         info="results/{protocol}/data/dataset.json",
@@ -41,6 +42,13 @@ rule summary:
             subcategory="{protocol}",
             labels={"protocol": "{protocol}", "figure": "signals ablation"},
         ),
+        against_baseline=report(
+            "results/{protocol}/report/against_baseline.csv",
+            caption="../report/against_baseline.rst",
+            category="Metrics",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "figure": "against the quadratic baseline"},
+        ),
         times=report(
             "results/{protocol}/report/time_per_stage.csv",
             caption="../report/time_per_stage.rst",
@@ -61,6 +69,27 @@ rule summary:
         max_int8_bytes=max_int8_bytes,
     script:
         "../scripts/summary.py"
+
+
+rule against_baseline:
+    input:
+        dataset="results/{protocol}/data/dataset.npz",
+        header="results/{protocol}/deploy/dlnet_model.h",
+        baselines="results/{protocol}/baselines/metrics.json",
+    output:
+        json="results/{protocol}/report/against_baseline.json",
+    log:
+        "results/{protocol}/logs/against_baseline.log",
+    benchmark:
+        "results/{protocol}/logs/against_baseline_benchmark.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        intervals=config["report"]["intervals"],
+    script:
+        "../scripts/against_baseline.py"
 
 
 rule report_figures:

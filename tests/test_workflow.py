@@ -428,6 +428,37 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
                 (size["params"], size["macs"])
 
 
+def test_the_deployed_model_meets_the_quadratic_baseline_with_intervals_over_cells(tiny_run):
+    """against_baseline's point numbers are quantize's int8 MAE and the baselines rule's float
+    quadratic MAE of every held-out split; each interval holds its number; the summary shows
+    them."""
+    wd, _ = tiny_run
+    for p in PROTOCOLS:
+        r = wd / "results" / p
+        against = json.loads((r / "report/against_baseline.json").read_text())
+        int8 = json.loads((r / "deploy/int8_metrics.json").read_text())["int8"]
+        quadratic = json.loads((r / "baselines/metrics.json").read_text())["float"]["quadratic"]
+        cells = json.loads((r / "data/dataset.json").read_text())["splits"]
+        scored = ["val", "test", "segments"] if p.startswith("paper") else ["val", "test", "test2"]
+        assert sorted(against["splits"]) == sorted(scored)
+        assert against["baseline"]["fit_len"] == quadratic["fit_len"] and against["seed"] == 42
+        for s in scored:
+            a = against["splits"][s]
+            assert a["mae"] == pytest.approx(int8[s]["mae"], rel=1e-9)
+            assert a["baseline_mae"] == pytest.approx(quadratic[s]["mae"], rel=1e-9)
+            assert a["ratio"] == pytest.approx(a["mae"] / a["baseline_mae"], rel=1e-9)
+            assert a["cells"] == len(set(cells[s]["cells"])) and a["windows"] == int8[s]["n_windows"]
+            for key, value in (("mae_interval", a["mae"]), ("ratio_interval", a["ratio"]),
+                               ("baseline_mae_interval", a["baseline_mae"])):
+                lo, hi = a[key]
+                assert lo <= value <= hi, (p, s, key)
+            assert 0.0 <= a["beats_share"] <= 1.0
+        text = (r / "summary.md").read_text()
+        assert "## Against the quadratic baseline" in text
+        shown = pd.read_csv(r / "report/against_baseline.csv")
+        assert list(shown["split"]) == list(against["splits"])
+
+
 def test_time_per_stage_counts_every_training_job(tiny_run):
     """The summary's time per stage holds a row per stage that ran, and as many training jobs
     as the run's training logs say ran: no job is left out, none counted twice."""

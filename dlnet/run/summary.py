@@ -12,6 +12,7 @@ def run(input, output, params, log, threads=1):
     table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
                                input.m4_report, input.peers)
     firmware = summary.firmware_table(input.m4_report, input.sizes)
+    against = summary.against_baseline_table(input.against_baseline)
     times = stage_times.stage_table(input.benchmarks)
     signals = (summary.signals_table([read_json(p) for p in input.ablation], params.signals)
                if input.ablation else pd.DataFrame(columns=["group"]))
@@ -28,6 +29,9 @@ def run(input, output, params, log, threads=1):
              "windows, under the input scaling named. The candidates' rows are one run (the "
              "configured seed) in float; the selection read the table below."
              + summary.tflite_note(read_json(input.sizes), params.max_int8_bytes), "",
+             "## Against the quadratic baseline", "",
+             summary.to_markdown(against), "",
+             summary.against_baseline_note(input.against_baseline), "",
              "## The selection", "",
              summary.to_markdown(finalists), "",
              summary.FINALISTS_NOTE, "",
@@ -51,6 +55,7 @@ def run(input, output, params, log, threads=1):
     write_csv(output.table, table)
     write_csv(output.finalists, finalists)
     write_csv(output.firmware, firmware)
+    write_csv(output.against_baseline, against)
     write_csv(output.ablation, signals)
     write_csv(output.times, times)
     write_text(output.markdown, "\n".join(lines) + "\n")

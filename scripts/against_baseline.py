@@ -1,0 +1,4 @@
+from dlnet.run import bridge
+from dlnet.run.against_baseline import run
+
+bridge(run, snakemake)
