@@ -5,12 +5,16 @@ import os
 
 from snakemake.utils import min_version, validate
 
+from dlnet.config import check as check_config
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
+# a refused setting in one line (dlnet/config.py), then Snakemake's check with the defaults
+check_config(config)
 validate(config, "config.schema.yaml")
 
 # Jobs import the `dlnet` package from this checkout even where it is not pip-installed

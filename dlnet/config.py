@@ -14,10 +14,46 @@ STUDENT_SHAPE = ("rank", "dt", "dropout")
 DISTILLATION = ("lambda_start", "lambda_end", "divergence")
 
 
+def check(config, schema=ROOT / "config.schema.yaml", source="config.yaml or a --configfile"):
+    """InputError naming the first setting config.schema.yaml refuses, in one line: the key's
+    path, what is wrong, and for a key or a protocol name that does not exist, the closest one
+    that does. Snakemake's `validate` reports the same with the whole schema beside it."""
+    import difflib
+
+    import jsonschema
+
+    from dlnet.errors import InputError
+
+    document = yaml.safe_load(Path(schema).read_text())
+    validator = jsonschema.validators.validator_for(document)(document)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return
+    path = [str(k) for k in error.absolute_path]
+    key, problem = ".".join(path) or "(top level)", error.message
+    fix = f"correct it: config.schema.yaml documents {key}"
+    unknown = []
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        unknown = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        known = list(error.schema.get("properties", {}))
+    elif error.validator == "required" and len(path) == 2 and path[0] == "protocols":
+        unknown = [path[1]]                         # a protocol name, complete or misspelt
+        known = [k for k in config["protocols"] if k != path[1]]
+        problem = (f"protocol {path[1]!r} is not complete ({error.message}): a protocol that "
+                   "config.yaml does not define must set every key")
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        if close:
+            fix = f"did you mean {close[0]!r}? Rename {name!r}, or see config.schema.yaml"
+            break
+    raise InputError(source, problem, fix, column=key)
+
+
 def validated(config, schema=ROOT / "config.schema.yaml"):
     """`config` (a dict, changed in place and returned) checked, with the defaults filled in."""
     from snakemake.utils import validate
 
+    check(config, schema)
     validate(config, str(schema))
     return config
 

@@ -71,12 +71,23 @@ def select_cells(series, include, exclude, field):
 
 
 def check_lengths(cells, need, source_path, field):
-    for cell, (_, soh) in cells.items():
-        if len(soh) < need:
-            raise InputError(source_path, f"has {len(soh)} usable values, fewer than one window "
-                             f"({need} = input_len + output_len)",
-                             f"add '{cell}' to {field} in config.yaml, or use shorter windows",
-                             cell=cell)
+    """Every cell holds one window (`need` values); InputError naming all that do not, and, if
+    none does, the window length as the fix (`field`: the protocol's exclude_cells key)."""
+    lengths = {cell: len(soh) for cell, (_, soh) in cells.items()}
+    short = [cell for cell, n in lengths.items() if n < need]
+    if not short:
+        return
+    listed = ", ".join(f"{c} ({lengths[c]})" for c in short[:10]) + (", ..." if len(short) > 10 else "")
+    protocol = field.rsplit(".", 1)[0]
+    if len(short) == len(lengths):
+        fix = (f"shorten {protocol}.input_len or output_len: the longest cell has "
+               f"{max(lengths.values())} values")
+    else:
+        fix = (f"add {short} to {field} in config.yaml, or shorten {protocol}.input_len or "
+               "output_len")
+    raise InputError(source_path, f"has {len(short)} of {len(lengths)} cells with fewer usable "
+                     f"values than one window ({need} = input_len + output_len): {listed}", fix,
+                     cell=short[0])
 
 
 def build(name, pcfg, source, fit_lengths=()):

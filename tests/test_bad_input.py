@@ -99,9 +99,17 @@ def test_cell_too_short_for_one_window(tmp_path):
     frame = pd.read_csv(path)
     frame = frame[(frame["cell_id"] != "c2") | (frame["cycle"] <= 12)]
     frame.to_csv(path, index=False)
-    msg = expect_error(tmp_path, path, cells_protocol(), "s.csv", "cell c2", "12 usable values",
-                       "exclude_cells")
+    msg = expect_error(tmp_path, path, cells_protocol(), "s.csv", "cell c2", "1 of 4 cells",
+                       "c2 (12)", "exclude_cells")
     assert "20 = input_len + output_len" in msg
+
+
+def test_windows_longer_than_every_cell_name_the_window_as_the_fix(tmp_path):
+    path = write_capacity(tmp_path / "l.csv")
+    longest = pd.read_csv(path).groupby("cell_id").size().max()
+    protocol = {**cells_protocol(), "input_len": int(longest)}
+    msg = expect_error(tmp_path, path, protocol, "l.csv", "4 of 4 cells", "shorten protocols.")
+    assert f"the longest cell has {longest} values" in msg and "exclude_cells" not in msg
 
 
 def test_unknown_cell_in_a_split(tmp_path):

@@ -51,6 +51,28 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
         assert word in str(e.value)
 
 
+@pytest.mark.parametrize("path,value,words", [
+    (("training", "epoch"), 10, ["column 'training'", "'epoch' was unexpected",
+                                 "did you mean 'epochs'?"]),
+    (("protocols", "cells", "trend_lenght"), 50, ["did you mean 'trend_len'?"]),
+    (("protocols", "cell"), {"include_cells": ["b2c0"]},
+     ["column 'protocols.cell'", "protocol 'cell' is not complete", "did you mean 'cells'?"]),
+    (("training", "epochs"), 0, ["column 'training.epochs'", "minimum", "documents training.epochs"]),
+    (("pareto", "select", "rule"), "within-noise", ["column 'pareto.select.rule'", "within-noise"]),
+])
+def test_a_refused_setting_is_named_in_one_line_with_the_closest_key(path, value, words):
+    from dlnet.config import check
+    from dlnet.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        check(with_change(path, value))
+    message = str(e.value)
+    assert "\n" not in message and len(message) < 400, message
+    for word in words:
+        assert word in message, message
+    check(copy.deepcopy(CONFIG))                          # the shipped config passes
+
+
 def described_keys(node, path=""):
     """(path, has a description) of every key the schema defines, definitions included."""
     if not isinstance(node, dict):

@@ -60,3 +60,14 @@ def test_unpinned_hash_is_recorded_and_reported(server, tmp_path):
     messages = []
     digest = fetch(f"{url}/b4.mat", tmp_path / "b4.mat", None, log=messages.append)
     assert any("no sha256 pinned" in m and digest in m for m in messages)
+
+
+def test_a_missing_file_or_an_unreachable_server_names_the_url_and_leaves_nothing(server, tmp_path):
+    _, url = server
+    dest = tmp_path / "raw/b5.mat"
+    with pytest.raises(InputError, match=r"could not be downloaded from .*b5\.mat \(HTTP Error 404"):
+        fetch(f"{url}/b5.mat", dest, None, log=lambda _: None)
+    # a port nothing listens on: the connection is refused at once
+    with pytest.raises(InputError, match="check the network connection"):
+        fetch("http://127.0.0.1:9/b5.mat", dest, None, log=lambda _: None)
+    assert not dest.exists() and list(dest.parent.iterdir()) == []

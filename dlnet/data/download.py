@@ -26,8 +26,14 @@ def fetch(url, dest, sha256=None, size=None, log=print):
     dest = Path(dest)
     with atomic_path(dest) as tmp:
         log(f"downloading {url} -> {dest}")
-        with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-            shutil.copyfileobj(response, out, length=1 << 20)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
+                shutil.copyfileobj(response, out, length=1 << 20)
+        except (OSError, ValueError) as e:   # URLError, HTTPError and timeouts are OSErrors
+            raise InputError(dest, f"could not be downloaded from {url} ({e})",
+                             "check the network connection and the url in config.yaml, or "
+                             "put the file at this path by hand (its sha256 and size are "
+                             "checked the same way)") from None
         got_size = tmp.stat().st_size
         if size is not None and got_size != int(size):
             raise InputError(dest, f"downloaded {got_size} bytes, expected {size}",

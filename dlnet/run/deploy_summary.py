@@ -9,8 +9,10 @@ size.json: every size figure of both int8 paths.
 
 import os
 
+from dlnet.errors import InputError
 from dlnet.io import read_json, write_json
 from dlnet.logs import Log
+from dlnet.run import REPLAN
 
 
 def mae_change(quantized, reference):
@@ -22,6 +24,9 @@ def mae_change(quantized, reference):
 def run(input, output, params, log, threads=1):
     log = Log(log)
     native, size = read_json(input.int8_metrics), read_json(input.int8_size)
+    if native["kind"] == "liquid" and not getattr(input, "tflite_metrics", None):
+        raise InputError(input.int8_metrics, "deploys a liquid network, but the job was not "
+                         "handed its TFLite and ONNX checks", REPLAN)
     splits = [s for s in native["float"] if s != "train"]
     metrics = {
         "model": native["model"], "kind": native["kind"],

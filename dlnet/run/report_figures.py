@@ -8,6 +8,7 @@ from dlnet import model as net
 from dlnet.baselines import polynomial_forecast
 from dlnet.io import read_json, save_figure
 from dlnet.logs import Log
+from dlnet.run import planned
 from dlnet.training import predict
 from dlnet.windows import cut, window_starts
 
@@ -35,7 +36,8 @@ def run(input, output, params, log, threads=1):
         fig = _unseen_cells_figure(input.series, splits, forecasts, names, params)
     save_figure(output.predictions, fig, dpi=110)
     histories = {"teacher": pd.read_csv(input.teacher_history)}
-    for path in input.selected_histories:
+    for path in planned(input.selected_histories, "training logs", "train_log.csv",
+                        input.selected):
         histories["/".join(path.split("/")[2:-1])] = pd.read_csv(path)
     save_figure(output.training, plots.training_figure(histories), dpi=110)
     log("figures written")

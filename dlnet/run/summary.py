@@ -5,6 +5,7 @@ import pandas as pd
 from dlnet import stage_times, summary
 from dlnet.io import read_json, write_csv, write_text
 from dlnet.logs import Log
+from dlnet.run import planned
 
 
 def run(input, output, params, log, threads=1):
@@ -13,7 +14,8 @@ def run(input, output, params, log, threads=1):
                                input.m4_report, input.peers)
     firmware = summary.firmware_table(input.m4_report, input.sizes)
     against = summary.against_baseline_table(input.against_baseline)
-    times = stage_times.stage_table(input.benchmarks)
+    times = stage_times.stage_table(planned(input.benchmarks, "benchmarks", "benchmark.tsv",
+                                            input.selected))
     signals = (summary.signals_table([read_json(p) for p in input.ablation], params.signals)
                if input.ablation else pd.DataFrame(columns=["group"]))
     selected = read_json(input.selected)
