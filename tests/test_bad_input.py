@@ -112,6 +112,19 @@ def test_windows_longer_than_every_cell_name_the_window_as_the_fix(tmp_path):
     assert f"the longest cell has {longest} values" in msg and "exclude_cells" not in msg
 
 
+def test_capacity_in_mah_or_no_rows_is_named_not_blamed_on_the_split(tmp_path):
+    path = write_capacity(tmp_path / "mah.csv")
+    frame = pd.read_csv(path)
+    frame["capacity_ah"] *= 1000.0                          # a column in mAh
+    frame.to_csv(path, index=False)
+    expect_error(tmp_path, path, cells_protocol(test_cells=["c3"]), "mah.csv",
+                 "cleaning dropped every row of 4 cell(s) (c0, c1, c2, c3): 160 above_max",
+                 "convert a column in mAh to Ah")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("cell_id,cycle,capacity_ah\n")
+    expect_error(tmp_path, empty, cells_protocol(), "empty.csv", "has no rows")
+
+
 def test_unknown_cell_in_a_split(tmp_path):
     path = write_capacity(tmp_path / "u.csv")
     expect_error(tmp_path, path, cells_protocol(test_cells=["c9"]), "config.yaml", "c9",
