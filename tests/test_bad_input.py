@@ -161,3 +161,19 @@ def test_anchor_longer_than_the_input_window(tmp_path):
     expect_error(tmp_path, path, {**cells_protocol(test_cells=["c3"]), "scaling": "quadratic",
                                   "trend_len": 12}, "trend_len 12")
 
+
+
+def test_a_csv_with_its_own_column_names_is_told_about_them(tmp_path):
+    from dlnet.data.user_csv import load_user_csv
+
+    rows = pd.DataFrame({"cell": ["a", "a", "b"], "cycle_no": [1, 1, 1], "cap_Ah": [1.0] * 3})
+    path = tmp_path / "own.csv"
+    rows.to_csv(path, index=False)
+    with pytest.raises(InputError, match="column 'cycle_no': cycle 1 appears 2 times"):
+        load_user_csv(path, "cell", "cycle_no", "cap_Ah")
+    with pytest.raises(InputError, match="missing column.*'capacity'.*Fix: add the column, or set "
+                       "capacity_column of the dataset"):
+        load_user_csv(path, "cell", "cycle_no", "capacity")
+    rows.to_csv(path, index=False, sep=";")
+    with pytest.raises(InputError, match="with commas between the columns"):
+        load_user_csv(path, "cell", "cycle_no", "cap_Ah")

@@ -18,11 +18,19 @@ def read_csv(path, what):
                          f"provide the {what} as a comma-separated file with a header row") from None
 
 
-def require_columns(frame, path, columns):
+def require_columns(frame, path, columns, keys=None):
+    """Fail naming the missing columns; `keys` (column -> the dataset's config key that names
+    it) turns the fix into which key to set."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InputError(path, f"missing column(s) {missing}; found {list(frame.columns)}",
-                         "add the column or map it to an existing one in config.yaml",
+        fix = "add the column"
+        if keys:
+            fix += (", or set " + " / ".join(f"{keys[c]}" for c in missing if c in keys)
+                    + " of the dataset (datasets section) to the file's own column")
+        if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
+            fix = ("write the file with commas between the columns (its header is one column: "
+                   "another separator?)")
+        raise InputError(path, f"missing column(s) {missing}; found {list(frame.columns)}", fix,
                          column=missing[0])
 
 
@@ -40,13 +48,14 @@ def numeric_column(frame, path, column, id_column="cell_id"):
     return values.astype(np.float64)
 
 
-def check_cycles(frame, path, id_column="cell_id", cycle_column="cycle"):
-    """Each cell's cycles must be unique; sorts by (cell, cycle)."""
+def check_cycles(frame, path, id_column="cell_id", cycle_column="cycle", label=None):
+    """Each cell's cycles must be unique; sorts by (cell, cycle). label: the cycle column's name
+    in the file, where the frame renamed it."""
     dup = frame.duplicated([id_column, cycle_column], keep=False)
     if dup.any():
         first = frame[dup].iloc[0]
         raise InputError(path, f"cycle {first[cycle_column]} appears {int(dup.sum())} times "
                          "among duplicated (cell, cycle) rows",
                          "keep one row per cell and cycle", cell=first[id_column],
-                         column=cycle_column)
+                         column=label or cycle_column)
     return frame.sort_values([id_column, cycle_column], kind="stable").reset_index(drop=True)

@@ -14,7 +14,9 @@ from dlnet.errors import InputError
 
 def load_user_csv(path, cell_column, cycle_column, capacity_column, signal_columns=None):
     frame = read_csv(path, "per-cycle capacity")
-    require_columns(frame, path, [cell_column, cycle_column, capacity_column])
+    require_columns(frame, path, [cell_column, cycle_column, capacity_column],
+                    {cell_column: "cell_column", cycle_column: "cycle_column",
+                     capacity_column: "capacity_column"})
     signal_columns = signal_columns or {}
     for study_name, column in signal_columns.items():
         if column not in frame.columns:
@@ -37,7 +39,7 @@ def load_user_csv(path, cell_column, cycle_column, capacity_column, signal_colum
     extras = [c for c in frame.columns if c not in (cell_column, cycle_column, capacity_column)]
     for c in extras:
         table[c] = frame[c].to_numpy()
-    return check_cycles(table, path)
+    return check_cycles(table, path, label=cycle_column)
 
 
 def load(dataset):
