@@ -5,6 +5,7 @@ POSIX file systems; Snakemake then sees either the complete file or none.
 """
 
 import contextlib
+import glob
 import json
 import os
 import platform
@@ -17,6 +18,10 @@ def atomic_path(path):
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # what a job killed outright (SIGKILL, power loss) left of an earlier write of this file: one
+    # job writes one output, so no other writer owns them
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     # mkstemp makes the file private (0600); outputs get the usual mode the umask allows
