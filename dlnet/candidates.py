@@ -112,3 +112,23 @@ def with_latency(frame, latency):
     of each row it timed; NaN where it timed none."""
     ms = latency.drop_duplicates("name").set_index("name")["latency_ms_high"]
     return frame.assign(latency_ms=frame["name"].map(ms).astype(float))
+
+
+def check_limits(config):
+    """Fail before any job runs when a protocol whose baselines compete sets max_int8_bytes
+    below the smallest of them, persistence: nothing it trains could be deployed either."""
+    from dlnet.errors import InputError
+
+    for name, p in config["protocols"].items():
+        c = p.get("candidates", {})
+        limit = c.get("max_int8_bytes")
+        if not p["enabled"] or limit is None or not c.get("baselines"):
+            continue
+        smallest = polynomial_costs(p["input_len"], p["output_len"], 1)["int8_bytes"]
+        if limit < smallest:
+            raise InputError("config.yaml", f"protocol {name} allows {limit} int8 bytes, fewer "
+                             f"than its smallest candidate, persistence ({smallest} bytes)",
+                             f"raise protocols.{name}.candidates.max_int8_bytes to at least "
+                             f"{smallest} (the networks need a few kB)",
+                             column=f"protocols.{name}.candidates.max_int8_bytes")
+

@@ -5,6 +5,7 @@ import os
 
 import pandas as pd
 
+from dlnet.candidates import check_limits as check_candidate_limits
 from dlnet.config import student_settings
 from dlnet.data import adapters
 from dlnet.data.sources import input_files
@@ -33,6 +34,7 @@ if config["ablation"]["model"] not in STUDENTS:
         column="ablation.model",
     )
 check_signal_datasets(config)
+check_candidate_limits(config)
 # The signals ablation's groups (dlnet/signals.py): none, each signal alone, all of them.
 ABLATION_GROUPS = ablation_groups(config["ablation"]["signals"])
 # What shapes every student and what distils it; the families are in neither, so that editing one

@@ -441,3 +441,20 @@ def test_the_selection_table_reads_a_pareto_csv_written_before_it_had_paired_and
     table = finalists_table(old)
     assert table["paired"].tolist() == ["", ""] and table["beaten_by"].tolist() == ["", ""]
     assert table["within_noise"].tolist() == ["yes", ""]
+
+
+def test_a_byte_limit_below_the_smallest_baseline_fails_before_anything_trains():
+    import copy
+
+    from dlnet.candidates import check_limits
+    from dlnet.config import load
+
+    config = load()
+    check_limits(config)                                   # the shipped limits: 8 kB
+    tight = copy.deepcopy(config)
+    tight["protocols"]["cells"]["candidates"]["max_int8_bytes"] = 99
+    with pytest.raises(InputError, match="column 'protocols.cells.candidates.max_int8_bytes': "
+                       "protocol cells allows 99 int8 bytes.*persistence \\(100 bytes\\)"):
+        check_limits(tight)
+    tight["protocols"]["cells"]["candidates"]["max_int8_bytes"] = 100   # persistence fits
+    check_limits(tight)
