@@ -8,6 +8,7 @@ import pandas as pd
 from dlnet.candidates import check_limits as check_candidate_limits
 from dlnet.config import student_settings
 from dlnet.data import adapters
+from dlnet.data.sources import check_files as check_dataset_files
 from dlnet.data.sources import input_files
 from dlnet.errors import InputError
 from dlnet.names import protocol_students, student_architectures
@@ -35,6 +36,7 @@ if config["ablation"]["model"] not in STUDENTS:
     )
 check_signal_datasets(config)
 check_candidate_limits(config)
+check_dataset_files(config)
 # The signals ablation's groups (dlnet/signals.py): none, each signal alone, all of them.
 ABLATION_GROUPS = ablation_groups(config["ablation"]["signals"])
 # What shapes every student and what distils it; the families are in neither, so that editing one

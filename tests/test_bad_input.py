@@ -177,3 +177,26 @@ def test_a_csv_with_its_own_column_names_is_told_about_them(tmp_path):
     rows.to_csv(path, index=False, sep=";")
     with pytest.raises(InputError, match="with commas between the columns"):
         load_user_csv(path, "cell", "cycle_no", "cap_Ah")
+
+
+def test_a_dataset_path_that_does_not_exist_fails_before_any_job(root):
+    """Snakemake would keep the results made from the old path: the check runs when the
+    workflow is planned. A download's target may be missing; the files beside it may not."""
+    import copy
+
+    from dlnet.config import load
+    from dlnet.data.sources import check_files
+
+    config = load()
+    check_files(config, root)
+    typo = copy.deepcopy(config)
+    typo["datasets"]["severson2019"]["summary"] = "data/severson2019/severson_summary.csv"
+    with pytest.raises(InputError, match="column 'datasets.severson2019': protocol cells reads "
+                       "data/severson2019/severson_summary.csv, which does not exist"):
+        check_files(typo, root)
+    raw = copy.deepcopy(config)
+    raw["protocols"]["cells"]["dataset"] = "matr_raw"       # batch files not downloaded yet
+    check_files(raw, root)
+    raw["datasets"]["matr_raw"]["cells"] = "data/nope.csv"
+    with pytest.raises(InputError, match="data/nope.csv"):
+        check_files(raw, root)

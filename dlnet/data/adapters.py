@@ -38,6 +38,8 @@ class Adapter:
     # adapter has (the signals read them, dlnet/signals.py), or None where only the file can tell:
     # config validation checks the protocols' signals against it, the data rule against the file.
     columns: frozenset | None = None
+    # the files of `files` that a download rule makes (rules/data.smk), which need not exist yet
+    fetched: Callable[[dict], list] = lambda dataset: []
 
 
 @cache

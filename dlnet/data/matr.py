@@ -91,4 +91,5 @@ def load(dataset):
 
 ADAPTER = Adapter("matr_raw",
                   files=lambda d: [b["file"] for b in d["batches"].values()] + [d["cells"]],
-                  load=load, path_keys=("file", "cells"), measured=True)
+                  load=load, path_keys=("file", "cells"), measured=True,
+                  fetched=lambda d: [b["file"] for b in d["batches"].values()])

@@ -26,6 +26,27 @@ def input_files(dataset):
     return adapters.get(dataset).files(dataset)
 
 
+def check_files(config, root="."):
+    """Fail before any job runs when an enabled protocol reads a file that does not exist and
+    that no rule makes: otherwise Snakemake keeps the results made from the old path."""
+    from pathlib import Path
+
+    for name, p in config["protocols"].items():
+        if not p["enabled"]:
+            continue
+        dataset = config["datasets"][p["dataset"]]
+        adapter = adapters.get(dataset)
+        needed = [(f, f"datasets.{p['dataset']}") for f in adapter.files(dataset)
+                  if f not in adapter.fetched(dataset)]
+        if p.get("segments"):
+            needed.append((p["segments"], f"protocols.{name}.segments"))
+        for path, key in needed:
+            if not (Path(root) / path).exists():
+                raise InputError("config.yaml", f"protocol {name} reads {path}, which does not "
+                                 "exist", f"correct the path in {key} (relative to the project "
+                                 "folder)", column=key)
+
+
 def load_source(dataset, cleaning):
     adapter = adapters.get(dataset)
     loaded = adapter.load(dataset)
