@@ -8,7 +8,9 @@ cells as the split has, with replacement, each with all of its windows, and reco
     MAE    = sum of the drawn windows' MAEs / number of drawn windows
     ratio  = model's sum / baseline's sum over the same drawn windows      (paired)
 
-The interval is the central `confidence` share of the draws (percentiles). It answers "would
+The interval is the central `confidence` share of the draws (percentiles). `resampled_maes` draws
+the same way for many models at once, which rule select uses to ask how often its choice would
+hold on other validation cells. It answers "would
 another set of test cells from the same population give this number?", not "would another
 training run?": the seed noise is the selection's (dlnet/seeds.py). With few cells the interval
 is rough, and with one cell it has no width: `cells` says how many there were.
@@ -56,3 +58,15 @@ def against(y, model, baseline, cells, draws, confidence, seed):
             "baseline_mae_interval": interval(b_draw / n_draw),
             "ratio": float(m_sum.sum() / b_sum.sum()), "ratio_interval": interval(m_draw / b_draw),
             "beats_share": float(np.mean(m_draw < b_draw))}
+
+
+def resampled_maes(sums, counts, draws, seed):
+    """(draws, models) MAEs of models with per-cell error sums `sums` (models, cells; see
+    per_cell) over cells with `counts` windows, each draw the same resampling of the cells with
+    replacement for every model (paired), seeded."""
+    sums, counts = np.asarray(sums, np.float64), np.asarray(counts, np.float64)
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, len(counts), size=(int(draws), len(counts)))
+    weight = np.stack([np.bincount(row, minlength=len(counts)) for row in drawn])  # (draws, cells)
+    return (weight @ sums.T) / (weight @ counts)[:, None]
+

@@ -384,6 +384,14 @@ def selection_text(selected, seeds_csv=None, candidates_csv=None):
         lines.append(held + f"; the other models chosen in at least 1% of them have a mean "
                      f"validation MAE within {stab['val_mae_spread']:.1%} of it and "
                      f"{low:,}-{high:,} {cost.replace('_', ' ')}.")
+    cells = stab.get("cells")
+    if cells:
+        others = {n: f for n, f in cells["shares"].items() if n != selected["name"] and f >= 0.01}
+        lines.append(f"On other validation cells (the {cells['cells']} drawn with replacement "
+                     f"{cells['draws']} times, each with all of its windows; the noise and the "
+                     f"costs as they are) the choice holds in {cells['held']:.0%} of the draws"
+                     + ("; they choose " + ", ".join(f"{n} in {f:.0%}" for n, f in sorted(
+                         others.items(), key=lambda kv: -kv[1])) + "." if others else "."))
     if baseline is not None:
         lines.append(f"The baselines do not compete on this protocol (`candidates.baselines`): "
                      f"the best one as the int8 core computes it, {baseline['name']} "

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dlnet.intervals import against
+from dlnet.intervals import against, per_cell, resampled_maes, window_mae
 from dlnet.metrics import errors
 
 
@@ -71,6 +71,23 @@ def test_the_interval_covers_as_claimed_when_a_cells_windows_move_together():
     per_window = np.abs(model[rows] - y[rows]).mean(axis=1)
     naive = 2 * 1.645 * per_window.std() / np.sqrt(len(per_window))
     assert np.median(widths) > 3 * naive
+
+
+def test_many_models_are_resampled_on_the_same_cells():
+    """resampled_maes draws the cells as `against` does (same seed, same draws), and every model
+    on the same draw: a model worse on every window stays worse in every draw."""
+    rng = np.random.default_rng(5)
+    y, model, base, cells = windows(rng, 10, 6, ratio_spread=0.3)
+    sums = np.array([per_cell(cells, window_mae(y, f))[0] for f in (model, base, base + 0.5)])
+    counts = per_cell(cells, np.zeros(len(y)))[1]
+    maes = resampled_maes(sums, counts, 400, seed=9)
+    assert maes.shape == (400, 3)
+    r = against(y, model, base, cells, 400, 0.9, seed=9)
+    assert np.quantile(maes[:, 0], [0.05, 0.95]) == pytest.approx(r["mae_interval"], rel=1e-12)
+    assert np.quantile(maes[:, 1], [0.05, 0.95]) == pytest.approx(r["baseline_mae_interval"],
+                                                                  rel=1e-12)
+    assert (maes[:, 2] > maes[:, 1]).all()
+    assert (resampled_maes(sums, counts, 400, seed=9) == maes).all()
 
 
 @pytest.mark.parametrize("draws, confidence", [(0, 0.9), (100, 1.0), (100, 0.0)])

@@ -417,6 +417,13 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
         assert row["within_noise"] == "yes" and pd.isna(row["beaten_by"])
         text = (r / "summary.md").read_text()
         assert "## The selection" in text
+        cells = selected["stability"]["cells"]
+        val_cells = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]["cells"]
+        assert cells["cells"] == len(set(val_cells)) and cells["draws"] == selected["stability"]["draws"]
+        assert cells["shares"].get(selected["name"], 0.0) == cells["held"]
+        assert sum(cells["shares"].values()) == pytest.approx(1.0)
+        assert set(cells["shares"]) <= set(pool["name"])
+        assert f"the choice holds in {cells['held']:.0%} of the draws" in text
         val = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]
         assert f"{val['windows']:,} from {len(val['cells'])} cells, reaching {val['reach']:,} values" in text
         size = json.loads((r / "deploy/size.json").read_text())

@@ -15,12 +15,16 @@ whose configured seed is slower is no finalist, rule pareto leaves it out) and t
 gate of rule quantize (dlnet/quant/gate.py), so that the deployed seed is one quantize accepts.
 A finalist with no such seed is not chosen. A pruned seed may have another shape, and so another cost, than the first one (`int8_bytes`,
 `params` and `macs` are the candidate's, `deployed_*` the deployed seed's).
+How firm the choice is, in selected.json's `stability`: how often the same candidate is chosen
+after simulated reruns elsewhere (dlnet.pareto.stability) and on other validation cells, the
+cells drawn with replacement and every candidate scored on the same draw (`cells`,
+dlnet.intervals.resampled_maes); neither changes the choice.
 """
 
 import numpy as np
 import pandas as pd
 
-from dlnet import candidates, deployable, pareto, protocols
+from dlnet import baselines, candidates, deployable, intervals, pareto, protocols
 from dlnet import seeds as seed_noise
 from dlnet.candidates import SCORE_SPLITS, scores
 from dlnet.errors import InputError
@@ -51,21 +55,50 @@ def int8_validation(paths, splits, quantization):
     """One row per liquid checkpoint: its validation MAE as the int8 core computes it (quantized
     with the deploy settings on the same calibration windows as rule quantize), the int8
     accuracy gate's record (gate.measure: float on the core's Q1.14 inputs beside), and its
-    costs (int8 bytes, parameters, multiply-accumulates)."""
+    costs (int8 bytes, parameters, multiply-accumulates); and, per checkpoint, each validation
+    window's int8 MAE (the resampling of the validation cells reads them)."""
     x_cal = calibrate.sample(splits["train"].inputs, int(quantization["calibration_windows"]))
     val = splits["val"]
-    rows = []
+    rows, windows = [], []
     for path in paths:
         model = deployable.Liquid(path)
         qm = model.quantize(x_cal, quantization)
+        int8 = reference.predict(qm, val.inputs)
         record = gate.measure(errors(val.y, model.predict(val.inputs))["mae"],
                               errors(val.y, model.predict(gate.core_inputs(val)))["mae"],
-                              errors(val.y, reference.predict(qm, val.inputs))["mae"])
+                              errors(val.y, int8)["mae"])
         costs = model.costs()
         rows.append({"val_mae_int8": record["int8_mae"], "int8_quantization": record["quantization"],
                      **{k: int(costs[k]) for k in ("int8_bytes", "params", "macs")}})
+        windows.append(intervals.window_mae(val.y, int8))
     return pd.DataFrame(rows, columns=["val_mae_int8", "int8_quantization", "int8_bytes",
-                                       "params", "macs"])
+                                       "params", "macs"]), windows
+
+
+def cell_sums(pool, runs, windows, val):
+    """(sums (pool, cells), counts (cells)): each pool candidate's validation error per cell
+    (intervals.per_cell) as the core computes it: a finalist's the mean over its runs (rows of
+    `runs`, their window errors in `windows`), a baseline's or ridge's from its int8 model. The
+    MAE they give is the pool's val_mae_mean, which this checks."""
+    horizon = val.y.shape[1]
+    sums = []
+    for _, r in pool.iterrows():
+        if r["kind"] == "liquid":
+            own = [intervals.per_cell(val.cell, windows[i])[0]
+                   for i in np.flatnonzero(runs["name"].to_numpy() == r["name"])]
+            sums.append(np.mean(own, axis=0))
+            continue
+        if r["kind"] == "polynomial":
+            forecast = baselines.int8_forecast(val.x, int(r["fit_len"]), int(r["degree"]), horizon)
+        else:
+            forecast = reference.predict(deployable.Linear.load(r["model"]).quantize(), val.inputs)
+        sums.append(intervals.per_cell(val.cell, intervals.window_mae(val.y, forecast))[0])
+    sums, counts = np.array(sums), intervals.per_cell(val.cell, np.zeros(len(val)))[1]
+    recomputed = sums.sum(axis=1) / counts.sum()
+    if not np.allclose(recomputed, pool["val_mae_mean"].to_numpy(float), rtol=1e-9, atol=0):
+        raise ValueError(f"per-cell validation errors {recomputed} do not add up to the pool's "
+                         f"mean validation MAE {pool['val_mae_mean'].to_list()}")
+    return sums, counts
 
 
 def undeployable(runs, limit, tolerance, max_latency_ms=None):
@@ -132,8 +165,8 @@ def run(input, output, params, log, threads=1):
     frame = pd.read_csv(input.candidates)
     seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
     splits, _ = protocols.load_with_scaler(input.dataset, input.info)
-    seeds = pd.concat([seeds, int8_validation(seeds["model"], splits, params.quantization)
-                       .set_index(seeds.index)], axis=1)
+    int8, windows = int8_validation(seeds["model"], splits, params.quantization)
+    seeds = pd.concat([seeds, int8.set_index(seeds.index)], axis=1)
     for _, r in seeds.iterrows():
         log(f"{r['name']} seed {r['seed']}: validation MAE float {r['val_mae']:.6f}, "
             f"int8 {r['val_mae_int8']:.6f} ({r['int8_quantization']:+.2%} from quantizing the "
@@ -213,6 +246,12 @@ def run(input, output, params, log, threads=1):
                                           rule["confidence"])
     held, votes = pareto.stability(choose, error, runs, lineages, noise,
                                    params.stability_draws, params.seed)
+    # the same choice on other validation cells: every candidate's mean validation MAE on the
+    # same resampling of the cells, the noise and the costs as they are
+    sums, counts = cell_sums(pool, runs_int8, windows, splits["val"])
+    picks = np.array([choose(e) for e in intervals.resampled_maes(
+        sums, counts, params.stability_draws, params.seed)])
+    cell_votes = {int(i): float(np.mean(picks == i)) for i in np.unique(picks)}
     pool["margin_se"], pool["chosen_share"] = margin, [votes.get(i, 0.0) for i in range(len(pool))]
     pool["dominated_by"] = [pool.iloc[j]["name"] if j >= 0 else ""
                             for j in pareto.dominated_by(error, cost)]
@@ -238,7 +277,8 @@ def run(input, output, params, log, threads=1):
             f"{int(r[rule['cost']])} {rule['cost']}, margin {r['margin_se']:+.2f} SE"
             f"{'  <- selected' if r['name'] == chosen['name'] else ''}")
     log(f"selected {chosen['name']}: {reason}; the choice holds in {held:.0%} of "
-        f"{params.stability_draws} simulated reruns")
+        f"{params.stability_draws} simulated reruns and in {cell_votes.get(pick, 0.0):.0%} of "
+        f"as many draws of the {len(counts)} validation cells")
 
     instance = {"seed": None, "model": chosen["model"], "val_mae": chosen["val_mae"],
                 **{k: chosen[k] for k in ("int8_bytes", "params", "macs")}}
@@ -256,7 +296,11 @@ def run(input, output, params, log, threads=1):
         "latency_ms": _deployed_latency(latency, chosen, instance),
         "stability": {"held": held, "draws": params.stability_draws,
                       "shares": {pool.iloc[i]["name"]: f for i, f in votes.items()},
-                      **_alternatives(pool, votes, pick, rule["cost"])},
+                      **_alternatives(pool, votes, pick, rule["cost"]),
+                      "cells": {"held": cell_votes.get(pick, 0.0), "draws": params.stability_draws,
+                                "cells": len(counts),
+                                "shares": {pool.iloc[i]["name"]: f
+                                           for i, f in cell_votes.items()}}},
         "val_mae": float(instance["val_mae"]),
         "val_mae_mean": float(chosen["val_mae_mean"]),
         **{f"deployed_{k}": int(instance[k]) for k in ("int8_bytes", "params", "macs")},
