@@ -131,4 +131,3 @@ def check_limits(config):
                              f"raise protocols.{name}.candidates.max_int8_bytes to at least "
                              f"{smallest} (the networks need a few kB)",
                              column=f"protocols.{name}.candidates.max_int8_bytes")
-

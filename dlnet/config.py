@@ -37,10 +37,12 @@ def check(config, schema=ROOT / "config.schema.yaml", source="config.yaml or a -
         unknown = [k for k in error.instance if k not in error.schema.get("properties", {})]
         known = list(error.schema.get("properties", {}))
     elif error.validator == "required" and len(path) == 2 and path[0] == "protocols":
-        unknown = [path[1]]                         # a protocol name, complete or misspelt
-        known = [k for k in config["protocols"] if k != path[1]]
-        problem = (f"protocol {path[1]!r} is not complete ({error.message}): a protocol that "
-                   "config.yaml does not define must set every key")
+        shipped = yaml.safe_load((ROOT / "config.yaml").read_text())["protocols"]
+        if path[1] not in shipped:                  # a new protocol, or a misspelt one
+            unknown = [path[1]]
+            known = list(shipped)
+            problem = (f"protocol {path[1]!r} is not complete ({error.message}): a protocol "
+                       "that config.yaml does not define must set every key")
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1)
         if close:

@@ -69,4 +69,3 @@ def resampled_maes(sums, counts, draws, seed):
     drawn = rng.integers(0, len(counts), size=(int(draws), len(counts)))
     weight = np.stack([np.bincount(row, minlength=len(counts)) for row in drawn])  # (draws, cells)
     return (weight @ sums.T) / (weight @ counts)[:, None]
-

@@ -385,7 +385,9 @@ def selection_text(selected, seeds_csv=None, candidates_csv=None):
                      f"validation MAE within {stab['val_mae_spread']:.1%} of it and "
                      f"{low:,}-{high:,} {cost.replace('_', ' ')}.")
     cells = stab.get("cells")
-    if cells:
+    if cells and cells["cells"] < 2:
+        lines.append("Validation is one cell, so there are no other validation cells to draw.")
+    elif cells:
         others = {n: f for n, f in cells["shares"].items() if n != selected["name"] and f >= 0.01}
         lines.append(f"On other validation cells (the {cells['cells']} drawn with replacement "
                      f"{cells['draws']} times, each with all of its windows; the noise and the "

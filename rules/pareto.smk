@@ -46,6 +46,7 @@ checkpoint select:
         candidates="results/{protocol}/pareto/candidates.csv",
         dataset="results/{protocol}/data/dataset.npz",
         info="results/{protocol}/data/dataset.json",
+        ridge="results/{protocol}/baselines/ridge.npz",
         finalists=finalist_models,
         seed_metrics=lambda w: finalist_seed_files(w, "metrics.json"),
         seed_models=lambda w: finalist_seed_files(w, "model.pt"),

@@ -118,7 +118,7 @@ def test_capacity_in_mah_or_no_rows_is_named_not_blamed_on_the_split(tmp_path):
     frame["capacity_ah"] *= 1000.0                          # a column in mAh
     frame.to_csv(path, index=False)
     expect_error(tmp_path, path, cells_protocol(test_cells=["c3"]), "mah.csv",
-                 "cleaning dropped every row of 4 cell(s) (c0, c1, c2, c3): 160 above_max",
+                 "cleaning dropped every row of every cell: 160 above_max",
                  "convert a column in mAh to Ah")
     empty = tmp_path / "empty.csv"
     empty.write_text("cell_id,cycle,capacity_ah\n")
@@ -160,7 +160,6 @@ def test_anchor_longer_than_the_input_window(tmp_path):
                  "anchor_len 11", "anchor_len")
     expect_error(tmp_path, path, {**cells_protocol(test_cells=["c3"]), "scaling": "quadratic",
                                   "trend_len": 12}, "trend_len 12")
-
 
 
 def test_a_csv_with_its_own_column_names_is_told_about_them(tmp_path):

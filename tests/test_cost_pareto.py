@@ -458,3 +458,29 @@ def test_a_byte_limit_below_the_smallest_baseline_fails_before_anything_trains()
         check_limits(tight)
     tight["protocols"]["cells"]["candidates"]["max_int8_bytes"] = 100   # persistence fits
     check_limits(tight)
+
+
+def test_cell_sums_average_a_finalists_runs_and_score_a_baseline_as_the_core_does():
+    from dlnet.baselines import int8_forecast
+    from dlnet.intervals import per_cell, window_mae
+    from dlnet.run.select import cell_sums
+    from dlnet.windows import WindowSet
+
+    rng = np.random.default_rng(0)
+    x = 0.95 - 0.0005 * np.arange(10)[None, :] + 0.001 * rng.random((6, 1))   # 6 windows, 10 in
+    y = x[:, -1:] - 0.0005 * np.arange(1, 5)[None, :]                           # 4 out
+    val = WindowSet(x, y, ["a", "a", "b", "b", "b", "c"], np.zeros(6))
+    runs = pd.DataFrame({"name": ["m", "m", "other"]})
+    windows = [rng.random(6), rng.random(6), rng.random(6)]
+    poly = window_mae(y, int8_forecast(x, 3, 2, 4))
+    pool = pd.DataFrame({"name": ["m", "quadratic (k=3, int8)"], "kind": ["liquid", "polynomial"],
+                         "fit_len": [np.nan, 3], "degree": [np.nan, 2],
+                         "val_mae_mean": [(windows[0].mean() + windows[1].mean()) / 2,
+                                          poly.mean()]})
+    sums, counts = cell_sums(pool, runs, windows, val, ridge=None)
+    assert counts.tolist() == [2, 3, 1]
+    expected = (per_cell(val.cell, windows[0])[0] + per_cell(val.cell, windows[1])[0]) / 2
+    assert sums[0] == pytest.approx(expected) and sums[1] == pytest.approx(per_cell(val.cell, poly)[0])
+    pool.loc[0, "val_mae_mean"] *= 1.01                     # not what the runs add up to
+    with pytest.raises(ValueError, match="do not add up"):
+        cell_sums(pool, runs, windows, val, ridge=None)

@@ -1,7 +1,9 @@
 """Fetch a large public file once, verify it, and only then put it in place."""
 
 import hashlib
+import http.client
 import shutil
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -29,7 +31,8 @@ def fetch(url, dest, sha256=None, size=None, log=print):
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
                 shutil.copyfileobj(response, out, length=1 << 20)
-        except (OSError, ValueError) as e:   # URLError, HTTPError and timeouts are OSErrors
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError,
+                TimeoutError, ValueError) as e:     # ValueError: a malformed url
             raise InputError(dest, f"could not be downloaded from {url} ({e})",
                              "check the network connection and the url in config.yaml, or "
                              "put the file at this path by hand (its sha256 and size are "

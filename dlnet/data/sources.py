@@ -56,19 +56,17 @@ def load_source(dataset, cleaning):
         raise InputError(loaded.path, "has no rows of capacity", "give it one row per cell and "
                          "cycle (see the dataset's adapter in README.md)")
     kept, dropped = clean_capacity(loaded.table, **cleaning)
-    emptied = sorted(set(loaded.table["cell_id"]) - set(kept["cell_id"]))
-    if emptied:
-        reasons = dropped[dropped["cell_id"].isin(emptied)]["reason"].value_counts()
-        fix = ("check the capacity column's values and the cleaning section of config.yaml, or "
-               "leave these cells out")
+    if not len(kept):
+        # every cell emptied: the column's unit or the limits, not the cells (one emptied cell is
+        # left out quietly and listed in dropped.csv, as any cleaned row)
+        reasons = dropped["reason"].value_counts()
+        fix = "check the capacity column's values and the cleaning section of config.yaml"
         if reasons.index[0] == "above_max":
             fix = (f"capacity must be in Ah, at most cleaning.max_capacity_ah "
                    f"({cleaning['max_capacity_ah']}): convert a column in mAh to Ah, or raise "
                    "the limit for larger cells")
-        raise InputError(loaded.path, f"cleaning dropped every row of {len(emptied)} cell(s) "
-                         f"({', '.join(emptied[:5])}{', ...' if len(emptied) > 5 else ''}): "
-                         + ", ".join(f"{n} {r}" for r, n in reasons.items()), fix,
-                         cell=emptied[0])
+        raise InputError(loaded.path, "cleaning dropped every row of every cell: "
+                         + ", ".join(f"{n} {r}" for r, n in reasons.items()), fix)
     series = pd.DataFrame({"cell_id": kept["cell_id"], "cycle": kept["cycle"],
                            "soh": kept["capacity_ah"] / float(dataset["soh_reference_ah"])})
     for column in SIGNAL_COLUMNS:

@@ -1,5 +1,5 @@
-"""Rule against_baseline: the deployed int8 model against the quadratic baseline on every
-held-out split, with intervals over the split's cells (dlnet/intervals.py)."""
+"""Rule against_baseline: the deployed int8 model against the quadratic baseline on validation
+and every held-out split, with intervals over the split's cells (dlnet/intervals.py)."""
 
 from dlnet import baselines, intervals, protocols
 from dlnet.io import read_json, versions, write_json

@@ -13,8 +13,9 @@ among its seeds within the protocol's int8 byte limit, its latency limit (the Co
 that rule latency_seeds measured, when the protocol sets candidates.max_latency_ms; a candidate
 whose configured seed is slower is no finalist, rule pareto leaves it out) and the int8 accuracy
 gate of rule quantize (dlnet/quant/gate.py), so that the deployed seed is one quantize accepts.
-A finalist with no such seed is not chosen. A pruned seed may have another shape, and so another cost, than the first one (`int8_bytes`,
-`params` and `macs` are the candidate's, `deployed_*` the deployed seed's).
+A finalist with no such seed is not chosen. A pruned seed may have another shape, and so another
+cost, than the first one (`int8_bytes`, `params` and `macs` are the candidate's, `deployed_*`
+the deployed seed's).
 How firm the choice is, in selected.json's `stability`: how often the same candidate is chosen
 after simulated reruns elsewhere (dlnet.pareto.stability) and on other validation cells, the
 cells drawn with replacement and every candidate scored on the same draw (`cells`,
@@ -32,6 +33,7 @@ from dlnet.io import read_json, save_figure, write_csv, write_json
 from dlnet.logs import Log
 from dlnet.metrics import errors
 from dlnet.quant import calibrate, gate, reference
+from dlnet.run import planned
 
 
 def seed_table(frame, metrics_paths, model_paths, seed):
@@ -75,11 +77,12 @@ def int8_validation(paths, splits, quantization):
                                        "params", "macs"]), windows
 
 
-def cell_sums(pool, runs, windows, val):
+def cell_sums(pool, runs, windows, val, ridge):
     """(sums (pool, cells), counts (cells)): each pool candidate's validation error per cell
     (intervals.per_cell) as the core computes it: a finalist's the mean over its runs (rows of
-    `runs`, their window errors in `windows`), a baseline's or ridge's from its int8 model. The
-    MAE they give is the pool's val_mae_mean, which this checks."""
+    `runs`, their window errors in `windows`), a baseline's from its int8 model, ridge's from
+    the int8 model of `ridge` (ridge.npz). The MAE they give is the pool's val_mae_mean, which
+    this checks."""
     horizon = val.y.shape[1]
     sums = []
     for _, r in pool.iterrows():
@@ -91,7 +94,7 @@ def cell_sums(pool, runs, windows, val):
         if r["kind"] == "polynomial":
             forecast = baselines.int8_forecast(val.x, int(r["fit_len"]), int(r["degree"]), horizon)
         else:
-            forecast = reference.predict(deployable.Linear.load(r["model"]).quantize(), val.inputs)
+            forecast = reference.predict(deployable.Linear.load(ridge).quantize(), val.inputs)
         sums.append(intervals.per_cell(val.cell, intervals.window_mae(val.y, forecast))[0])
     sums, counts = np.array(sums), intervals.per_cell(val.cell, np.zeros(len(val)))[1]
     recomputed = sums.sum(axis=1) / counts.sum()
@@ -163,7 +166,10 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     rule = params.select
     frame = pd.read_csv(input.candidates)
-    seeds = seed_table(frame, input.seed_metrics, input.seed_models, params.seed)
+    seeds = seed_table(frame, planned(input.seed_metrics, "seed_metrics", "metrics.json",
+                                      input.candidates),
+                       planned(input.seed_models, "seed_models", "model.pt", input.candidates),
+                       params.seed)
     splits, _ = protocols.load_with_scaler(input.dataset, input.info)
     int8, windows = int8_validation(seeds["model"], splits, params.quantization)
     seeds = pd.concat([seeds, int8.set_index(seeds.index)], axis=1)
@@ -246,9 +252,9 @@ def run(input, output, params, log, threads=1):
                                           rule["confidence"])
     held, votes = pareto.stability(choose, error, runs, lineages, noise,
                                    params.stability_draws, params.seed)
-    # the same choice on other validation cells: every candidate's mean validation MAE on the
-    # same resampling of the cells, the noise and the costs as they are
-    sums, counts = cell_sums(pool, runs_int8, windows, splits["val"])
+    # validation is a sample of the cells a model will meet (8 on `cells`): how often would
+    # other cells choose the same? The noise and the costs stay as they are
+    sums, counts = cell_sums(pool, runs_int8, windows, splits["val"], input.ridge)
     picks = np.array([choose(e) for e in intervals.resampled_maes(
         sums, counts, params.stability_draws, params.seed)])
     cell_votes = {int(i): float(np.mean(picks == i)) for i in np.unique(picks)}

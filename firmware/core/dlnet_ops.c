@@ -3,8 +3,8 @@
  * the reference function it names. The dot products that the fully connected layers and the
  * cell share come first. */
 /* This file holds every per-element loop of an inference, and the Arduino build compiles at
- * -Os: its loops at -O2 take fewer cycles on the M4 for some more bytes of code (when this
- * went in; benchmarks/core_speed.py compares whole builds). The others keep the build's level. */
+ * -Os: the loops are built for speed (-O2) and the other files, which hold none, for size
+ * (benchmarks/core_speed.py --optimize compares whole builds at either level). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE_SIZE__)
 #pragma GCC optimize("O2")
 #endif
