@@ -8,12 +8,13 @@ cells as the split has, with replacement, each with all of its windows, and reco
     MAE    = sum of the drawn windows' MAEs / number of drawn windows
     ratio  = model's sum / baseline's sum over the same drawn windows      (paired)
 
-The interval is the central `confidence` share of the draws (percentiles). `resampled_maes` draws
-the same way for many models at once, which rule select uses to ask how often its choice would
-hold on other validation cells. It answers "would
+The interval is the central `confidence` share of the draws (percentiles). It answers "would
 another set of test cells from the same population give this number?", not "would another
 training run?": the seed noise is the selection's (dlnet/seeds.py). With few cells the interval
 is rough, and with one cell it has no width: `cells` says how many there were.
+
+`resampled_maes` draws the same way for many models at once, which rule select uses to ask how
+often its choice would hold on other validation cells.
 """
 
 import numpy as np
@@ -45,7 +46,8 @@ def against(y, model, baseline, cells, draws, confidence, seed):
     b_sum, _ = per_cell(cells, window_mae(y, baseline))
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, len(n), size=(int(draws), len(n)))      # (draws, cells)
-    m_draw, b_draw, n_draw = m_sum[drawn].sum(axis=1), b_sum[drawn].sum(axis=1), n[drawn].sum(axis=1)
+    m_draw, b_draw = m_sum[drawn].sum(axis=1), b_sum[drawn].sum(axis=1)
+    n_draw = n[drawn].sum(axis=1)
     tail = (1.0 - confidence) / 2.0
 
     def interval(values):

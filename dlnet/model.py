@@ -149,5 +149,6 @@ def load(path):
     except (pickle.UnpicklingError, KeyError, TypeError, ValueError, RuntimeError, EOFError,
             OSError) as e:
         raise InputError(path, f"is not a DLNet checkpoint ({type(e).__name__}: {e})",
-                         "delete it and run snakemake again, which rebuilds it and what depends on it") from None
+                         "delete it and run snakemake again, which rebuilds it and what "
+                         "depends on it") from None
     return model.eval(), Scaler.from_dict(ck["scaler"]), ck

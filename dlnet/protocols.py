@@ -77,7 +77,8 @@ def check_lengths(cells, need, source_path, field):
     short = [cell for cell, n in lengths.items() if n < need]
     if not short:
         return
-    listed = ", ".join(f"{c} ({lengths[c]})" for c in short[:10]) + (", ..." if len(short) > 10 else "")
+    listed = ", ".join(f"{c} ({lengths[c]})" for c in short[:10])
+    listed += ", ..." if len(short) > 10 else ""
     protocol = field.rsplit(".", 1)[0]
     if len(short) == len(lengths):
         fix = (f"shorten {protocol}.input_len or output_len: the longest cell has "

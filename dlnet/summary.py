@@ -117,7 +117,8 @@ def against_baseline_table(against_json):
                      "int8_mae": r["mae"], "int8_interval": _interval(r["mae_interval"], 5),
                      "quadratic_mae": r["baseline_mae"],
                      "quadratic_interval": _interval(r["baseline_mae_interval"], 5),
-                     "ratio": f"{r['ratio']:.3f}", "ratio_interval": _interval(r["ratio_interval"], 3),
+                     "ratio": f"{r['ratio']:.3f}",
+                     "ratio_interval": _interval(r["ratio_interval"], 3),
                      "below_baseline": f"{r['beats_share']:.1%}"})
     return pd.DataFrame(rows, columns=["split", "cells", "windows", "int8_mae", "int8_interval",
                                        "quadratic_mae", "quadratic_interval", "ratio",

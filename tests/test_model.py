@@ -59,5 +59,6 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
     path = tmp_path / "model.pt"
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="model.pt.*not a DLNet checkpoint.*delete it and run snakemake again"):
+    with pytest.raises(InputError,
+                       match="model.pt.*not a DLNet checkpoint.*delete it and run snakemake again"):
         net.load(path)

@@ -420,7 +420,8 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
         assert "## The selection" in text
         cells = selected["stability"]["cells"]
         val_cells = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]["cells"]
-        assert cells["cells"] == len(set(val_cells)) and cells["draws"] == selected["stability"]["draws"]
+        assert cells["cells"] == len(set(val_cells))
+        assert cells["draws"] == selected["stability"]["draws"]
         assert cells["shares"].get(selected["name"], 0.0) == cells["held"]
         assert sum(cells["shares"].values()) == pytest.approx(1.0)
         assert set(cells["shares"]) <= set(pool["name"])
