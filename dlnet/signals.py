@@ -156,11 +156,6 @@ def check_datasets(config):
     for name, p in config["protocols"].items():
         if not p["enabled"]:
             continue
-        if p["dataset"] not in config["datasets"]:
-            raise InputError("config.yaml", f"protocol {name} reads dataset {p['dataset']!r}, "
-                             "which the datasets section does not define",
-                             f"use one of {sorted(config['datasets'])}, or add it under datasets",
-                             column=f"protocols.{name}.dataset")
         dataset = config["datasets"][p["dataset"]]
         columns = adapters.get(dataset).columns
         if columns is None:

@@ -34,9 +34,9 @@ if config["ablation"]["model"] not in STUDENTS:
         f"use one of {sorted(STUDENTS)}",
         column="ablation.model",
     )
+check_dataset_files(config)
 check_signal_datasets(config)
 check_candidate_limits(config)
-check_dataset_files(config)
 # The signals ablation's groups (dlnet/signals.py): none, each signal alone, all of them.
 ABLATION_GROUPS = ablation_groups(config["ablation"]["signals"])
 # What shapes every student and what distils it; the families are in neither, so that editing one

@@ -199,3 +199,7 @@ def test_a_dataset_path_that_does_not_exist_fails_before_any_job(root):
     raw["datasets"]["matr_raw"]["cells"] = "data/nope.csv"
     with pytest.raises(InputError, match="data/nope.csv"):
         check_files(raw, root)
+    raw["protocols"]["cells"]["dataset"] = "severson"
+    with pytest.raises(InputError, match="column 'protocols.cells.dataset': protocol cells reads "
+                       "dataset 'severson'.*Fix: use one of .*'severson2019'"):
+        check_files(raw, root)

@@ -57,15 +57,18 @@ def test_the_interval_covers_as_claimed_when_a_cells_windows_move_together():
     y, model, base, cells = windows(rng, 4000, 30, model_level=0.8, ratio_spread=0.3)
     truth = np.abs(model - y).sum() / np.abs(base - y).sum()
     names = np.unique(cells)
-    held, widths = 0, []
+    held, held_by_windows, widths = 0, 0, []
     for _ in range(150):
         chosen = np.isin(cells, rng.choice(names, 40, replace=False))
-        r = against(y[chosen], model[chosen], base[chosen], cells[chosen], 1000, 0.9,
-                    seed=int(rng.integers(1 << 30)))
+        seed = int(rng.integers(1 << 30))
+        r = against(y[chosen], model[chosen], base[chosen], cells[chosen], 1000, 0.9, seed)
         lo, hi = r["ratio_interval"]
         held += lo <= truth <= hi
         widths.append(r["mae_interval"][1] - r["mae_interval"][0])
-    assert 0.75 <= held / 150 <= 0.97
+        alone = np.arange(chosen.sum()).astype(str)          # every window its own "cell"
+        lo, hi = against(y[chosen], model[chosen], base[chosen], alone, 1000, 0.9, seed)["ratio_interval"]
+        held_by_windows += lo <= truth <= hi
+    assert 0.75 <= held / 150 <= 0.97 and held_by_windows / 150 < 0.3
     # the MAE's interval reflects the spread between cells, not the windows' own noise
     rows = np.isin(cells, names[:40])
     per_window = np.abs(model[rows] - y[rows]).mean(axis=1)

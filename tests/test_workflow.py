@@ -422,9 +422,6 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
         val_cells = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]["cells"]
         assert cells["cells"] == len(set(val_cells))
         assert cells["draws"] == selected["stability"]["draws"]
-        assert cells["shares"].get(selected["name"], 0.0) == cells["held"]
-        assert sum(cells["shares"].values()) == pytest.approx(1.0)
-        assert set(cells["shares"]) <= set(pool["name"])
         if cells["cells"] > 1:
             assert f"the choice holds in {cells['held']:.0%} of the draws" in text
             several += 1
@@ -466,7 +463,6 @@ def test_the_deployed_model_meets_the_quadratic_baseline_with_intervals_over_cel
                                ("baseline_mae_interval", a["baseline_mae"])):
                 lo, hi = a[key]
                 assert lo <= value <= hi, (p, s, key)
-            assert 0.0 <= a["beats_share"] <= 1.0
         text = (r / "summary.md").read_text()
         assert "## Against the quadratic baseline" in text
         shown = pd.read_csv(r / "report/against_baseline.csv")

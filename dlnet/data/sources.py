@@ -2,6 +2,7 @@
 and the study split."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -27,13 +28,17 @@ def input_files(dataset):
 
 
 def check_files(config, root="."):
-    """Fail before any job runs when an enabled protocol reads a file that does not exist and
-    that no rule makes: otherwise Snakemake keeps the results made from the old path."""
-    from pathlib import Path
-
+    """Fail before any job runs when an enabled protocol reads a dataset config.yaml does not
+    define, or a file that does not exist and that no rule makes: otherwise Snakemake keeps the
+    results made from the old path."""
     for name, p in config["protocols"].items():
         if not p["enabled"]:
             continue
+        if p["dataset"] not in config["datasets"]:
+            raise InputError("config.yaml", f"protocol {name} reads dataset {p['dataset']!r}, "
+                             "which the datasets section does not define",
+                             f"use one of {sorted(config['datasets'])}, or add it under datasets",
+                             column=f"protocols.{name}.dataset")
         dataset = config["datasets"][p["dataset"]]
         adapter = adapters.get(dataset)
         needed = [(f, f"datasets.{p['dataset']}") for f in adapter.files(dataset)
