@@ -6,6 +6,7 @@ import os
 from snakemake.utils import min_version, validate
 
 from dlnet.config import check as check_config
+from dlnet.errors import CONFIG_SOURCE, describe_config
 
 min_version("9.0")
 
@@ -13,6 +14,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# an error about a setting names the files it came from; jobs inherit it (dlnet/errors.py)
+os.environ[CONFIG_SOURCE] = describe_config(
+    workflow.configfiles, bool(workflow.config_settings.config)
+)
 # a refused setting in one line (dlnet/config.py), then Snakemake's check with the defaults
 check_config(config)
 validate(config, "config.schema.yaml")

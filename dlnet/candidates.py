@@ -117,7 +117,7 @@ def with_latency(frame, latency):
 def check_limits(config):
     """Fail before any job runs when a protocol whose baselines compete sets max_int8_bytes
     below the smallest of them, persistence: nothing it trains could be deployed either."""
-    from dlnet.errors import InputError
+    from dlnet.errors import InputError, config_source
 
     for name, p in config["protocols"].items():
         c = p.get("candidates", {})
@@ -126,7 +126,7 @@ def check_limits(config):
             continue
         smallest = polynomial_costs(p["input_len"], p["output_len"], 1)["int8_bytes"]
         if limit < smallest:
-            raise InputError("config.yaml", f"protocol {name} allows {limit} int8 bytes, fewer "
+            raise InputError(config_source(), f"protocol {name} allows {limit} int8 bytes, fewer "
                              f"than its smallest candidate, persistence ({smallest} bytes)",
                              f"raise protocols.{name}.candidates.max_int8_bytes to at least "
                              f"{smallest} (the networks need a few kB)",

@@ -14,7 +14,7 @@ STUDENT_SHAPE = ("rank", "dt", "dropout")
 DISTILLATION = ("lambda_start", "lambda_end", "divergence")
 
 
-def check(config, schema=ROOT / "config.schema.yaml", source="config.yaml or a --configfile"):
+def check(config, schema=ROOT / "config.schema.yaml"):
     """InputError naming the first setting config.schema.yaml refuses, in one line: the key's
     path, what is wrong, and for a key or a protocol name that does not exist, the closest one
     that does. Snakemake's `validate` reports the same with the whole schema beside it."""
@@ -22,7 +22,7 @@ def check(config, schema=ROOT / "config.schema.yaml", source="config.yaml or a -
 
     import jsonschema
 
-    from dlnet.errors import InputError
+    from dlnet.errors import InputError, config_source
 
     document = yaml.safe_load(Path(schema).read_text())
     validator = jsonschema.validators.validator_for(document)(document)
@@ -48,7 +48,7 @@ def check(config, schema=ROOT / "config.schema.yaml", source="config.yaml or a -
         if close:
             fix = f"did you mean {close[0]!r}? Rename {name!r}, or see config.schema.yaml"
             break
-    raise InputError(source, problem, fix, column=key)
+    raise InputError(config_source(), problem, fix, column=key)
 
 
 def validated(config, schema=ROOT / "config.schema.yaml"):

@@ -19,9 +19,9 @@ def protocol_students(students, families, protocol):
     known = {a["family"] for a in students.values()}
     unknown = [f for f in families if f not in known]
     if unknown:
-        from dlnet.errors import InputError
+        from dlnet.errors import InputError, config_source
 
-        raise InputError("config.yaml", f"protocol {protocol} names student families {unknown} "
+        raise InputError(config_source(), f"protocol {protocol} names student families {unknown} "
                          "that students.families does not define",
                          f"use some of {sorted(known)}", column=f"protocols.{protocol}.families")
     return {n: a for n, a in students.items() if a["family"] in families}

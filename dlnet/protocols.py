@@ -15,7 +15,7 @@ import numpy as np
 from dlnet import signals as sig
 from dlnet.data.dlnet_soh import load_segments
 from dlnet.data.smoothing import savgol_series
-from dlnet.errors import InputError
+from dlnet.errors import InputError, config_source
 from dlnet.scaling import Scaler
 from dlnet.windows import WindowSet, cut, window_starts, windows_of_cell
 
@@ -63,7 +63,7 @@ def select_cells(series, include, exclude, field):
     for key, ids in (("include_cells", include or []), ("exclude_cells", exclude)):
         unknown = sorted(set(ids) - known)
         if unknown:
-            raise InputError("config.yaml", f"{field}.{key} names unknown cell(s) {unknown}",
+            raise InputError(config_source(), f"{field}.{key} names unknown cell(s) {unknown}",
                              f"use cell ids that exist in the dataset, e.g. {sorted(known)[:3]}",
                              column=f"{field}.{key}")
     keep = series["cell_id"].isin(include) if include else True
@@ -102,7 +102,8 @@ def build(name, pcfg, source, fit_lengths=()):
     smoothing = pcfg["smoothing"]
     if smoothing["method"] == "savgol":
         if kind != "paper":
-            raise InputError("config.yaml", "whole-series smoothing lets inputs see their targets",
+            raise InputError(config_source(),
+                             "whole-series smoothing lets inputs see their targets",
                              f"set protocols.{name}.smoothing.method to none (only the paper "
                              "protocol smooths, for comparison)", column=f"protocols.{name}.smoothing")
         series = series.copy()
@@ -116,7 +117,7 @@ def build(name, pcfg, source, fit_lengths=()):
     elif kind == "cells":
         splits, cell_split = _cell_splits(name, pcfg, cells, source, n_in, n_out)
     else:
-        raise InputError("config.yaml", f"unknown protocol kind '{kind}'", "use paper or cells",
+        raise InputError(config_source(), f"unknown protocol kind '{kind}'", "use paper or cells",
                          column=f"protocols.{name}.kind")
     names = _check_signals(name, pcfg, series, source.path)
     if names:
@@ -125,7 +126,7 @@ def build(name, pcfg, source, fit_lengths=()):
         if not len(splits.get(s, ())):
             lacking = source.dropped["reason"].str.contains(f"protocol {name}: the {s} window",
                                                             regex=False).sum()
-            raise InputError("config.yaml", f"protocol {name} has no {s} windows"
+            raise InputError(config_source(), f"protocol {name} has no {s} windows"
                              + (f" ({lacking} left out for lack of a signal's value)"
                                 if lacking else ""),
                              "give it more cells or a larger split fraction (val_fraction)"
@@ -170,14 +171,14 @@ def _check_signals(name, pcfg, series, path):
     for s in names:
         field = f"protocols.{name}.signals"
         if s not in sig.SIGNALS:
-            raise InputError("config.yaml", f"{field} names an unknown signal '{s}'",
+            raise InputError(config_source(), f"{field} names an unknown signal '{s}'",
                              f"use some of {sorted(sig.SIGNALS)}", column=field)
         if sig.SIGNALS[s].column not in series.columns:
             raise InputError(path, f"has no column '{sig.SIGNALS[s].column}', which signal '{s}' "
                              f"of {field} reads", f"remove '{s}' from {field}, or use a dataset "
                              "that records it", column=sig.SIGNALS[s].column)
     if len(set(names)) != len(names):
-        raise InputError("config.yaml", f"protocols.{name}.signals lists a signal twice",
+        raise InputError(config_source(), f"protocols.{name}.signals lists a signal twice",
                          "list each signal once", column=f"protocols.{name}.signals")
     return names
 
@@ -186,12 +187,12 @@ def _check_lengths_fit(name, pcfg):
     """The scaling's anchors read the end of the input window: they must fit inside it."""
     n_in = pcfg["input_len"]
     if pcfg["scaling"] != "minmax" and not 1 <= pcfg["anchor_len"] <= n_in:
-        raise InputError("config.yaml", f"anchor_len {pcfg['anchor_len']} does not fit the "
+        raise InputError(config_source(), f"anchor_len {pcfg['anchor_len']} does not fit the "
                          f"{n_in}-value input window", f"use 1..{n_in}",
                          column=f"protocols.{name}.anchor_len")
     trend_len = pcfg.get("trend_len", n_in)
     if pcfg["scaling"] == "quadratic" and trend_len != "validation" and not 3 <= trend_len <= n_in:
-        raise InputError("config.yaml", f"trend_len {pcfg.get('trend_len')} does not fit the "
+        raise InputError(config_source(), f"trend_len {pcfg.get('trend_len')} does not fit the "
                          f"{n_in}-value input window", f"use 3..{n_in}",
                          column=f"protocols.{name}.trend_len")
 
@@ -207,7 +208,7 @@ def trend_length(name, pcfg, val, fit_lengths):
 
     usable = [k for k in fit_lengths if 3 <= k <= pcfg["input_len"]]
     if not usable:
-        raise InputError("config.yaml", f"protocols.{name}.trend_len is validation, but "
+        raise InputError(config_source(), f"protocols.{name}.trend_len is validation, but "
                          f"baselines.fit_lengths {list(fit_lengths)} has no length in "
                          f"3..{pcfg['input_len']}", "add fit lengths that fit the input window",
                          column=f"protocols.{name}.trend_len")
@@ -273,12 +274,13 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
     field = f"protocols.{name}.split"
     if split["source"] == "study":
         if source.study_split is None:
-            raise InputError("config.yaml", "the dataset has no study split (no cells file)",
+            raise InputError(config_source(), "the dataset has no study split (no cells file)",
                              f"set {field}.source to config and list test_cells", column=field)
         assignment = {c: source.study_split.get(c) for c in cells}
         missing = sorted(c for c, s in assignment.items() if s is None)
         if missing:
-            raise InputError("config.yaml", f"cells {missing[:5]} have no entry in the split file",
+            raise InputError(config_source(),
+                             f"cells {missing[:5]} have no entry in the split file",
                              f"add them to the cells file or to {name}.exclude_cells", column=field)
     else:
         assignment = {c: "train" for c in cells}
@@ -286,12 +288,13 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
             listed = split.get(f"{s}_cells", [])
             unknown = sorted(set(listed) - set(cells))
             if unknown:
-                raise InputError("config.yaml", f"{field}.{s}_cells names unknown cell(s) {unknown}",
+                raise InputError(config_source(),
+                                 f"{field}.{s}_cells names unknown cell(s) {unknown}",
                                  "list cell ids present in the data (and not excluded)",
                                  column=f"{field}.{s}_cells")
             for c in listed:
                 if assignment[c] != "train":
-                    raise InputError("config.yaml", f"cell {c} is listed in two splits",
+                    raise InputError(config_source(), f"cell {c} is listed in two splits",
                                      "list each cell in one split only", column=field)
                 assignment[c] = s
     train_cells = sorted(c for c, s in assignment.items() if s == "train")
@@ -299,7 +302,7 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
         val = list(split["val_cells"])
         unknown = sorted(set(val) - set(train_cells))
         if unknown:
-            raise InputError("config.yaml", f"{field}.val_cells names cell(s) {unknown} that are "
+            raise InputError(config_source(), f"{field}.val_cells names cell(s) {unknown} that are "
                              "not training cells", "choose validation cells among the training cells",
                              column=f"{field}.val_cells")
     else:
@@ -309,7 +312,7 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
     for c in val:
         assignment[c] = "val"
     if not any(s == "train" for s in assignment.values()):
-        raise InputError("config.yaml", "no training cells are left", "use fewer test/val cells",
+        raise InputError(config_source(), "no training cells are left", "use fewer test/val cells",
                          column=field)
     parts = {s: [] for s in ("train", "val", "test", "test2")}
     for cell, (_, soh) in cells.items():

@@ -151,7 +151,7 @@ def check_datasets(config):
     (dlnet.data.adapters: `columns`). Columns only the file can tell are checked when it is read
     (dlnet.protocols)."""
     from dlnet.data import adapters
-    from dlnet.errors import InputError
+    from dlnet.errors import InputError, config_source
 
     for name, p in config["protocols"].items():
         if not p["enabled"]:
@@ -167,7 +167,7 @@ def check_datasets(config):
             column = SIGNALS[s].column
             if column != "cycle" and column not in columns:
                 raise InputError(
-                    "config.yaml",
+                    config_source(),
                     f"{field} has '{s}', which reads the per-cycle column '{column}', but protocol "
                     f"'{name}' reads dataset '{p['dataset']}' ({dataset['adapter']}), which has "
                     f"no such column",

@@ -10,7 +10,7 @@ from dlnet.config import student_settings
 from dlnet.data import adapters
 from dlnet.data.sources import check_files as check_dataset_files
 from dlnet.data.sources import input_files
-from dlnet.errors import InputError
+from dlnet.errors import InputError, config_source
 from dlnet.names import protocol_students, student_architectures
 from dlnet.protocols import describe
 from dlnet.seeds import lineage, run_seeds
@@ -29,7 +29,7 @@ QUANTIZATION = {k: v for k, v in config["deploy"].items() if k not in ("verify",
 STUDENTS = student_architectures(config["students"]["families"])
 if config["ablation"]["model"] not in STUDENTS:
     raise InputError(
-        "config.yaml",
+        config_source(),
         f"ablation.model '{config['ablation']['model']}' is not a student architecture",
         f"use one of {sorted(STUDENTS)}",
         column="ablation.model",

@@ -93,3 +93,19 @@ def test_the_schema_describes_every_key():
         keys += described_keys(definition, f"definitions.{name}")
     assert len(keys) > 100
     assert [k for k, described in keys if not described] == []
+
+
+def test_an_error_about_a_setting_names_the_files_it_came_from(tmp_path):
+    """With --configfile or --config over config.yaml, "file config.yaml" alone would send the
+    user to the wrong file: the Snakefile records what the run read, and jobs inherit it."""
+    from conftest import copy_workflow, snakemake
+
+    workdir = copy_workflow(tmp_path / "wf")
+    (workdir / "mine.yaml").write_text("protocols:\n  cells:\n    dataset: severson\n")
+    proc = snakemake(workdir, "-n", "--configfile", "mine.yaml", check=False)
+    assert proc.returncode != 0
+    assert ("file config.yaml + mine.yaml, column 'protocols.cells.dataset': protocol cells "
+            "reads dataset 'severson'") in proc.stderr + proc.stdout
+    proc = snakemake(workdir, "-n", "--configfile", "mine.yaml", "--config", "seed=x",
+                     check=False)
+    assert "file config.yaml + mine.yaml + --config, column 'seed'" in proc.stderr + proc.stdout

@@ -17,7 +17,7 @@ from typing import Callable
 import pandas as pd
 
 import dlnet.data
-from dlnet.errors import InputError
+from dlnet.errors import InputError, config_source
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,6 @@ def get(dataset):
     adapters = registry()
     name = dataset["adapter"]
     if name not in adapters:
-        raise InputError("config.yaml", f"unknown dataset adapter '{name}'",
+        raise InputError(config_source(), f"unknown dataset adapter '{name}'",
                          f"use one of {tuple(sorted(adapters))}", column="adapter")
     return adapters[name]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from dlnet.data import adapters
 from dlnet.data.cleaning import clean_capacity
-from dlnet.errors import InputError
+from dlnet.errors import InputError, config_source
 from dlnet.signals import COLUMNS as SIGNAL_COLUMNS
 
 
@@ -35,7 +35,7 @@ def check_files(config, root="."):
         if not p["enabled"]:
             continue
         if p["dataset"] not in config["datasets"]:
-            raise InputError("config.yaml", f"protocol {name} reads dataset {p['dataset']!r}, "
+            raise InputError(config_source(), f"protocol {name} reads dataset {p['dataset']!r}, "
                              "which the datasets section does not define",
                              f"use one of {sorted(config['datasets'])}, or add it under datasets",
                              column=f"protocols.{name}.dataset")
@@ -47,7 +47,7 @@ def check_files(config, root="."):
             needed.append((p["segments"], f"protocols.{name}.segments"))
         for path, key in needed:
             if not (Path(root) / path).exists():
-                raise InputError("config.yaml", f"protocol {name} reads {path}, which does not "
+                raise InputError(config_source(), f"protocol {name} reads {path}, which does not "
                                  "exist", f"correct the path in {key} (relative to the project "
                                  "folder)", column=key)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from dlnet import candidates, pareto
-from dlnet.errors import InputError
+from dlnet.errors import InputError, config_source
 from dlnet.io import write_csv
 from dlnet.logs import Log
 
@@ -22,7 +22,7 @@ def run(input, output, params, log, threads=1):
     frame["eligible"] = candidates.eligible(frame, pcfg["candidates"])
     ok = frame["eligible"].to_numpy(bool)
     if not ok.any():
-        raise InputError("config.yaml", f"no candidate of protocol {params.name} is eligible",
+        raise InputError(config_source(), f"no candidate of protocol {params.name} is eligible",
                          f"raise protocols.{params.name}.candidates.max_int8_bytes"
                          + (" or max_latency_ms" if "latency_ms" in frame else "")
                          + " in config.yaml")
