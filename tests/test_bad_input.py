@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dlnet.config import load as load_config
 from dlnet.data import user_csv
 from dlnet.errors import InputError
 from dlnet.run import prepare_data as data_rule
 
 # what config.schema.yaml fills in for a csv dataset that names no columns
 CSV_COLUMNS = {"cell_column": "cell_id", "cycle_column": "cycle", "capacity_column": "capacity_ah"}
-CLEANING = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.05}
+CLEANING = load_config()["cleaning"]
 
 
 def cells_protocol(**split):
@@ -29,11 +30,11 @@ def write_capacity(path, n_cells=4, n_cycles=40):
     return path
 
 
-def run_prepare(tmp_path, csv_path, protocol):
+def run_prepare(tmp_path, csv_path, protocol, reference=1.1):
     out = SimpleNamespace(dataset=tmp_path / "out/dataset.npz", info=tmp_path / "out/dataset.json",
                           series=tmp_path / "out/series.csv.gz", dropped=tmp_path / "out/dropped.csv")
     params = SimpleNamespace(name="mine", protocol=protocol, cleaning=CLEANING, fit_lengths=[],
-                             dataset={"adapter": "csv", "file": str(csv_path), "soh_reference_ah": 1.1,
+                             dataset={"adapter": "csv", "file": str(csv_path), "soh_reference_ah": reference,
                                       **CSV_COLUMNS})
     try:
         data_rule.run(None, out, params, tmp_path / "out/prepare.log")
@@ -42,9 +43,9 @@ def run_prepare(tmp_path, csv_path, protocol):
     return written
 
 
-def expect_error(tmp_path, csv_path, protocol, *fragments):
+def expect_error(tmp_path, csv_path, protocol, *fragments, reference=1.1):
     with pytest.raises(InputError) as e:
-        run_prepare(tmp_path, csv_path, protocol)
+        run_prepare(tmp_path, csv_path, protocol, reference)
     for fragment in fragments:
         assert fragment in str(e.value), str(e.value)
     assert "Fix:" in str(e.value)
@@ -119,7 +120,8 @@ def test_capacity_in_mah_or_no_rows_is_named_not_blamed_on_the_split(tmp_path):
     frame.to_csv(path, index=False)
     expect_error(tmp_path, path, cells_protocol(test_cells=["c3"]), "mah.csv",
                  "cleaning dropped every row of every cell: 160 above_max",
-                 "convert a column in mAh to Ah")
+                 "set the dataset's soh_reference_ah (1.1) to the cells' rated capacity in the "
+                 "capacity column's unit (e.g. 1100")
     empty = tmp_path / "empty.csv"
     empty.write_text("cell_id,cycle,capacity_ah\n")
     expect_error(tmp_path, empty, cells_protocol(), "empty.csv", "has no rows")
@@ -203,3 +205,62 @@ def test_a_dataset_path_that_does_not_exist_fails_before_any_job(root):
     with pytest.raises(InputError, match="column 'protocols.cells.dataset': protocol cells reads "
                        "dataset 'severson'.*Fix: use one of .*'severson2019'"):
         check_files(raw, root)
+
+
+def test_the_rated_capacity_sets_the_units_and_the_cleaning_limits(tmp_path):
+    """The cleaning limits are fractions of soh_reference_ah: a column in mAh with the rating in
+    mAh gives the SOH of the same column in Ah, and cells larger than the study's keep their
+    first cycles (limits in Ah dropped every reading of a 2.5 Ah cell above 1.2 Ah)."""
+    ah = write_capacity(tmp_path / "ah.csv")
+    run_prepare(tmp_path, ah, cells_protocol(test_cells=["c3"]))
+    soh_ah = pd.read_csv(tmp_path / "out/series.csv.gz")["soh"]
+    frame = pd.read_csv(ah)
+    for name, factor in (("mah", 1000.0), ("big", 2.5 / 1.1)):
+        path = tmp_path / f"{name}.csv"
+        frame.assign(capacity_ah=frame["capacity_ah"] * factor).to_csv(path, index=False)
+        run_prepare(tmp_path, path, cells_protocol(test_cells=["c3"]), reference=1.1 * factor)
+        out = pd.read_csv(tmp_path / "out/series.csv.gz")
+        assert np.allclose(out["soh"], soh_ah, rtol=1e-12) and len(out) == 160
+        assert len(pd.read_csv(tmp_path / "out/dropped.csv")) == 0
+
+
+def test_a_rated_capacity_in_another_unit_than_the_column_is_refused(tmp_path):
+    """soh_reference_ah 1000 x too large cleans nothing away and trains on SOH ~0.001, whose
+    errors read 1000 x too small: the cells' start says which unit is wrong."""
+    path = write_capacity(tmp_path / "ratio.csv")
+    msg = expect_error(tmp_path, path, cells_protocol(test_cells=["c3"]), "ratio.csv",
+                       "column 'soh_reference_ah'", "the cells start at SOH 0.000995",
+                       "their readings start near 1.09", reference=1100)
+    assert "outside 0.5-1.5" in msg
+    # too small a rating: every reading is above max_soh times it
+    expect_error(tmp_path, path, cells_protocol(test_cells=["c3"]), "ratio.csv",
+                 "160 above_max", "soh_reference_ah (0.0011)", reference=0.0011)
+
+
+def test_cell_ids_are_the_file_s_text(tmp_path):
+    """pandas alone reads '01' as 1, '2.10' as '2.1', 'NA' as missing (a cell that every split
+    then leaves out without a word), and keeps a stray space that makes a second cell."""
+    ids = ["NA", "01", "1", "2.10", "2.1", " c3 "]
+    rows = [{"cell": c, "n": k, "ah": 1.1 - 0.001 * k, "capacity_ah": 0.5}
+            for c in ids for k in range(1, 31)]
+    rows.append({"cell": "c3", "n": 31, "ah": 1.07, "capacity_ah": 0.5})
+    path = tmp_path / "ids.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    table = user_csv.load_user_csv(path, "cell", "n", "ah")
+    assert table.groupby("cell_id").size().to_dict() == {
+        "01": 30, "1": 30, "2.1": 30, "2.10": 30, "NA": 30, "c3": 31}
+    # the file's own capacity_ah column (a charge capacity, say) does not replace `ah`
+    assert table["capacity_ah"].max() == pytest.approx(1.099)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[40, "cell"] = "  "
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match="ids.csv, column 'cell': row 42 has no cell id; 1 such"):
+        user_csv.load_user_csv(path, "cell", "n", "ah")
+
+
+def test_a_decimal_comma_is_named(tmp_path):
+    path = tmp_path / "comma.csv"
+    path.write_text('cell,cycle,ah\nc1,1,"1,0680"\nc1,2,"1,0675"\n')
+    with pytest.raises(InputError, match="row 2 is not a number \\('1,0680'\\); 2 such.*decimal "
+                       "point"):
+        user_csv.load_user_csv(path, "cell", "cycle", "ah")

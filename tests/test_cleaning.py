@@ -17,7 +17,8 @@ def constructed_cell():
 
 def test_cleaning_drops_exactly_the_glitches():
     table = constructed_cell()
-    kept, dropped = clean_capacity(table, max_capacity_ah=1.2, median_window=10, max_jump_ah=0.05)
+    kept, dropped = clean_capacity(table, rated_ah=1.1, max_soh=1.09, median_window=10,
+                                   max_jump_soh=0.045)
     assert dropped["cycle"].tolist() == [1, 21, 36, 51]
     assert dropped["reason"].tolist() == ["zero", "above_max", "jump", "jump"]
     assert len(kept) == len(table) - 4

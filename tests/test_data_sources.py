@@ -3,9 +3,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dlnet.config import load as load_config
 from dlnet.data import dlnet_soh, matr, severson, user_csv
 from dlnet.data.sources import load_source
 from dlnet.errors import InputError
+
+CLEANING = load_config()["cleaning"]
 
 
 def test_severson_summary_and_study_split(root):
@@ -59,7 +62,7 @@ def test_matr_source_is_cleaned_like_the_summary(tmp_path, root):
     write_matr_batch(path, [[1.08, 1.079, 1.078, 1.077, 3.0, 1.075]] * 3)
     src = load_source({"adapter": "matr_raw", "batches": {3: {"file": str(path)}},
                        "cells": str(root / "data/severson2019/cells.csv"), "soh_reference_ah": 1.1},
-                      {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.05})
+                      CLEANING)
     assert (src.dropped["reason"] == "above_max").sum() == 2   # b3c2 is dropped by the study rule
     assert src.series["soh"].max() == pytest.approx(1.08 / 1.1)
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from dlnet.config import load as load_config
 from dlnet import model as net
 from dlnet import protocols, signals
 from dlnet.data.sources import Source, load_source
@@ -86,7 +87,7 @@ def test_a_user_csv_names_its_own_signal_columns(tmp_path):
     dataset = {"adapter": "csv", "file": str(path), "soh_reference_ah": 1.1,
                "cell_column": "cell", "cycle_column": "n", "capacity_column": "ah",
                "signal_columns": {"IR": "r_ohm"}}
-    cleaning = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.05}
+    cleaning = load_config()["cleaning"]
     src = load_source(dataset, cleaning)
     # the mapped column replaces the file's own IR column (all zeros: no record)
     splits, _, _ = protocols.build("p", {**CELLS, "signals": ["ir_level"]}, src)

@@ -556,7 +556,8 @@ def test_cleaning_rules_do_not_touch_the_paper_protocol(tiny_run, tmp_path):
     """The DLNet series are not cleaned, so editing the cleaning reruns only `cells`."""
     wd, _ = tiny_run
     changed = yaml.safe_load((wd / "tests/config_tiny.yaml").read_text())
-    changed["cleaning"] = {"max_capacity_ah": 1.2, "median_window": 10, "max_jump_ah": 0.04}
+    changed["cleaning"] = {"max_soh": 1.09, "median_window": 10, "max_jump_soh": 0.036,
+                          "max_cycle_gap": 10}
     (tmp_path / "cleaning.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
     proc = snakemake(wd, "-n", "--configfile", str(tmp_path / "cleaning.yaml"))
     counts = job_counts(proc.stdout + proc.stderr)

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from dlnet.data.adapters import Adapter, Loaded
-from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
+from dlnet.data.table import cell_ids, check_cycles, numeric_column, read_csv, require_columns
 from dlnet.signals import COLUMNS as SIGNAL_COLUMNS
 
 # The study's split names, as written in cells.csv, and the names the workflow uses.
@@ -37,7 +37,7 @@ def load_study_split(path):
 
         raise InputError(path, f"unknown split value(s) {unknown}",
                          f"use one of {sorted(STUDY_SPLITS)}", column="split")
-    return {str(c): STUDY_SPLITS[s] for c, s in zip(frame["cell_id"], frame["split"])}
+    return {c: STUDY_SPLITS[s] for c, s in zip(cell_ids(path, "cell_id"), frame["split"])}
 
 
 def load(dataset):

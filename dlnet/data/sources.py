@@ -20,6 +20,7 @@ class Source:
     study_split: dict | None = None      # cell_id -> train | test | test2, where the source has one
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["cell_id", "cycle", "capacity_ah", "reason"]))
+    max_cycle_gap: int | None = None     # missing cycles a window may span (None: any)
 
 
 def input_files(dataset):
@@ -52,6 +53,13 @@ def check_files(config, root="."):
                                  "folder)", column=key)
 
 
+# A cell starts near its rated capacity (a second-life cell lower): the median over cells of
+# their first SOH values outside this band means soh_reference_ah is not the rated capacity in
+# the capacity column's unit, not that the cells are unusual.
+START_SOH = (0.5, 1.5)
+START_VALUES = 10
+
+
 def load_source(dataset, cleaning):
     adapter = adapters.get(dataset)
     loaded = adapter.load(dataset)
@@ -60,21 +68,41 @@ def load_source(dataset, cleaning):
     if not len(loaded.table):
         raise InputError(loaded.path, "has no rows of capacity", "give it one row per cell and "
                          "cycle (see the dataset's adapter in README.md)")
-    kept, dropped = clean_capacity(loaded.table, **cleaning)
+    rated = float(dataset["soh_reference_ah"])
+    kept, dropped = clean_capacity(loaded.table, rated, cleaning["max_soh"],
+                                   cleaning["median_window"], cleaning["max_jump_soh"])
     if not len(kept):
         # every cell emptied: the column's unit or the limits, not the cells (one emptied cell is
         # left out quietly and listed in dropped.csv, as any cleaned row)
         reasons = dropped["reason"].value_counts()
         fix = "check the capacity column's values and the cleaning section of config.yaml"
         if reasons.index[0] == "above_max":
-            fix = (f"capacity must be in Ah, at most cleaning.max_capacity_ah "
-                   f"({cleaning['max_capacity_ah']}): convert a column in mAh to Ah, or raise "
-                   "the limit for larger cells")
+            fix = (f"set the dataset's soh_reference_ah ({rated:g}) to the cells' rated capacity "
+                   "in the capacity column's unit (e.g. 1100 for 1.1 Ah cells in mAh); readings "
+                   f"above cleaning.max_soh ({cleaning['max_soh']:g}) times it are dropped")
         raise InputError(loaded.path, "cleaning dropped every row of every cell: "
                          + ", ".join(f"{n} {r}" for r, n in reasons.items()), fix)
+    check_start(kept, rated, loaded.path)
     series = pd.DataFrame({"cell_id": kept["cell_id"], "cycle": kept["cycle"],
                            "soh": kept["capacity_ah"] / float(dataset["soh_reference_ah"])})
     for column in SIGNAL_COLUMNS:
         if column in kept.columns:
             series[column] = pd.to_numeric(kept[column], errors="coerce")
-    return Source(series, loaded.path, loaded.study_split, dropped)
+    return Source(series, loaded.path, loaded.study_split, dropped, cleaning["max_cycle_gap"])
+
+
+def check_start(kept, rated, path):
+    """Fail when the cells do not start near SOH 1: soh_reference_ah in another unit than the
+    capacity, or not the rated capacity. Such a series still trains, on numbers that mean
+    nothing (a 1000 x error makes every MAE look 1000 x better)."""
+    first = kept.groupby("cell_id", sort=False)["capacity_ah"].apply(
+        lambda c: c.iloc[:START_VALUES].median())
+    start = float(first.median()) / rated
+    low, high = START_SOH
+    if not low <= start <= high:
+        raise InputError(path, f"the cells start at SOH {start:.3g} (capacity / soh_reference_ah "
+                         f"{rated:g}, the median over {len(first)} cells of their first "
+                         f"{START_VALUES} values), outside {low:g}-{high:g}",
+                         "set the dataset's soh_reference_ah to the cells' rated capacity in the "
+                         f"capacity column's unit (their readings start near {first.median():.4g})",
+                         column="soh_reference_ah")

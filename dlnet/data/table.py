@@ -1,5 +1,6 @@
 """Checks shared by every adapter: the columns exist, hold numbers, and make a valid series."""
 
+import re
 import numpy as np
 import pandas as pd
 
@@ -16,6 +17,20 @@ def read_csv(path, what):
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         raise InputError(path, f"cannot be read as CSV ({e})",
                          f"provide the {what} as a comma-separated file with a header row") from None
+
+
+def cell_ids(path, column):
+    """The cell id column of a CSV (read_csv read it, require_columns found the column) as the
+    text the file holds, stripped: pandas would read '01' as 1, '2.10' and '2.1' as one number,
+    and 'NA' or an empty field as a missing value, which every split then leaves out without a
+    word. An id left empty is refused."""
+    ids = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)[column].str.strip()
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        raise InputError(path, f"row {int(np.flatnonzero(empty)[0]) + 2} has no cell id; "
+                         f"{int(empty.sum())} such row(s) in all", "give every row its cell's id",
+                         column=column)
+    return ids
 
 
 def require_columns(frame, path, columns, keys=None):
@@ -43,8 +58,12 @@ def numeric_column(frame, path, column, id_column="cell_id"):
         raw = frame[column].iloc[row]
         cell = frame[id_column].iloc[row] if id_column in frame.columns else None
         kind = "is empty (NaN)" if pd.isna(raw) else f"is not a number ({raw!r})"
-        raise InputError(path, f"row {row + 2} {kind}; {int(bad.sum())} such row(s) in all",
-                         "remove or correct those rows", cell=cell, column=column)
+        fix = "remove or correct those rows"
+        if isinstance(raw, str) and re.fullmatch(r"\s*[-+]?\d+(,\d+)+\s*", raw):
+            fix = ("write numbers with a decimal point and no thousands separator (a decimal "
+                   "comma, or 1,000?)")
+        raise InputError(path, f"row {row + 2} {kind}; {int(bad.sum())} such row(s) in all", fix,
+                         cell=cell, column=column)
     return values.astype(np.float64)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from dlnet.data.adapters import Adapter, Loaded
 from dlnet.data.severson import load_study_split
-from dlnet.data.table import check_cycles, numeric_column, read_csv, require_columns
+from dlnet.data.table import cell_ids, check_cycles, numeric_column, read_csv, require_columns
 from dlnet.errors import InputError
 
 
@@ -26,8 +26,9 @@ def load_user_csv(path, cell_column, cycle_column, capacity_column, signal_colum
     renamed = {column: study_name for study_name, column in signal_columns.items()}
     frame = frame.drop(columns=[c for c in signal_columns if c in frame.columns and c not in renamed])
     frame = frame.rename(columns=renamed)
+    frame[cell_column] = cell_ids(path, cell_column)
     table = pd.DataFrame({
-        "cell_id": frame[cell_column].astype(str),
+        "cell_id": frame[cell_column],
         "cycle": numeric_column(frame, path, cycle_column, cell_column),
         "capacity_ah": numeric_column(frame, path, capacity_column, cell_column),
     })
@@ -36,7 +37,10 @@ def load_user_csv(path, cell_column, cycle_column, capacity_column, signal_colum
         raise InputError(path, f"cycle {row['cycle']} is not a whole number",
                          "number cycles 1, 2, 3, ...", cell=row["cell_id"], column=cycle_column)
     table["cycle"] = table["cycle"].astype(int)
-    extras = [c for c in frame.columns if c not in (cell_column, cycle_column, capacity_column)]
+    # another column of the file that bears an internal name (a charge capacity called
+    # capacity_ah) must not overwrite the one the dataset names
+    extras = [c for c in frame.columns if c not in (cell_column, cycle_column, capacity_column)
+              and c not in table.columns]
     for c in extras:
         table[c] = frame[c].to_numpy()
     return check_cycles(table, path, label=cycle_column)
