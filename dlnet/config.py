@@ -43,6 +43,11 @@ def check(config, schema=ROOT / "config.schema.yaml"):
             known = list(shipped)
             problem = (f"protocol {path[1]!r} is not complete ({error.message}): a protocol "
                        "that config.yaml does not define must set every key")
+    if (error.validator == "type" and error.validator_value == "string"
+            and isinstance(error.instance, (int, float))):
+        # YAML reads test_cells: [01, 2.10] as the numbers 1 and 2.1
+        fix = (f"write the id in quotes, as the data file spells it (this one reads as the "
+               f"number {error.instance}): YAML reads an unquoted 01 or 2.10 as a number")
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1)
         if close:

@@ -59,6 +59,8 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
      ["column 'protocols.cell'", "protocol 'cell' is not complete", "did you mean 'cells'?"]),
     (("training", "epochs"), 0, ["column 'training.epochs'", "minimum", "documents training.epochs"]),
     (("pareto", "select", "rule"), "within-noise", ["column 'pareto.select.rule'", "within-noise"]),
+    (("protocols", "cells", "exclude_cells"), [10], ["column 'protocols.cells.exclude_cells.0'",
+                                                     "write the id in quotes", "the number 10"]),
 ])
 def test_a_refused_setting_is_named_in_one_line_with_the_closest_key(path, value, words):
     from dlnet.config import check
