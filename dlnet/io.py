@@ -56,6 +56,17 @@ def write_csv(path, frame, **kwargs):
         frame.to_csv(tmp, index=False, compression=compression, **kwargs)
 
 
+def read_csv_with_ids(path, ids="cell_id"):
+    """A CSV that write_csv wrote, its `ids` column as text: a user's cell '01' stays '01' and
+    'NA' a cell (pandas reads them as 1 and a missing value); an empty field elsewhere is NaN,
+    as write_csv writes one."""
+    import pandas as pd
+
+    header = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(path, dtype={ids: str}, keep_default_na=False,
+                       na_values={c: [""] for c in header if c != ids})
+
+
 def save_npz(path, **arrays):
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:

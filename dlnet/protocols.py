@@ -5,9 +5,14 @@ paper: the DLNet protocol as published. Whole series smoothed (Savitzky-Golay), 
        fixed `segments`. Test windows overlap training windows of the same cells, so this measures
        interpolation inside known cells. Unlike the paper, checkpoints are chosen on `val`
        windows carved from the training windows, never on the held-out ones.
-cells: the study's own cell split. `Train` cells train (a seeded subset of them validates),
-       `Prim. Test` cells are `test`, `Sec. test` cells are `test2`; no cell is in two splits, the
-       series are not smoothed, and every window of a test cell is scored.
+cells: a split of whole cells, the study's own (`source: study`: `Train` cells train, a seeded
+       subset of them validates, `Prim. Test` cells are `test`, `Sec. test` cells are `test2`) or
+       the one config.yaml lists (`source: config`); no cell is in two splits, the series are not
+       smoothed, and every window of a test cell is scored.
+
+Windows are cut by position in a cell's series, so a window is left out (and listed in
+dropped.csv) where two of its consecutive values lie more than cleaning.max_cycle_gap missing
+cycles apart: it would pass for consecutive cycles.
 """
 
 import numpy as np
@@ -17,7 +22,7 @@ from dlnet.data.dlnet_soh import load_segments
 from dlnet.data.smoothing import savgol_series
 from dlnet.errors import InputError, config_source
 from dlnet.scaling import Scaler
-from dlnet.windows import WindowSet, cut, window_starts, windows_of_cell
+from dlnet.windows import WindowSet, cut, largest_steps, window_starts, windows_of_cell
 
 SPLITS = ("train", "val", "test", "test2", "segments")
 
@@ -30,6 +35,13 @@ def describe(pcfg):
                 "the same cells, so this measures interpolation within known cells.")
         if pcfg["scaling"] == "minmax":
             text += " As published: min-max scaling."
+    elif pcfg["split"]["source"] == "config":
+        split = pcfg["split"]
+        scored = [f"the {s} cells ({_listed(split[f'{s}_cells'])})" for s in ("test", "test2")
+                  if split.get(f"{s}_cells")]
+        text = ("A cell split set in the configuration: models never see a test cell; "
+                + (f"every window of {' and '.join(scored)} is scored on raw, unsmoothed SOH."
+                   if scored else "no test cells are listed, so only validation scores them."))
     else:
         text = ("The study's own cell split: models never see a test cell; every window of the "
                 "Prim. Test (test) and Sec. test (test2) cells is scored on raw, unsmoothed SOH.")
@@ -51,6 +63,10 @@ def describe(pcfg):
     return text + (f", within {' and '.join(bounds)}." if bounds else ".")
 
 
+def _listed(ids, most=10):
+    return ", ".join(map(str, ids[:most])) + (", ..." if len(ids) > most else "")
+
+
 def per_cell(series):
     """cell_id -> (cycles, soh) in series order."""
     return {c: (g["cycle"].to_numpy(), g["soh"].to_numpy())
@@ -61,13 +77,21 @@ def select_cells(series, include, exclude, field):
     """Keep `include` (all cells when empty) minus `exclude`; unknown ids are an error."""
     known = set(series["cell_id"])
     for key, ids in (("include_cells", include or []), ("exclude_cells", exclude)):
-        unknown = sorted(set(ids) - known)
-        if unknown:
-            raise InputError(config_source(), f"{field}.{key} names unknown cell(s) {unknown}",
-                             f"use cell ids that exist in the dataset, e.g. {sorted(known)[:3]}",
-                             column=f"{field}.{key}")
+        check_known(ids, known, f"{field}.{key}", "the dataset")
     keep = series["cell_id"].isin(include) if include else True
     return series[keep & ~series["cell_id"].isin(exclude)]
+
+
+def check_known(ids, known, field, where):
+    """InputError when `ids` (config `field`) names cells not in `known`: the ids are shown as
+    written (repr), beside some that exist, so that '01' against '1' or a trailing space shows."""
+    unknown = sorted(set(ids) - set(known), key=str)
+    if unknown:
+        shown = ", ".join(map(repr, unknown[:8])) + (", ..." if len(unknown) > 8 else "")
+        existing = ", ".join(map(repr, sorted(known, key=str)[:8]))
+        raise InputError(config_source(), f"{field} names {len(unknown)} cell(s) not in "
+                         f"{where}: {shown}", f"write the ids as the dataset does; it has "
+                         f"{len(known)} cells, e.g. {existing}", column=field)
 
 
 def check_lengths(cells, need, source_path, field):
@@ -112,26 +136,23 @@ def build(name, pcfg, source, fit_lengths=()):
     cells = per_cell(series)
     n_in, n_out = pcfg["input_len"], pcfg["output_len"]
     check_lengths(cells, n_in + n_out, source.path, f"protocols.{name}.exclude_cells")
+    gaps = []
     if kind == "paper":
-        splits, cell_split = _paper_splits(name, pcfg, cells, n_in, n_out)
+        splits, cell_split = _paper_splits(name, pcfg, cells, n_in, n_out, source.max_cycle_gap,
+                                           gaps)
     elif kind == "cells":
-        splits, cell_split = _cell_splits(name, pcfg, cells, source, n_in, n_out)
+        splits, cell_split = _cell_splits(name, pcfg, cells, source, n_in, n_out, gaps)
     else:
         raise InputError(config_source(), f"unknown protocol kind '{kind}'", "use paper or cells",
                          column=f"protocols.{name}.kind")
+    _drop(source, [_gap_row(name, g, source.max_cycle_gap) for g in gaps])
+    _check_gap_losses(name, cells, splits, gaps, source)
     names = _check_signals(name, pcfg, series, source.path)
     if names:
         splits = _with_signals(name, splits, sig.cell_columns(series, names), names, n_in, source)
     for s in ("train", "val"):
         if not len(splits.get(s, ())):
-            lacking = source.dropped["reason"].str.contains(f"protocol {name}: the {s} window",
-                                                            regex=False).sum()
-            raise InputError(config_source(), f"protocol {name} has no {s} windows"
-                             + (f" ({lacking} left out for lack of a signal's value)"
-                                if lacking else ""),
-                             "give it more cells or a larger split fraction (val_fraction)"
-                             + (", or only signals its cells record" if names else ""),
-                             column=f"protocols.{name}.split")
+            _no_windows(name, s, names, series, source)
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
                         trend_length(name, pcfg, splits["val"], fit_lengths),
@@ -146,7 +167,7 @@ def _with_signals(name, splits, columns, names, n_in, source):
     """The splits with their windows' signals; a window without a value of one (no valid
     per-cycle value in its cycles, dlnet/signals.py) is left out and appended to
     source.dropped, so that dropped.csv says which and why."""
-    out, gaps = {}, []
+    out, rows = {}, []
     for s, w in splits.items():
         values = sig.window_values(names, columns, w.cell, w.start, n_in)
         missing = ~np.isfinite(values)
@@ -154,14 +175,104 @@ def _with_signals(name, splits, columns, names, n_in, source):
         out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep], values[keep])
         for i in np.flatnonzero(~keep):
             lacking = [n for n, m in zip(names, missing[i]) if m]
-            gaps.append({"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity_ah": np.nan,
+            rows.append({"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity_ah": np.nan,
                          "reason": f"protocol {name}: the {s} window starting at value "
                                    f"{int(w.start[i])} has no valid {' or '.join(lacking)}"})
-    if gaps:
+    _drop(source, rows)
+    return out
+
+
+def _drop(source, rows):
+    """Append rows (cell_id, cycle, capacity_ah, reason) to source.dropped, for dropped.csv."""
+    if rows:
         import pandas as pd
 
-        source.dropped = pd.concat([source.dropped, pd.DataFrame(gaps)], ignore_index=True)
-    return out
+        source.dropped = pd.concat([source.dropped, pd.DataFrame(rows)], ignore_index=True)
+
+
+def _left_out(source, name, split, why):
+    """How many of the split's windows source.dropped lists as left out for `why` (a fragment
+    of the reason _gap_row or _with_signals wrote)."""
+    reasons = source.dropped["reason"].astype(str)
+    return int((reasons.str.startswith(f"protocol {name}: the {split} window ")
+                & reasons.str.contains(why, regex=False)).sum())
+
+
+def _no_windows(name, split, names, series, source):
+    """The InputError of a protocol whose `split` has no windows, naming what left them out: a
+    signal column out of its plausible range (a unit other than dlnet/signals.py reads), a
+    signal's missing values, or gaps in the cycles."""
+    lacking = _left_out(source, name, split, "has no valid")
+    if lacking:
+        for signal, column, outside, recorded in sig.out_of_range(series, names):
+            low, high = sig.VALID[column]
+            unit = sig.UNITS[column]
+            raise InputError(source.path, f"protocol {name} has no {split} windows: {outside} of "
+                             f"{recorded} values of column '{column}' (signal {signal}) lie "
+                             f"outside its plausible range ({low:g}, {high:g}] {unit}",
+                             f"convert the column to {unit} (signal_columns names it), or remove "
+                             f"'{signal}' from protocols.{name}.signals", column=column)
+    spanning = _left_out(source, name, split, "spans a gap")
+    why = [f"{lacking} left out for lack of a signal's value"] if lacking else []
+    why += [f"{spanning} left out for a gap over cleaning.max_cycle_gap"] if spanning else []
+    fix = ("validation needs at least one window (it chooses the model and stops training): "
+           if split == "val" else "") + (f"give it more cells or a larger "
+                                         f"protocols.{name}.split.val_fraction")
+    raise InputError(config_source(), f"protocol {name} has no {split} windows"
+                     + (f" ({'; '.join(why)})" if why else ""),
+                     fix + (", or only signals its cells record" if names else "")
+                     + (", or raise cleaning.max_cycle_gap" if spanning else ""),
+                     column=f"protocols.{name}.split")
+
+
+def _gap_free(split, cell, cycles, starts, length, max_gap, gaps):
+    """The starts of the windows (`length` values) that span no gap of more than `max_gap`
+    missing cycles (None: any); each other window is appended to `gaps`."""
+    if max_gap is None:
+        return starts
+    steps, at = largest_steps(cycles, starts, length)
+    over = steps > max_gap + 1
+    gaps += [{"split": split, "cell_id": cell, "start": int(start), "missing": int(step) - 1,
+              "after": int(cycles[i]), "before": int(cycles[i + 1])}
+             for start, step, i in zip(starts[over], steps[over], at[over])]
+    return starts[~over]
+
+
+def _gap_row(name, gap, max_gap):
+    return {"cell_id": str(gap["cell_id"]), "cycle": np.nan, "capacity_ah": np.nan,
+            "reason": f"protocol {name}: the {gap['split']} window starting at value "
+                      f"{gap['start']} spans a gap of {gap['missing']} cycles (cycles "
+                      f"{gap['after'] + 1}-{gap['before'] - 1}), over cleaning.max_cycle_gap "
+                      f"{max_gap}"}
+
+
+def _check_gap_losses(name, cells, splits, gaps, source):
+    """InputError naming the cells whose every window spans a gap over cleaning.max_cycle_gap
+    (each held one before, check_lengths), with the smallest limit that keeps one window of
+    each; when every cell lost its windows, the logging step the data shows."""
+    kept = {c for s, w in splits.items() if s != "segments" for c in w.cell.tolist()}
+    lost = [c for c in cells if c not in kept]
+    if not lost:
+        return
+    least = {c: min(g["missing"] for g in gaps if g["cell_id"] == c) for c in lost}
+    listed = ", ".join(f"{c} ({least[c]})" for c in lost[:10]) + (", ..." if len(lost) > 10 else "")
+    steps = np.concatenate([np.diff(cycles) for cycles, _ in cells.values()])
+    logged = int(np.median(steps))
+    needed = max(least.values())
+    if len(lost) == len(cells) and logged > source.max_cycle_gap + 1:
+        fix = (f"cells log every {logged} cycles: set cleaning.max_cycle_gap to at least "
+               f"{logged - 1} to forecast in logged values (input_len and output_len then count "
+               "logged values, not cycles)")
+    elif len(lost) == len(cells):
+        fix = f"raise cleaning.max_cycle_gap to {needed} to keep a window of each cell"
+    else:
+        fix = (f"raise cleaning.max_cycle_gap to {needed}, or add {lost} to "
+               f"protocols.{name}.exclude_cells")
+    raise InputError(source.path, f"has {len(lost)} of {len(cells)} cells whose every window "
+                     f"spans a gap of more than cleaning.max_cycle_gap ({source.max_cycle_gap}) "
+                     "missing cycles (in brackets, the gap that keeps one of its windows): "
+                     + listed,
+                     fix, cell=lost[0])
 
 
 def _check_signals(name, pcfg, series, path):
@@ -215,11 +326,11 @@ def trend_length(name, pcfg, val, fit_lengths):
     return best_fit_length(val, usable, 2, pcfg["output_len"], int8_forecast)[0]
 
 
-def _paper_splits(name, pcfg, cells, n_in, n_out):
+def _paper_splits(name, pcfg, cells, n_in, n_out, max_gap, gaps):
     split = pcfg["split"]
     rng = np.random.default_rng(split["seed"])
     parts = {"train": [], "val": [], "test": []}
-    for cell, (_, soh) in cells.items():
+    for cell, (cycles, soh) in cells.items():
         starts = window_starts(len(soh), n_in + n_out, pcfg["step"])
         order = rng.permutation(len(starts))
         n_test = int(round(split["test_fraction"] * len(starts)))
@@ -227,32 +338,43 @@ def _paper_splits(name, pcfg, cells, n_in, n_out):
         n_val = int(round(split["val_fraction"] * len(rest)))
         chosen = {"test": order[:n_test], "val": rest[:n_val], "train": rest[n_val:]}
         for s, idx in chosen.items():
-            parts[s].append(windows_of_cell(cell, soh, n_in, n_out, 0, np.sort(starts[idx])))
+            kept = _gap_free(s, cell, cycles, np.sort(starts[idx]), n_in + n_out, max_gap, gaps)
+            parts[s].append(windows_of_cell(cell, soh, n_in, n_out, 0, kept))
     splits = {s: WindowSet.concat(p, n_in, n_out) for s, p in parts.items()}
     if pcfg.get("segments"):
-        splits["segments"] = _segments(pcfg["segments"], cells, n_in, n_out)
+        splits["segments"] = _segments(pcfg["segments"], cells, n_in, n_out, max_gap)
     return splits, {c: "train" for c in cells}
 
 
-def _segments(path, cells, n_in, n_out):
+def _segments(path, cells, n_in, n_out, max_gap):
     parts = []
     for seg in load_segments(path):
         if seg["cell_id"] not in cells:
             raise InputError(path, "segment names a cell that is not in the series (or is excluded)",
                              "restore the shipped segments file or do not exclude that cell",
                              cell=seg["cell_id"])
-        soh = cells[seg["cell_id"]][1]
+        cycles, soh = cells[seg["cell_id"]]
         if seg["end"] - seg["start"] != n_in + n_out or seg["end"] > len(soh):
             raise InputError(path, f"segment {seg['start']}:{seg['end']} does not fit a "
                              f"{n_in}+{n_out} window inside the {len(soh)}-value series",
                              "use segments of input_len + output_len values", cell=seg["cell_id"])
+        gap = []
+        _gap_free("segments", seg["cell_id"], cycles, np.array([seg["start"]]), n_in + n_out,
+                  max_gap, gap)
+        if gap:
+            raise InputError(path, f"segment {seg['start']}:{seg['end']} spans a gap of "
+                             f"{gap[0]['missing']} cycles (cycles {gap[0]['after'] + 1}-"
+                             f"{gap[0]['before'] - 1}), over cleaning.max_cycle_gap {max_gap}",
+                             "move the segment to consecutive cycles, or raise "
+                             f"cleaning.max_cycle_gap to {gap[0]['missing']}", cell=seg["cell_id"])
         x, y = cut(soh, np.array([seg["start"]]), n_in, n_out)
         parts.append(WindowSet(x, y, [seg["cell_id"]], [seg["start"]]))
     return WindowSet.concat(parts, n_in, n_out)
 
 
 def validation_cells(lives, fraction, seed, stratify="life"):
-    """The training cells held out for validation, `fraction` of them, drawn with `seed`.
+    """The training cells held out for validation, `fraction` of them (rounded: none when it
+    rounds to 0), drawn with `seed`.
     lives: cell -> its series length in cycles. `life`: the cells sorted by life are cut into as
     many consecutive groups as there are validation cells and one is drawn from each, so that
     validation spans the training cells' lives; a plain draw of 8 of 41 cells (`cells`, seed 42)
@@ -261,7 +383,9 @@ def validation_cells(lives, fraction, seed, stratify="life"):
     draw."""
     rng = np.random.default_rng(seed)
     names = sorted(lives)
-    n_val = max(1, int(round(fraction * len(names))))
+    n_val = int(round(fraction * len(names)))
+    if not n_val:
+        return []
     if stratify == "none":
         return [names[i] for i in sorted(rng.choice(len(names), n_val, replace=False))]
     by_life = sorted(names, key=lambda c: (lives[c], c))
@@ -269,10 +393,36 @@ def validation_cells(lives, fraction, seed, stratify="life"):
     return sorted(by_life[int(g[rng.integers(len(g))])] for g in groups)
 
 
-def _cell_splits(name, pcfg, cells, source, n_in, n_out):
-    split = pcfg["split"]
+def _cell_splits(name, pcfg, cells, source, n_in, n_out, gaps):
     field = f"protocols.{name}.split"
+    assignment = _test_cells(name, pcfg["split"], cells, source)
+    for c in _val_cells(field, pcfg["split"], cells, assignment):
+        assignment[c] = "val"
+    if not any(s == "train" for s in assignment.values()):
+        raise InputError(config_source(), "no training cells are left", "use fewer test/val cells",
+                         column=field)
+    parts = {s: [] for s in ("train", "val", "test", "test2")}
+    for cell, (cycles, soh) in cells.items():
+        s = assignment[cell]
+        step = pcfg["train_step"] if s in ("train", "val") else pcfg["eval_step"]
+        starts = _gap_free(s, cell, cycles, window_starts(len(soh), n_in + n_out, step),
+                           n_in + n_out, source.max_cycle_gap, gaps)
+        parts[s].append(windows_of_cell(cell, soh, n_in, n_out, step, starts))
+    splits = {s: WindowSet.concat(p, n_in, n_out) for s, p in parts.items() if p}
+    return splits, assignment
+
+
+def _test_cells(name, split, cells, source):
+    """cell -> train | test | test2: the study's split (the dataset's cells file) or the cells
+    config.yaml lists, never both."""
+    field = f"protocols.{name}.split"
+    listed = [f"{s}_cells" for s in ("test", "test2") if split.get(f"{s}_cells")]
     if split["source"] == "study":
+        if listed:
+            raise InputError(config_source(), f"{field}.source is study, which takes the test "
+                             f"cells from the dataset's cells file, but the split also lists "
+                             f"{' and '.join(listed)}", f"remove {' and '.join(listed)}, or set "
+                             f"{field}.source to config to use them", column=field)
         if source.study_split is None:
             raise InputError(config_source(), "the dataset has no study split (no cells file)",
                              f"set {field}.source to config and list test_cells", column=field)
@@ -282,45 +432,46 @@ def _cell_splits(name, pcfg, cells, source, n_in, n_out):
             raise InputError(config_source(),
                              f"cells {missing[:5]} have no entry in the split file",
                              f"add them to the cells file or to {name}.exclude_cells", column=field)
-    else:
-        assignment = {c: "train" for c in cells}
-        for s in ("test", "test2"):
-            listed = split.get(f"{s}_cells", [])
-            unknown = sorted(set(listed) - set(cells))
-            if unknown:
-                raise InputError(config_source(),
-                                 f"{field}.{s}_cells names unknown cell(s) {unknown}",
-                                 "list cell ids present in the data (and not excluded)",
-                                 column=f"{field}.{s}_cells")
-            for c in listed:
-                if assignment[c] != "train":
-                    raise InputError(config_source(), f"cell {c} is listed in two splits",
-                                     "list each cell in one split only", column=field)
-                assignment[c] = s
+        return assignment
+    assignment = {c: "train" for c in cells}
+    for s in ("test", "test2"):
+        ids = split.get(f"{s}_cells", [])
+        check_known(ids, cells, f"{field}.{s}_cells", "the dataset (or excluded)")
+        for c in ids:
+            if assignment[c] != "train":
+                raise InputError(config_source(), f"cell {c} is listed in two splits",
+                                 "list each cell in one split only", column=field)
+            assignment[c] = s
+    return assignment
+
+
+def _val_cells(field, split, cells, assignment):
+    """The training cells that validate: those listed, or val_fraction of them drawn; at least
+    one, since every choice (early stopping, the parabola's length, the deployed model) reads
+    validation."""
     train_cells = sorted(c for c, s in assignment.items() if s == "train")
+    if not train_cells:
+        raise InputError(config_source(), "no training cells are left", "use fewer test cells",
+                         column=field)
     if split.get("val_cells"):
         val = list(split["val_cells"])
-        unknown = sorted(set(val) - set(train_cells))
-        if unknown:
-            raise InputError(config_source(), f"{field}.val_cells names cell(s) {unknown} that are "
+        check_known(val, cells, f"{field}.val_cells", "the dataset (or excluded)")
+        taken = sorted(set(val) - set(train_cells))
+        if taken:
+            raise InputError(config_source(), f"{field}.val_cells names cell(s) {taken} that are "
                              "not training cells", "choose validation cells among the training cells",
                              column=f"{field}.val_cells")
-    else:
-        lives = {c: len(cells[c][1]) for c in train_cells}
-        val = validation_cells(lives, split["val_fraction"], split["seed"],
-                               split.get("stratify", "life"))
-    for c in val:
-        assignment[c] = "val"
-    if not any(s == "train" for s in assignment.values()):
-        raise InputError(config_source(), "no training cells are left", "use fewer test/val cells",
-                         column=field)
-    parts = {s: [] for s in ("train", "val", "test", "test2")}
-    for cell, (_, soh) in cells.items():
-        s = assignment[cell]
-        step = pcfg["train_step"] if s in ("train", "val") else pcfg["eval_step"]
-        parts[s].append(windows_of_cell(cell, soh, n_in, n_out, step))
-    splits = {s: WindowSet.concat(p, n_in, n_out) for s, p in parts.items() if p}
-    return splits, assignment
+        return val
+    val = validation_cells({c: len(cells[c][1]) for c in train_cells}, split["val_fraction"],
+                           split["seed"], split.get("stratify", "life"))
+    if not val:
+        raise InputError(config_source(), f"{field}.val_fraction {split['val_fraction']:g} of "
+                         f"{len(train_cells)} training cells holds out no validation cell, and "
+                         "validation needs at least one (it chooses the model and stops "
+                         "training)", f"raise val_fraction to at least "
+                         f"{1 / len(train_cells):.2g}, or list validation cells in "
+                         f"{field}.val_cells", column=f"{field}.val_fraction")
+    return val
 
 
 def save(path_npz, splits):

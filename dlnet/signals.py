@@ -30,6 +30,7 @@ import numpy as np
 
 # Plausible per-cycle values of each column, (low, high], in its own unit.
 VALID = {"IR": (0.0, 1.0), "Tavg": (-40.0, 80.0), "chargetime": (0.0, 60.0)}
+UNITS = {"IR": "Ohm", "Tavg": "deg C", "chargetime": "min"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,23 @@ def valid(column, values):
         return v
     low, high = VALID[column]
     return np.where((v > low) & (v <= high) & (v != 0), v, np.nan)
+
+
+def out_of_range(series, names):
+    """[(signal, column, values outside the plausible range, values recorded)] of the columns
+    these signals read where some recorded value (not 0, not missing) lies outside VALID, most
+    outside first: the sign of a column in another unit (IR in mOhm, Tavg in K, chargetime in s)."""
+    found = []
+    for name in names:
+        column = SIGNALS[name].column
+        if column not in VALID:
+            continue
+        v = series[column].to_numpy(np.float64)
+        recorded = np.isfinite(v) & (v != 0)
+        outside = int((recorded & np.isnan(valid(column, v))).sum())
+        if outside:
+            found.append((name, column, outside, int(recorded.sum())))
+    return sorted(found, key=lambda f: -f[2])
 
 
 def _statistic(block, statistic):

@@ -13,6 +13,9 @@ from dlnet.io import read_json
 from dlnet.seeds import FAILED_Z
 
 SPLIT_COLUMNS = ("val_mae", "test_mae", "test2_mae", "segments_mae")
+# The adapters of the paper's data and the study's it derives from: the published rows are
+# figures on that data, no reference for a protocol on any other dataset.
+PUBLISHED_DATA = ("dlnet_soh", "severson2019", "matr_raw")
 
 
 def _split_maes(metrics):
@@ -20,9 +23,10 @@ def _split_maes(metrics):
 
 
 def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=None, m4_report=None,
-               peers=()):
+               peers=(), adapter=None):
     """Baselines, learned references, teacher, students, the recovered models on the front,
-    the deployed model in float and int8, peers scored here, and the paper's published rows."""
+    the deployed model in float and int8, peers scored here, and the paper's published rows
+    unless the protocol's dataset `adapter` (dataset.json's `dataset`) is not in PUBLISHED_DATA."""
     cands = pd.read_csv(candidates_csv)
     selected = read_json(selected_json)
     keep = (cands["stage"].isin(["baseline", "learned", "teacher", "student"])
@@ -60,14 +64,16 @@ def main_table(candidates_csv, selected_json, deploy_metrics=None, size_json=Non
             rows.append(row)
     for peer in peers:
         rows += peer_rows(peer)
-    rows.append({"model": paper.TEACHER["name"] + " [published]", "stage": "paper",
-                 "params": paper.TEACHER["params"], "segments_mae": paper.TEACHER["segments_mae"]})
-    rows.append({"model": paper.DEPLOYED["name"] + " [published]", "stage": "paper",
-                 "params": paper.DEPLOYED["params"], "macs": paper.DEPLOYED["macs"],
-                 "int8_bytes": paper.DEPLOYED["flatbuffer_bytes"],
-                 "flash_bytes": paper.DEPLOYED["flatbuffer_bytes"],
-                 "latency_ms": f"{paper.DEPLOYED['latency_ms']:.0f} (board)",
-                 "segments_mae": paper.DEPLOYED["segments_mae"]})
+    if adapter is None or adapter in PUBLISHED_DATA:
+        rows.append({"model": paper.TEACHER["name"] + " [published]", "stage": "paper",
+                     "params": paper.TEACHER["params"],
+                     "segments_mae": paper.TEACHER["segments_mae"]})
+        rows.append({"model": paper.DEPLOYED["name"] + " [published]", "stage": "paper",
+                     "params": paper.DEPLOYED["params"], "macs": paper.DEPLOYED["macs"],
+                     "int8_bytes": paper.DEPLOYED["flatbuffer_bytes"],
+                     "flash_bytes": paper.DEPLOYED["flatbuffer_bytes"],
+                     "latency_ms": f"{paper.DEPLOYED['latency_ms']:.0f} (board)",
+                     "segments_mae": paper.DEPLOYED["segments_mae"]})
     frame = pd.DataFrame(rows)
     for c in ("params", "int8_bytes", "macs", "flash_bytes"):
         if c in frame.columns:

@@ -10,6 +10,16 @@ def window_starts(n_values, length, step):
     return np.arange(0, n_values - length + 1, step, dtype=np.int64)
 
 
+def largest_steps(cycles, starts, length):
+    """For each window of `length` values from `starts`: the largest step between the cycles of
+    two consecutive values (1 where no cycle is missing), and the index of the value before it."""
+    steps = np.diff(np.asarray(cycles, np.int64))
+    idx = starts[:, None] + np.arange(length - 1)[None, :]
+    block = steps[idx] if len(starts) else np.ones((0, length - 1), np.int64)
+    at = block.argmax(axis=1)
+    return block[np.arange(len(starts)), at], starts + at
+
+
 def cut(values, starts, input_len, output_len):
     """Return x (n, input_len) and y (n, output_len) for windows starting at `starts`."""
     values = np.asarray(values, dtype=np.float64)

@@ -15,11 +15,18 @@ def run(input, output, params, log, threads=1):
     source = load_source(dataset, params.cleaning)
     for reason, n in source.dropped["reason"].value_counts().items():
         log(f"cleaning dropped {n} row(s): {reason}")
+    if source.study_split is not None and pcfg["split"].get("source") == "config":
+        log(f"split.source is config: the split of the dataset's cells file "
+            f"({dataset.get('cells')}) is not used")
     before = len(source.dropped)
     splits, scaler, series = protocols.build(params.name, pcfg, source, params.fit_lengths)
-    if len(source.dropped) > before:
-        log(f"{len(source.dropped) - before} window(s) left out: no valid value of a signal "
-            "(dropped.csv)")
+    left_out = source.dropped["reason"].iloc[before:].astype(str)
+    for why, text in (("spans a gap", f"a gap over cleaning.max_cycle_gap "
+                                      f"({source.max_cycle_gap}) missing cycles"),
+                      ("has no valid", "no valid value of a signal")):
+        n = int(left_out.str.contains(why, regex=False).sum())
+        if n:
+            log(f"{n} window(s) left out: {text} (dropped.csv)")
     info = {"protocol": params.name, "kind": pcfg["kind"], "dataset": dataset["adapter"],
             "scaler": scaler.to_dict(), "splits": protocols.summary(splits),
             "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}

@@ -6,7 +6,7 @@ import pandas as pd
 from dlnet import deployable, plots, protocols, signals
 from dlnet import model as net
 from dlnet.baselines import polynomial_forecast
-from dlnet.io import read_json, save_figure
+from dlnet.io import read_csv_with_ids, read_json, save_figure
 from dlnet.logs import Log
 from dlnet.run import planned
 from dlnet.training import predict
@@ -46,7 +46,7 @@ def run(input, output, params, log, threads=1):
 def _unseen_cells_figure(series_csv, splits, forecasts, signal_names, params):
     """A fixed sample of test cells (spread by length), forecasts every `every` cycles, from
     the window and the protocol's signals."""
-    series = pd.read_csv(series_csv)
+    series = read_csv_with_ids(series_csv)
     n_in = splits["train"].x.shape[1]
     n_out = splits["train"].y.shape[1]
     chosen = []

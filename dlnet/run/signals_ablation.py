@@ -2,10 +2,8 @@
 
 import time
 
-import pandas as pd
-
 from dlnet import ablation, protocols
-from dlnet.io import versions, write_json
+from dlnet.io import read_csv_with_ids, versions, write_json
 from dlnet.logs import Log
 from dlnet.scaling import Scaler
 
@@ -15,7 +13,7 @@ def run(input, output, params, log, threads=1):
     splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     # the protocol's SOH scaling; each group fits the scalings of its own signals
     soh_only = Scaler.from_dict({**scaler.to_dict(), "signals": []})
-    series = pd.read_csv(input.series)
+    series = read_csv_with_ids(input.series)
     start = time.perf_counter()
     runs = ablation.run_group(splits, soh_only, series, params.signals, params.tried,
                               params.arch, params.shape, params.training, params.seeds, log=log,

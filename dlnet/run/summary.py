@@ -10,8 +10,10 @@ from dlnet.run import planned
 
 def run(input, output, params, log, threads=1):
     log = Log(log)
+    info = read_json(input.info)
     table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
-                               input.m4_report, input.peers)
+                               input.m4_report, input.peers, adapter=info["dataset"])
+    published = table["model"].str.endswith("[published]").any()
     firmware = summary.firmware_table(input.m4_report, input.sizes)
     against = summary.against_baseline_table(input.against_baseline)
     times = stage_times.stage_table(planned(input.benchmarks, "benchmarks", "benchmark.tsv",
@@ -22,14 +24,16 @@ def run(input, output, params, log, threads=1):
     finalists = summary.finalists_table(input.pareto)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}"
-             + summary.validation_note(read_json(input.info)["splits"]), "",
+             + summary.validation_note(info["splits"]), "",
              summary.selection_text(selected, input.seeds, input.candidates), "",
              summary.to_markdown(table), "",
-             "MAE in SOH units. Rows marked [published] are the paper's own numbers on its own "
-             "protocol (16 segments), shown for reference, not recomputed here; rows marked "
-             "[peer] are published models run by this project's code (TFLite Micro) on these "
-             "windows, under the input scaling named. The candidates' rows are one run (the "
-             "configured seed) in float; the selection read the table below."
+             "MAE in SOH units. "
+             + ("Rows marked [published] are the paper's own numbers on its own protocol (16 "
+                "segments), shown for reference, not recomputed here; rows" if published
+                else "Rows")
+             + " marked [peer] are published models run by this project's code (TFLite Micro) "
+             "on these windows, under the input scaling named. The candidates' rows are one run "
+             "(the configured seed) in float; the selection read the table below."
              + summary.tflite_note(read_json(input.sizes), params.max_int8_bytes), "",
              "## Against the quadratic baseline", "",
              summary.to_markdown(against), "",

@@ -1,0 +1,210 @@
+"""How a user's per-cycle series becomes windows and splits: gaps in the cycles, the split's
+sources and fractions, cell ids that do not match, signals in another unit, and the summary's
+words for a configured split."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlnet import protocols, summary
+from dlnet.data.sources import Source, load_source
+from dlnet.errors import InputError
+from dlnet.run import prepare_data as data_rule
+from dlnet.windows import window_starts
+
+N_IN, N_OUT = 10, 10
+
+
+def cells_protocol(**split):
+    return {"kind": "cells", "input_len": N_IN, "output_len": N_OUT, "train_step": 5,
+            "eval_step": 5, "split": {"source": "config", "val_fraction": 0.5, "seed": 1, **split},
+            "scaling": "anchored", "anchor_len": 3, "exclude_cells": [],
+            "smoothing": {"method": "none"}}
+
+
+def paper_protocol(**extra):
+    return {"kind": "paper", "input_len": N_IN, "output_len": N_OUT, "step": 3,
+            "split": {"test_fraction": 0.2, "val_fraction": 0.2, "seed": 1}, "scaling": "minmax",
+            "anchor_len": 3, "exclude_cells": [], "smoothing": {"method": "none"}, **extra}
+
+
+def source(cycles_of, max_gap=10, **columns):
+    """A Source of cells {id: their cycles}, SOH fading with the cycle, and extra per-cycle
+    columns given as a value for every row."""
+    rows = [{"cell_id": c, "cycle": k, "soh": 1.0 - 1e-4 * k, **columns}
+            for c, cycles in cycles_of.items() for k in cycles]
+    return Source(pd.DataFrame(rows), "mine.csv", max_cycle_gap=max_gap)
+
+
+def plain(n_cells=4, n=60):
+    return {f"c{i}": list(range(1, n + 1)) for i in range(n_cells)}
+
+
+def error(pcfg, src):
+    with pytest.raises(InputError) as e:
+        protocols.build("mine", pcfg, src)
+    assert "Fix:" in str(e.value)
+    return str(e.value)
+
+
+def test_a_gap_over_the_limit_leaves_out_exactly_the_windows_across_it():
+    cells = plain()
+    cells["c0"] = list(range(1, 41)) + list(range(52, 92))   # values 39 and 40: 11 cycles missing
+    pcfg = cells_protocol(test_cells=["c0"])
+    src = source(cells, max_gap=10)
+    splits, _, _ = protocols.build("mine", pcfg, src)
+    starts = window_starts(80, N_IN + N_OUT, 5)
+    across = [s for s in starts if s <= 39 < s + N_IN + N_OUT - 1]
+    assert across == [25, 30, 35]
+    assert splits["test"].start.tolist() == [s for s in starts if s not in across]
+    listed = src.dropped[src.dropped["reason"].str.contains("spans a gap")]
+    assert listed["cell_id"].tolist() == ["c0"] * 3
+    assert listed["reason"].tolist() == [
+        f"protocol mine: the test window starting at value {s} spans a gap of 11 cycles "
+        "(cycles 41-51), over cleaning.max_cycle_gap 10" for s in across]
+
+
+def test_a_gap_at_the_limit_is_bridged():
+    cells = plain()
+    cells["c0"] = list(range(1, 41)) + list(range(51, 91))   # 10 cycles missing
+    at_limit, _, _ = protocols.build("mine", cells_protocol(test_cells=["c0"]), source(cells, 10))
+    unlimited, _, _ = protocols.build("mine", cells_protocol(test_cells=["c0"]),
+                                      source(cells, None))
+    assert {s: len(w) for s, w in at_limit.items()} == {s: len(w) for s, w in unlimited.items()}
+    assert len(at_limit["test"]) == len(window_starts(80, N_IN + N_OUT, 5))
+
+
+def test_a_cell_whose_every_window_spans_a_gap_is_named_with_the_limit_that_keeps_one():
+    cells = plain()
+    cells["c3"] = [1 + 30 * k for k in range(25)]
+    msg = error(cells_protocol(), source(cells, 10))
+    assert "file mine.csv, cell c3: has 1 of 4 cells whose every window spans a gap" in msg
+    assert ("raise cleaning.max_cycle_gap to 29, or add ['c3'] to "
+            "protocols.mine.exclude_cells") in msg
+
+
+def test_data_logged_every_k_cycles_is_told_the_limit_that_forecasts_in_logged_values():
+    cells = {c: [1 + 50 * k for k in range(60)] for c in plain()}
+    msg = error(cells_protocol(test_cells=["c3"]), source(cells, 10))
+    assert ("has 4 of 4 cells whose every window spans a gap of more than "
+            "cleaning.max_cycle_gap") in msg
+    assert ("cells log every 50 cycles: set cleaning.max_cycle_gap to at least 49 to forecast in "
+            "logged values") in msg
+    splits, _, _ = protocols.build("mine", cells_protocol(test_cells=["c3"]), source(cells, 49))
+    assert len(splits["test"]) == len(window_starts(60, N_IN + N_OUT, 5))
+
+
+def test_a_paper_segment_across_a_gap_is_refused_naming_the_segments_file(tmp_path):
+    cells = plain(n=80)
+    cells["c1"] = list(range(1, 41)) + list(range(100, 140))
+    path = tmp_path / "segments.json"
+    path.write_text(json.dumps([{"battery": "c0", "start": 0, "end": 20},
+                                {"battery": "c1", "start": 30, "end": 50}]))
+    msg = error(paper_protocol(segments=str(path)), source(cells, 10))
+    assert f"file {path}, cell c1: segment 30:50 spans a gap of 59 cycles (cycles 41-99)" in msg
+    path.write_text(json.dumps([{"battery": "c1", "start": 50, "end": 70}]))
+    splits, _, _ = protocols.build("mine", paper_protocol(segments=str(path)), source(cells, 10))
+    assert len(splits["segments"]) == 1
+    assert not any(s <= 39 < s + 19 for w in splits.values() for c, s in zip(w.cell, w.start)
+                   if c == "c1")
+
+
+@pytest.mark.parametrize("protocol", ["cells", "paper"])
+def test_no_window_of_the_shipped_data_is_left_out_for_a_gap(root, protocol):
+    from conftest import shipped_splits
+    from dlnet.config import load as load_config
+    from dlnet.data import adapters
+    from dlnet.standalone import PROTOCOL_PATH_KEYS, _rooted
+
+    config = load_config(root / "config.yaml")
+    pcfg = _rooted(config["protocols"][protocol], root, PROTOCOL_PATH_KEYS)
+    dataset = config["datasets"][pcfg["dataset"]]
+    src = load_source(_rooted(dataset, root, adapters.get(dataset).path_keys), config["cleaning"])
+    src.max_cycle_gap = None
+    unlimited, _, _ = protocols.build(protocol, pcfg, src, config["baselines"]["fit_lengths"])
+    shipped, _ = shipped_splits(protocol)
+    assert {s: len(w) for s, w in shipped.items()} == {s: len(w) for s, w in unlimited.items()}
+
+
+def test_a_study_split_with_listed_test_cells_is_refused():
+    src = source(plain())
+    src.study_split = {"c0": "train", "c1": "train", "c2": "test", "c3": "test2"}
+    msg = error(cells_protocol(source="study", test_cells=["c1"]), src)
+    assert "column 'protocols.mine.split'" in msg
+    assert "remove test_cells, or set protocols.mine.split.source to config" in msg
+
+
+def test_a_val_fraction_that_holds_out_no_cell_is_refused():
+    msg = error(cells_protocol(test_cells=["c3"], val_fraction=0), source(plain()))
+    assert "val_fraction 0 of 3 training cells holds out no validation cell" in msg
+    assert "raise val_fraction to at least 0.33, or list validation cells" in msg
+    splits, _, _ = protocols.build("mine", cells_protocol(test_cells=["c3"], val_cells=["c0"]),
+                                   source(plain()))
+    assert set(splits["val"].cell) == {"c0"}
+    msg = error(paper_protocol(split={"test_fraction": 0.2, "val_fraction": 0, "seed": 1}),
+                source(plain()))
+    assert "has no val windows" in msg and "validation needs at least one window" in msg
+
+
+def test_an_unknown_cell_is_shown_beside_ids_that_exist():
+    msg = error(cells_protocol(test_cells=["c1 "]), source(plain()))
+    assert "protocols.mine.split.test_cells names 1 cell(s) not in the dataset" in msg
+    assert "'c1 '" in msg and "e.g. 'c0', 'c1', 'c2', 'c3'" in msg
+    msg = error({**cells_protocol(), "exclude_cells": ["01"]}, source(plain()))
+    assert "protocols.mine.exclude_cells names 1 cell(s) not in the dataset: '01'" in msg
+
+
+def test_a_signal_in_another_unit_names_its_column_and_range():
+    src = source(plain(), IR=18.0)                            # mOhm, not Ohm
+    msg = error({**cells_protocol(test_cells=["c3"]), "signals": ["ir_level"]}, src)
+    assert "file mine.csv, column 'IR': protocol mine has no train windows: 240 of 240" in msg
+    assert "outside its plausible range (0, 1] Ohm" in msg
+    assert "convert the column to Ohm (signal_columns names it), or remove 'ir_level'" in msg
+
+
+def test_prepare_data_logs_the_gap_rule_and_an_unused_cells_file(tmp_path, root):
+    from dlnet.config import load as load_config
+
+    rows = [{"cell_id": f"c{i}", "cycle": k, "capacity_ah": 1.1 - 1e-4 * k}
+            for i in range(4) for k in list(range(1, 41)) + list(range(60, 100))]
+    pd.DataFrame(rows).to_csv(tmp_path / "cap.csv", index=False)
+    (tmp_path / "cells.csv").write_text("cell_id,split\n" + "".join(
+        f"c{i},Train\n" for i in range(4)))
+    out = SimpleNamespace(**{k: tmp_path / f"out/{k}" for k in ("dataset", "info", "series",
+                                                               "dropped")})
+    params = SimpleNamespace(
+        name="mine", protocol=cells_protocol(test_cells=["c3"]), fit_lengths=[],
+        cleaning=load_config(root / "config.yaml")["cleaning"],
+        dataset={"adapter": "csv", "file": str(tmp_path / "cap.csv"), "soh_reference_ah": 1.1,
+                 "cells": str(tmp_path / "cells.csv"), "cell_column": "cell_id",
+                 "cycle_column": "cycle", "capacity_column": "capacity_ah"})
+    data_rule.run(None, out, params, tmp_path / "prepare.log")
+    log = (tmp_path / "prepare.log").read_text()
+    assert f"the split of the dataset's cells file ({tmp_path / 'cells.csv'}) is not used" in log
+    assert "12 window(s) left out: a gap over cleaning.max_cycle_gap" in log
+    assert pd.read_csv(out.dropped)["reason"].str.contains("spans a gap").sum() == 12
+
+
+def test_the_summary_describes_a_configured_split_not_the_studys():
+    pcfg = {**cells_protocol(test_cells=["a1", "a2"], test2_cells=["b1"]),
+            "candidates": {"baselines": True}}
+    text = protocols.describe(pcfg)
+    assert "the test cells (a1, a2) and the test2 cells (b1)" in text
+    assert "study" not in text and "Prim. Test" not in text
+    study = protocols.describe({**pcfg, "split": {"source": "study"}})
+    assert "Prim. Test" in study
+
+
+def test_the_published_rows_are_left_out_for_another_dataset(tmp_path):
+    pd.DataFrame([{"name": "quadratic", "stage": "baseline", "front": 0, "finalist": False,
+                   "params": 0, "int8_bytes": 10, "macs": 5, "val_mae": 0.01}]).to_csv(
+        tmp_path / "c.csv", index=False)
+    (tmp_path / "s.json").write_text(json.dumps({"name": "quadratic"}))
+    shown = {a: summary.main_table(tmp_path / "c.csv", tmp_path / "s.json", adapter=a)
+             for a in ("dlnet_soh", "severson2019", "csv")}
+    assert shown["dlnet_soh"]["stage"].tolist() == ["baseline", "paper", "paper"]
+    assert shown["severson2019"]["stage"].tolist() == ["baseline", "paper", "paper"]
+    assert shown["csv"]["stage"].tolist() == ["baseline"]
