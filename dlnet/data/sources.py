@@ -84,7 +84,7 @@ def load_source(dataset, cleaning):
                          + ", ".join(f"{n} {r}" for r, n in reasons.items()), fix)
     check_start(kept, rated, loaded.path)
     series = pd.DataFrame({"cell_id": kept["cell_id"], "cycle": kept["cycle"],
-                           "soh": kept["capacity_ah"] / float(dataset["soh_reference_ah"])})
+                           "soh": kept["capacity_ah"] / rated})
     for column in SIGNAL_COLUMNS:
         if column in kept.columns:
             series[column] = pd.to_numeric(kept[column], errors="coerce")

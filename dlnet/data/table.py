@@ -1,6 +1,7 @@
 """Checks shared by every adapter: the columns exist, hold numbers, and make a valid series."""
 
 import re
+
 import numpy as np
 import pandas as pd
 
