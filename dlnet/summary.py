@@ -141,7 +141,16 @@ def against_baseline_note(against_json):
             f"{d['seed']}; dlnet/intervals.py): how far the number could move with other cells "
             "of the same population, not with another training run. below_baseline: the share "
             "of draws in which the model's MAE is the lower. Validation chose the model; the "
-            "other splits are shown, never used.")
+            "other splits are shown, never used." + _single_cell_note(d["splits"]))
+
+
+def _single_cell_note(splits):
+    alone = [s for s, r in splits.items() if r["cells"] == 1]
+    if not alone:
+        return ""
+    return (f" {' and '.join(alone)} {'holds' if len(alone) == 1 else 'hold'} one cell, so "
+            f"{'its interval is' if len(alone) == 1 else 'their intervals are'} that cell's "
+            "number: it says nothing of other cells.")
 
 
 def _interval(bounds, digits):

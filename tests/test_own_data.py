@@ -47,6 +47,8 @@ def test_own_data_runs_from_the_csv_to_the_firmware(tmp_path):
     # the split is the config's, and the paper's published figures are about other data
     assert "the test cells (05)" in summary and "Prim. Test" not in summary
     assert "[published]" not in summary.split("## On the microcontroller")[0]
+    assert "Rows marked [peer]" not in summary                  # no peer scores this data
+    assert "test holds one cell, so its interval is that cell's number" in summary
     series = read_csv_with_ids(out / "data/series.csv.gz")
     assert sorted(series["cell_id"].unique()) == sorted(ids.values())
     assert set(series.loc[series["split"] == "test", "cell_id"]) == {"05"}

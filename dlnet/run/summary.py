@@ -14,6 +14,7 @@ def run(input, output, params, log, threads=1):
     table = summary.main_table(input.candidates, input.selected, input.deploy_metrics, input.sizes,
                                input.m4_report, input.peers, adapter=info["dataset"])
     published = table["model"].str.endswith("[published]").any()
+    peers = table["stage"].eq("peer").any()
     firmware = summary.firmware_table(input.m4_report, input.sizes)
     against = summary.against_baseline_table(input.against_baseline)
     times = stage_times.stage_table(planned(input.benchmarks, "benchmarks", "benchmark.tsv",
@@ -29,11 +30,11 @@ def run(input, output, params, log, threads=1):
              summary.to_markdown(table), "",
              "MAE in SOH units. "
              + ("Rows marked [published] are the paper's own numbers on its own protocol (16 "
-                "segments), shown for reference, not recomputed here; rows" if published
-                else "Rows")
-             + " marked [peer] are published models run by this project's code (TFLite Micro) "
-             "on these windows, under the input scaling named. The candidates' rows are one run "
-             "(the configured seed) in float; the selection read the table below."
+                "segments), shown for reference, not recomputed here. " if published else "")
+             + ("Rows marked [peer] are published models run by this project's code (TFLite "
+                "Micro) on these windows, under the input scaling named. " if peers else "")
+             + "The candidates' rows are one run (the configured seed) in float; the selection "
+             "read the table below."
              + summary.tflite_note(read_json(input.sizes), params.max_int8_bytes), "",
              "## Against the quadratic baseline", "",
              summary.to_markdown(against), "",
