@@ -53,7 +53,7 @@ def selected_model(d, model):
     protocols.save(d / "dataset.npz", small)
     write_json(d / "dataset.json", {"scaler": scaler.to_dict()})
     save_torch(d / "model.pt", net.checkpoint(model, scaler))
-    write_json(d / "selected.json", {"kind": "liquid", "model": str(d / "model.pt")})
+    write_json(d / "selected.json", {"name": "h4", "kind": "liquid", "model": str(d / "model.pt")})
     config = yaml.safe_load((ROOT / "config.yaml").read_text())["deploy"]
     params = SimpleNamespace(seed=1, quantization={k: v for k, v in config.items()
                                                    if k not in ("verify", "int8_tolerance")},
@@ -105,6 +105,13 @@ def test_quantize_writes_header_metrics_and_sizes(deployed):
                                      + -(-(3 * width + rank) // 4) * 4)
     assert size["model_bytes"] < size["float32_bytes"]
     assert header.read(d / "dlnet_model.h").dims["width"] == 4
+    # what a firmware engineer needs beside the bytes: which model, each signal's unit and the
+    # range training saw, and the rounding into Q1.14
+    text = (d / "dlnet_model.h").read_text()
+    train_s = protocols.load(d / "dataset.npz")["train"].s
+    assert f"signals[0]: cycle, a raw integer in cycles (dlnet/signals.py); training windows " \
+           f"{int(train_s[:, 0].min()):,}-{int(train_s[:, 0].max()):,}." in text
+    assert "q = floor(soh * 16384 + 0.5)" in text and " * Deployed: " in text
 
 
 def verified(d, dataset, params):
@@ -185,10 +192,10 @@ def without_network(tmp_path_factory, deployed):
         if kind == "linear":
             save_npz(d / "ridge.npz", weight=ridge.weight, bias=ridge.bias, alpha=0.1,
                      scaler=json.dumps(scaler.to_dict()))
-            chosen = {"kind": "linear", "model": str(d / "ridge.npz")}
+            chosen = {"name": "ridge (alpha=0.1)", "kind": "linear", "model": str(d / "ridge.npz")}
         else:
-            chosen = {"kind": "polynomial", "model": str(d / "baselines.json"), "degree": 2,
-                      "fit_len": 70}
+            chosen = {"name": "quadratic (k=70, int8)", "kind": "polynomial",
+                      "model": str(d / "baselines.json"), "degree": 2, "fit_len": 70}
         write_json(d / "selected.json", chosen)
         inputs = Input(selected=str(d / "selected.json"), model=chosen["model"],
                        dataset=str(src / "dataset.npz"), info=str(src / "dataset.json"))
@@ -210,6 +217,8 @@ def test_quantize_deploys_ridge_and_a_baseline(without_network, kind):
                                                                       "polynomial": "none"}[kind]
     assert qm.trend.length == 70
     assert size["model_bytes"] == size["int8_bytes"]       # the Pareto table's cost is the blob
+    # ridge reads the signals beside the window, a polynomial the window alone
+    assert ("signals[0]: cycle" in (d / "dlnet_model.h").read_text()) == (kind == "linear")
     for s in small:
         # Q1.14 inputs and int8 weights move these forecasts by far less than their error
         assert abs(metrics["agreement"][s]["mae_change_percent"]) < 1, s

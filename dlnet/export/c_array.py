@@ -16,6 +16,7 @@ def header(data, source):
     rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 12]) for i in range(0, len(data), 12)]
     body = ",\n  ".join(rows)
     return (f"// Generated from {Path(source).name} by dlnet.export.c_array; do not edit.\n"
+            "// C++ (alignas), as TFLite Micro is: include it in one translation unit.\n"
             f"#ifndef {guard}\n#define {guard}\n\n"
             f"alignas(16) const unsigned char {name}[] = {{\n  {body}\n}};\n"
             f"const unsigned int {name}_len = {len(data)};\n\n"

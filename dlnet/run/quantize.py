@@ -30,11 +30,19 @@ def run(input, output, params, log, threads=1):
                          "check the model for non-finite or extreme parameters") from None
     data = fmt.to_bytes(draft)
     qm = fmt.from_bytes(data, source="the generated model")      # the header's exact bytes
+    picked = read_json(input.selected)
     text = header.text(draft, source=model_path, comment_lines=[
-        f"Quantization: {s['weights']} int8 weights, activations calibrated by {s['calibration']}"
-        + (f" ({s['percentile']} percentile)" if s["calibration"] == "percentile" else "")
-        + f" on {len(x_cal)} training windows, ranges widened x{s['headroom']}."]
-        if model.kind == "liquid" else [])
+        f"Deployed: {picked['name']}"
+        + (f", trained with seed {picked['seed']}" if picked.get("seed") is not None else "")
+        + f"; dlnet {versions()['dlnet']}.",
+        *([f"Quantization: {s['weights']} int8 weights, activations calibrated by "
+           f"{s['calibration']}"
+           + (f" ({s['percentile']} percentile)" if s["calibration"] == "percentile" else "")
+           + f" on {len(x_cal)} training windows, ranges widened x{s['headroom']}."]
+          if model.kind == "liquid" else []),
+        *(signal_lines(read_json(input.info)["scaler"]["signals"], splits["train"].s)
+          if draft.dims["signals"] else []),
+        "SOH to Q1.14 as q = floor(soh * 16384 + 0.5), as the sketch does."])
 
     start = time.perf_counter()
     float_m = all_splits(splits, model.predict, skip=())
@@ -86,6 +94,14 @@ def run(input, output, params, log, threads=1):
     write_text(output.header, text)
     write_json(output.size, size)
     write_json(output.metrics, metrics)
+
+
+def signal_lines(signals, train_s):
+    """What each of the signals[] the core takes is, and the range training saw: beyond it the
+    model extrapolates, and nothing checks."""
+    return [f"signals[{i}]: {g['name']}, a raw integer in {g['unit']} (dlnet/signals.py); "
+            f"training windows {int(train_s[:, i].min()):,}-{int(train_s[:, i].max()):,}."
+            for i, g in enumerate(signals)]
 
 
 def quantization_record(kind, s, calibration_windows, qm):

@@ -33,9 +33,10 @@
  * range (it is a raw counter: no rounding, no saturation), signals for a model without any, a
  * line longer than REQUEST_MAX, and a window the core's input guard refuses
  * (dlnet_check_window): a value outside (0, 1.25] SOH (a zero row, a 2.88 Ah spike, a huge
- * number), or a value more than 0.05 SOH from the median of the 10 before it (a one-cycle
- * glitch). A window with missed cycles cannot be told from one without: the sender fills them
- * (the workflow interpolates nothing either; it cuts windows from the cycles measured).
+ * number), or, from the fourth value on, a value more than 0.05 SOH from the median of the up
+ * to 10 before it (a one-cycle glitch). A window with missed cycles cannot be told from one
+ * without: the sender leaves out a window across a logging gap, as the workflow leaves out one
+ * across more than cleaning.max_cycle_gap missing cycles (it interpolates nothing).
  */
 #include <Arduino.h>
 #include <stdio.h>
