@@ -38,3 +38,20 @@ def test_onnx_matches_pytorch_on_real_windows(cfg, tmp_path):
     assert set(diff) == set(windows)
     assert max(diff.values()) < TOLERANCE, diff
     assert np.isfinite(list(diff.values())).all()
+
+
+def test_the_scaling_the_graph_leaves_out_travels_in_its_metadata(tmp_path):
+    import json
+
+    import onnx
+
+    _, scaler = shipped_splits("cells")
+    cfg = net.student_config(4, enc_hidden=16, dec_hidden=16, dec_mid=16, signals=1)
+    path = tmp_path / "model.onnx"
+    export(net.LiquidNet(cfg), path, cfg.n_inputs, opset=17,
+           metadata={"dlnet.model": "h4", "dlnet.seed": 42,
+                     "dlnet.scaler": json.dumps(scaler.to_dict())})
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert props["dlnet.model"] == "h4" and props["dlnet.seed"] == "42"
+    assert json.loads(props["dlnet.scaler"]) == scaler.to_dict()
+    onnx.checker.check_model(str(path))

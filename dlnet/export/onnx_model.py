@@ -14,9 +14,12 @@ from dlnet.io import atomic_path
 from dlnet.training import predict_scaled
 
 
-def export(model, path, n_inputs, opset):
+def export(model, path, n_inputs, opset, metadata=None):
     """The model as ONNX: input x (batch, n_inputs), the scaled window and then the scaled
-    signals, as the LiquidNet reads them."""
+    signals, as the LiquidNet reads them. `metadata` (str -> str) goes into the file's
+    metadata_props: the scaling the graph leaves out travels with it."""
+    import onnx
+
     example = torch.zeros(1, n_inputs)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # The exporter warns that it is the legacy one on every call; that is known and chosen.
@@ -24,6 +27,10 @@ def export(model, path, n_inputs, opset):
         torch.onnx.export(model.eval(), (example,), str(tmp), dynamo=False, opset_version=opset,
                           input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+        if metadata:
+            graph = onnx.load(str(tmp))
+            onnx.helper.set_model_props(graph, {k: str(v) for k, v in metadata.items()})
+            onnx.save(graph, str(tmp))
 
 
 def max_abs_diff(path, model, windows, threads=1):

@@ -1,5 +1,6 @@
 """Rule export_onnx: the selected model as float ONNX, checked against PyTorch with onnxruntime."""
 
+import json
 from importlib.metadata import version
 from pathlib import Path
 
@@ -14,7 +15,14 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     set_determinism(params.seed, threads)
     splits, model, scaler, model_path = selected.load_network(input)
-    export(model, output.onnx, model.cfg.n_inputs, params.opset)
+    picked = read_json(input.selected)
+    export(model, output.onnx, model.cfg.n_inputs, params.opset, metadata={
+        "dlnet.model": picked["name"], "dlnet.seed": picked.get("seed"),
+        "dlnet.version": versions()["dlnet"],
+        "dlnet.input": "x: the window scaled (oldest first), then the signals scaled; y: the "
+                       "scaled forecast (dlnet.scaling.Scaler, README: Running the exports "
+                       "yourself)",
+        "dlnet.scaler": json.dumps(scaler.to_dict())})
     windows = {s: scaler.transform(w.inputs) for s, w in splits.items() if len(w)}
     diff = max_abs_diff(output.onnx, model, windows, threads)
     worst = max(diff.values())
