@@ -2,9 +2,10 @@
 
     python benchmarks/cleaning_thresholds.py
 
-config.yaml's `cleaning` drops capacity readings that are zero, above `max_soh` (1.09) times the
-rated capacity `soh_reference_ah` (1.1 Ah: 1.2 Ah) or further than `max_jump_soh` (0.045: 0.05 Ah)
-of it from the median of the `median_window` (10) readings before them (dlnet/data/cleaning.py). This shows, on the `Train` cells of data/severson2019 only, where
+config.yaml's `cleaning` drops capacity readings that are zero, above `max_soh` (1.09) times
+the rated capacity `soh_reference_ah` (1.1 Ah: 1.199 Ah) or further than `max_jump_soh` (0.045:
+0.0495 Ah) of it from the median of the `median_window` (10) readings before them
+(dlnet/data/cleaning.py). This shows, on the `Train` cells of data/severson2019 only, where
 those thresholds sit: the largest reading kept against the smallest one called impossible, and
 how the distance to the trailing median of every reading is distributed, so that a threshold
 falls in the gap between the bulk of real readings and the glitches. No test cell is read.

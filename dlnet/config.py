@@ -14,6 +14,14 @@ STUDENT_SHAPE = ("rank", "dt", "dropout")
 DISTILLATION = ("lambda_start", "lambda_end", "divergence")
 
 
+# Keys an older config.yaml holds, and what took their place
+RENAMED = {
+    key: ("cleaning.max_capacity_ah and max_jump_ah became max_soh and max_jump_soh, fractions "
+          "of the dataset's soh_reference_ah (1.2 Ah and 0.05 Ah of a 1.1 Ah cell are 1.09 and "
+          "0.045); the shipped config.yaml has them")
+    for key in ("max_capacity_ah", "max_jump_ah")}
+
+
 def check(config, schema=ROOT / "config.schema.yaml"):
     """InputError naming the first setting config.schema.yaml refuses, in one line: the key's
     path, what is wrong, and for a key or a protocol name that does not exist, the closest one
@@ -44,10 +52,14 @@ def check(config, schema=ROOT / "config.schema.yaml"):
             problem = (f"protocol {path[1]!r} is not complete ({error.message}): a protocol "
                        "that config.yaml does not define must set every key")
     if (error.validator == "type" and error.validator_value == "string"
-            and isinstance(error.instance, (int, float))):
+            and isinstance(error.instance, (int, float)) and "_cells" in key):
         # YAML reads test_cells: [01, 2.10] as the numbers 1 and 2.1
         fix = (f"write the id in quotes, as the data file spells it (this one reads as the "
                f"number {error.instance}): YAML reads an unquoted 01 or 2.10 as a number")
+    renamed = [k for k in unknown if k in RENAMED]
+    if renamed:
+        fix = RENAMED[renamed[0]]
+        unknown = []
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1)
         if close:

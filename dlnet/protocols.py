@@ -215,9 +215,12 @@ def _no_windows(name, split, names, series, source):
     spanning = _left_out(source, name, split, "spans a gap")
     why = [f"{lacking} left out for lack of a signal's value"] if lacking else []
     why += [f"{spanning} left out for a gap over cleaning.max_cycle_gap"] if spanning else []
-    fix = ("validation needs at least one window (it chooses the model and stops training): "
-           if split == "val" else "") + (f"give it more cells or a larger "
-                                         f"protocols.{name}.split.val_fraction")
+    if split == "val":
+        fix = ("validation needs at least one window (it chooses the model and stops training): "
+               f"give it more cells or a larger protocols.{name}.split.val_fraction")
+    else:
+        fix = (f"give it more cells, or hold out fewer (protocols.{name}.split: a smaller "
+               "val_fraction or test_fraction, fewer listed cells)")
     raise InputError(config_source(), f"protocol {name} has no {split} windows"
                      + (f" ({'; '.join(why)})" if why else ""),
                      fix + (", or only signals its cells record" if names else "")
@@ -241,9 +244,15 @@ def _gap_free(split, cell, cycles, starts, length, max_gap, gaps):
 def _gap_row(name, gap, max_gap):
     return {"cell_id": str(gap["cell_id"]), "cycle": np.nan, "capacity_ah": np.nan,
             "reason": f"protocol {name}: the {gap['split']} window starting at value "
-                      f"{gap['start']} spans a gap of {gap['missing']} cycles (cycles "
-                      f"{gap['after'] + 1}-{gap['before'] - 1}), over cleaning.max_cycle_gap "
+                      f"{gap['start']} spans {_gap_text(gap)}, over cleaning.max_cycle_gap "
                       f"{max_gap}"}
+
+
+def _gap_text(gap):
+    first, last = gap["after"] + 1, gap["before"] - 1
+    if first == last:
+        return f"a gap of 1 cycle (cycle {first})"
+    return f"a gap of {gap['missing']} cycles (cycles {first}-{last})"
 
 
 def _check_gap_losses(name, cells, splits, gaps, source):
@@ -268,9 +277,9 @@ def _check_gap_losses(name, cells, splits, gaps, source):
     else:
         fix = (f"raise cleaning.max_cycle_gap to {needed}, or add {lost} to "
                f"protocols.{name}.exclude_cells")
-    raise InputError(source.path, f"has {len(lost)} of {len(cells)} cells whose every window "
-                     f"spans a gap of more than cleaning.max_cycle_gap ({source.max_cycle_gap}) "
-                     "missing cycles (in brackets, the gap that keeps one of its windows): "
+    raise InputError(source.path, f"{len(lost)} of {len(cells)} cells have every window "
+                     f"spanning a gap of more than cleaning.max_cycle_gap ({source.max_cycle_gap}) "
+                     "missing cycles (in parentheses, the gap that keeps one of its windows): "
                      + listed,
                      fix, cell=lost[0])
 
@@ -362,9 +371,8 @@ def _segments(path, cells, n_in, n_out, max_gap):
         _gap_free("segments", seg["cell_id"], cycles, np.array([seg["start"]]), n_in + n_out,
                   max_gap, gap)
         if gap:
-            raise InputError(path, f"segment {seg['start']}:{seg['end']} spans a gap of "
-                             f"{gap[0]['missing']} cycles (cycles {gap[0]['after'] + 1}-"
-                             f"{gap[0]['before'] - 1}), over cleaning.max_cycle_gap {max_gap}",
+            raise InputError(path, f"segment {seg['start']}:{seg['end']} spans "
+                             f"{_gap_text(gap[0])}, over cleaning.max_cycle_gap {max_gap}",
                              "move the segment to consecutive cycles, or raise "
                              f"cleaning.max_cycle_gap to {gap[0]['missing']}", cell=seg["cell_id"])
         x, y = cut(soh, np.array([seg["start"]]), n_in, n_out)

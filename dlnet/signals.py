@@ -76,8 +76,10 @@ def valid(column, values):
 
 def out_of_range(series, names):
     """[(signal, column, values outside the plausible range, values recorded)] of the columns
-    these signals read where some recorded value (not 0, not missing) lies outside VALID, most
-    outside first: the sign of a column in another unit (IR in mOhm, Tavg in K, chargetime in s)."""
+    these signals read where most recorded values (not 0, not missing), and at least a window's
+    worth of the shortest statistic (10), lie outside VALID, most outside first: the sign of a
+    column in another unit (IR in mOhm, Tavg in K, chargetime in s), which is off in every value
+    it records, not of a glitch or a few."""
     found = []
     for name in names:
         column = SIGNALS[name].column
@@ -86,7 +88,7 @@ def out_of_range(series, names):
         v = series[column].to_numpy(np.float64)
         recorded = np.isfinite(v) & (v != 0)
         outside = int((recorded & np.isnan(valid(column, v))).sum())
-        if outside:
+        if outside > recorded.sum() / 2 and outside >= 10:
             found.append((name, column, outside, int(recorded.sum())))
     return sorted(found, key=lambda f: -f[2])
 

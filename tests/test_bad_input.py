@@ -229,7 +229,7 @@ def test_a_rated_capacity_in_another_unit_than_the_column_is_refused(tmp_path):
     errors read 1000 x too small: the cells' start says which unit is wrong."""
     path = write_capacity(tmp_path / "ratio.csv")
     msg = expect_error(tmp_path, path, cells_protocol(test_cells=["c3"]), "ratio.csv",
-                       "column 'soh_reference_ah'", "the cells start at SOH 0.000995",
+                       "the cells start at SOH 0.000995 (capacity / soh_reference_ah 1100",
                        "their readings start near 1.09", reference=1100)
     assert "outside 0.5-1.5" in msg
     # too small a rating: every reading is above max_soh times it

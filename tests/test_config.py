@@ -61,6 +61,8 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
     (("pareto", "select", "rule"), "within-noise", ["column 'pareto.select.rule'", "within-noise"]),
     (("protocols", "cells", "exclude_cells"), [10], ["column 'protocols.cells.exclude_cells.0'",
                                                      "write the id in quotes", "the number 10"]),
+    (("cleaning", "max_jump_ah"), 0.05, ["max_jump_ah' was unexpected", "became max_soh and "
+                                         "max_jump_soh, fractions of the dataset's soh_reference_ah"]),
 ])
 def test_a_refused_setting_is_named_in_one_line_with_the_closest_key(path, value, words):
     from dlnet.config import check
@@ -111,3 +113,12 @@ def test_an_error_about_a_setting_names_the_files_it_came_from(tmp_path):
     proc = snakemake(workdir, "-n", "--configfile", "mine.yaml", "--config", "seed=x",
                      check=False)
     assert "file config.yaml + mine.yaml + --config, column 'seed'" in proc.stderr + proc.stdout
+
+
+def test_only_a_cell_id_is_told_to_be_quoted():
+    from dlnet.config import check
+    from dlnet.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        check(with_change(("protocols", "cells", "dataset"), 2019))
+    assert "column 'protocols.cells.dataset'" in str(e.value) and "quotes" not in str(e.value)

@@ -110,7 +110,7 @@ def test_quantize_writes_header_metrics_and_sizes(deployed):
     text = (d / "dlnet_model.h").read_text()
     train_s = protocols.load(d / "dataset.npz")["train"].s
     assert f"signals[0]: cycle, a raw integer in cycles (dlnet/signals.py); training windows " \
-           f"{int(train_s[:, 0].min()):,}-{int(train_s[:, 0].max()):,}." in text
+           f"{int(train_s[:, 0].min()):,} to {int(train_s[:, 0].max()):,}." in text
     assert "q = floor(soh * 16384 + 0.5)" in text and " * Deployed: " in text
 
 

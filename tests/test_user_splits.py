@@ -81,7 +81,7 @@ def test_a_cell_whose_every_window_spans_a_gap_is_named_with_the_limit_that_keep
     cells = plain()
     cells["c3"] = [1 + 30 * k for k in range(25)]
     msg = error(cells_protocol(), source(cells, 10))
-    assert "file mine.csv, cell c3: has 1 of 4 cells whose every window spans a gap" in msg
+    assert "file mine.csv, cell c3: 1 of 4 cells have every window spanning a gap" in msg
     assert ("raise cleaning.max_cycle_gap to 29, or add ['c3'] to "
             "protocols.mine.exclude_cells") in msg
 
@@ -89,7 +89,7 @@ def test_a_cell_whose_every_window_spans_a_gap_is_named_with_the_limit_that_keep
 def test_data_logged_every_k_cycles_is_told_the_limit_that_forecasts_in_logged_values():
     cells = {c: [1 + 50 * k for k in range(60)] for c in plain()}
     msg = error(cells_protocol(test_cells=["c3"]), source(cells, 10))
-    assert ("has 4 of 4 cells whose every window spans a gap of more than "
+    assert ("4 of 4 cells have every window spanning a gap of more than "
             "cleaning.max_cycle_gap") in msg
     assert ("cells log every 50 cycles: set cleaning.max_cycle_gap to at least 49 to forecast in "
             "logged values") in msg
@@ -112,20 +112,30 @@ def test_a_paper_segment_across_a_gap_is_refused_naming_the_segments_file(tmp_pa
                    if c == "c1")
 
 
-@pytest.mark.parametrize("protocol", ["cells", "paper"])
-def test_no_window_of_the_shipped_data_is_left_out_for_a_gap(root, protocol):
+def test_no_window_of_the_shipped_data_is_left_out_for_a_gap(root):
+    """The study's cells skip at most the one cycle cleaning drops; the paper's series (SOH, not
+    measured capacity, so no gap limit applies) step by one cycle everywhere."""
     from conftest import shipped_splits
     from dlnet.config import load as load_config
     from dlnet.data import adapters
     from dlnet.standalone import PROTOCOL_PATH_KEYS, _rooted
 
     config = load_config(root / "config.yaml")
-    pcfg = _rooted(config["protocols"][protocol], root, PROTOCOL_PATH_KEYS)
-    dataset = config["datasets"][pcfg["dataset"]]
-    src = load_source(_rooted(dataset, root, adapters.get(dataset).path_keys), config["cleaning"])
+    sources = {}
+    for protocol in ("cells", "paper"):
+        pcfg = _rooted(config["protocols"][protocol], root, PROTOCOL_PATH_KEYS)
+        dataset = config["datasets"][pcfg["dataset"]]
+        sources[protocol] = load_source(_rooted(dataset, root, adapters.get(dataset).path_keys),
+                                        config["cleaning"])
+    assert sources["cells"].max_cycle_gap == config["cleaning"]["max_cycle_gap"]
+    assert sources["paper"].max_cycle_gap is None
+    steps = sources["paper"].series.groupby("cell_id")["cycle"].diff().dropna()
+    assert (steps == 1).all()
+    src = sources["cells"]
     src.max_cycle_gap = None
-    unlimited, _, _ = protocols.build(protocol, pcfg, src, config["baselines"]["fit_lengths"])
-    shipped, _ = shipped_splits(protocol)
+    pcfg = _rooted(config["protocols"]["cells"], root, PROTOCOL_PATH_KEYS)
+    unlimited, _, _ = protocols.build("cells", pcfg, src, config["baselines"]["fit_lengths"])
+    shipped, _ = shipped_splits("cells")
     assert {s: len(w) for s, w in shipped.items()} == {s: len(w) for s, w in unlimited.items()}
 
 
@@ -208,3 +218,25 @@ def test_the_published_rows_are_left_out_for_another_dataset(tmp_path):
     assert shown["dlnet_soh"]["stage"].tolist() == ["baseline", "paper", "paper"]
     assert shown["severson2019"]["stage"].tolist() == ["baseline", "paper", "paper"]
     assert shown["csv"]["stage"].tolist() == ["baseline"]
+
+
+def test_a_few_glitches_are_not_blamed_on_the_unit():
+    """Training cells that record no IR (0: the study's 'nothing recorded') and one glitch in a
+    test cell: the split lacks the signal, the column's unit is fine."""
+    src = source(plain(), IR=0.0)
+    src.series.loc[(src.series["cell_id"] == "c3") & (src.series["cycle"] == 5), "IR"] = 5.0
+    msg = error({**cells_protocol(test_cells=["c3"]), "signals": ["ir_level"]}, src)
+    assert "has no train windows" in msg and "convert the column" not in msg
+    assert "or only signals its cells record" in msg
+
+
+def test_one_missing_cycle_over_a_zero_limit_and_an_empty_training_split_read_right():
+    cells = plain()
+    cells["c0"] = list(range(1, 41)) + list(range(42, 82))
+    src = source(cells, max_gap=0)
+    protocols.build("mine", cells_protocol(test_cells=["c0"]), src)
+    assert src.dropped["reason"].str.contains("spans a gap of 1 cycle (cycle 41), over",
+                                              regex=False).any()
+    msg = error(paper_protocol(split={"test_fraction": 0.2, "val_fraction": 1.0, "seed": 1}),
+                source(plain()))
+    assert "has no train windows" in msg and "hold out fewer" in msg

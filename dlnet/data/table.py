@@ -14,7 +14,7 @@ def read_csv(path, what):
         return pd.read_csv(path, low_memory=False)
     except FileNotFoundError:
         raise InputError(path, f"the {what} file does not exist",
-                         "check the path in config.yaml (datasets section)") from None
+                         "check the dataset's path (the config's datasets section)") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         raise InputError(path, f"cannot be read as CSV ({e})",
                          f"provide the {what} as a comma-separated file with a header row") from None

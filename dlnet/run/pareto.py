@@ -24,8 +24,7 @@ def run(input, output, params, log, threads=1):
     if not ok.any():
         raise InputError(config_source(), f"no candidate of protocol {params.name} is eligible",
                          f"raise protocols.{params.name}.candidates.max_int8_bytes"
-                         + (" or max_latency_ms" if "latency_ms" in frame else "")
-                         + " in config.yaml")
+                         + (" or max_latency_ms" if "latency_ms" in frame else ""))
     frame["front"] = np.nan
     frame.loc[ok, "front"] = pareto.front_ranks(frame.loc[ok, params.objectives].to_numpy(float))
     frame["front"] = frame["front"].astype("Int64")

@@ -100,7 +100,7 @@ def signal_lines(signals, train_s):
     """What each of the signals[] the core takes is, and the range training saw: beyond it the
     model extrapolates, and nothing checks."""
     return [f"signals[{i}]: {g['name']}, a raw integer in {g['unit']} (dlnet/signals.py); "
-            f"training windows {int(train_s[:, i].min()):,}-{int(train_s[:, i].max()):,}."
+            f"training windows {int(train_s[:, i].min()):,} to {int(train_s[:, i].max()):,}."
             for i, g in enumerate(signals)]
 
 
