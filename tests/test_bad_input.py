@@ -76,7 +76,7 @@ def test_non_numeric_value(tmp_path):
     frame.loc[45, "capacity_ah"] = "1,05"
     frame.to_csv(path, index=False)
     expect_error(tmp_path, path, cells_protocol(), "t.csv", "cell c1", "column 'capacity_ah'",
-                 "not a number ('1,05')", "row 47")
+                 "not a number ('1,05')", "line 47")
 
 
 def test_nan_value(tmp_path):
@@ -254,13 +254,24 @@ def test_cell_ids_are_the_file_s_text(tmp_path):
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[40, "cell"] = "  "
     frame.to_csv(path, index=False)
-    with pytest.raises(InputError, match="ids.csv, column 'cell': row 42 has no cell id; 1 such"):
+    with pytest.raises(InputError, match="ids.csv, column 'cell': line 42 has no cell id; 1 such"):
         user_csv.load_user_csv(path, "cell", "n", "ah")
 
 
 def test_a_decimal_comma_is_named(tmp_path):
     path = tmp_path / "comma.csv"
     path.write_text('cell,cycle,ah\nc1,1,"1,0680"\nc1,2,"1,0675"\n')
-    with pytest.raises(InputError, match="row 2 is not a number \\('1,0680'\\); 2 such.*decimal "
+    with pytest.raises(InputError, match="line 2 is not a number \\('1,0680'\\); 2 such.*decimal "
                        "point"):
+        user_csv.load_user_csv(path, "cell", "cycle", "ah")
+
+
+def test_an_error_names_the_line_an_editor_shows(tmp_path):
+    """pandas skips blank lines when it counts rows: the error counts the file's lines."""
+    path = tmp_path / "blank.csv"
+    path.write_text("\ncell,cycle,ah\n01,1,1.1\n\n01,2,1.09\n,3,1.08\n01,4,x\n")
+    with pytest.raises(InputError, match="blank.csv, column 'cell': line 6 has no cell id"):
+        user_csv.load_user_csv(path, "cell", "cycle", "ah")
+    path.write_text(path.read_text().replace("\n,3,", "\n01,3,"))
+    with pytest.raises(InputError, match="column 'ah': line 7 is not a number \\('x'\\)"):
         user_csv.load_user_csv(path, "cell", "cycle", "ah")

@@ -1,5 +1,6 @@
 """Checks shared by every adapter: the columns exist, hold numbers, and make a valid series."""
 
+import gzip
 import re
 
 import numpy as np
@@ -28,10 +29,24 @@ def cell_ids(path, column):
     ids = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)[column].str.strip()
     empty = (ids == "").to_numpy()
     if empty.any():
-        raise InputError(path, f"row {int(np.flatnonzero(empty)[0]) + 2} has no cell id; "
-                         f"{int(empty.sum())} such row(s) in all", "give every row its cell's id",
-                         column=column)
+        raise InputError(path, f"line {file_line(path, int(np.flatnonzero(empty)[0]))} has no "
+                         f"cell id; {int(empty.sum())} such row(s) in all",
+                         "give every row its cell's id", column=column)
     return ids
+
+
+def file_line(path, row):
+    """The line of the CSV `path` that holds data row `row` (0-based, as read_csv counts them:
+    neither the header nor a blank line is a row), for an error the user finds in an editor."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", newline="") as f:
+        rows = -2                      # the first line that is not blank is the header
+        for number, line in enumerate(f, start=1):
+            if line.strip("\r\n"):
+                rows += 1
+                if rows == row:
+                    return number
+    return row + 2
 
 
 def require_columns(frame, path, columns, keys=None):
@@ -63,8 +78,8 @@ def numeric_column(frame, path, column, id_column="cell_id"):
         if isinstance(raw, str) and re.fullmatch(r"\s*[-+]?\d+(,\d+)+\s*", raw):
             fix = ("write numbers with a decimal point and no thousands separator (a decimal "
                    "comma, or 1,000?)")
-        raise InputError(path, f"row {row + 2} {kind}; {int(bad.sum())} such row(s) in all", fix,
-                         cell=cell, column=column)
+        raise InputError(path, f"line {file_line(path, row)} {kind}; {int(bad.sum())} such "
+                         "row(s) in all", fix, cell=cell, column=column)
     return values.astype(np.float64)
 
 
