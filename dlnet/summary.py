@@ -330,14 +330,21 @@ FINALISTS_NOTE = (
     "(named above).")
 
 
-def validation_note(splits):
-    """What the validation windows cover beside the training ones: every choice is made on them."""
+def validation_note(splits, left_out=None):
+    """What the validation windows cover beside the training ones: every choice is made on them;
+    and the cells a split names but scores without (`left_out`, dataset.json's
+    cells_left_out)."""
     val, train = splits.get("val"), splits.get("train")
-    if not val or "reach" not in val:
-        return ""
-    return (f" Every choice reads the validation windows: {val['windows']:,} from "
-            f"{len(val['cells'])} cells, reaching {val['reach']:,} values into a cell's series "
-            f"(the training windows: {train['reach']:,}).")
+    text = ""
+    if val and "reach" in val:
+        text = (f" Every choice reads the validation windows: {val['windows']:,} from "
+                f"{len(val['cells'])} cells, reaching {val['reach']:,} values into a cell's "
+                f"series (the training windows: {train['reach']:,}).")
+    for s, cells in (left_out or {}).items():
+        shown = ", ".join(cells[:5]) + (", ..." if len(cells) > 5 else "")
+        text += (f" {len(cells)} {s} cell(s) kept no window, for lack of a valid value of a "
+                 f"signal, and are left out of its scores: {shown}.")
+    return text
 
 
 def tflite_note(sizes, limit):

@@ -240,3 +240,28 @@ def test_one_missing_cycle_over_a_zero_limit_and_an_empty_training_split_read_ri
     msg = error(paper_protocol(split={"test_fraction": 0.2, "val_fraction": 1.0, "seed": 1}),
                 source(plain()))
     assert "has no train windows" in msg and "hold out fewer" in msg
+
+
+def test_a_test_cell_without_a_signal_is_named_where_its_scores_are_read(tmp_path, root):
+    """A cell that records no IR keeps no window of a protocol that reads it: the test scores
+    then speak for fewer cells than the split names, and the summary says which."""
+    from dlnet.config import load as load_config
+
+    rows = [{"cell_id": f"c{i}", "cycle": k, "capacity_ah": 1.1 - 1e-4 * k,
+             "IR": 0.018 if i != 4 else 0.0} for i in range(5) for k in range(1, 61)]
+    pd.DataFrame(rows).to_csv(tmp_path / "cap.csv", index=False)
+    out = SimpleNamespace(**{k: tmp_path / f"out/{k}" for k in ("dataset", "info", "series",
+                                                               "dropped")})
+    params = SimpleNamespace(
+        name="mine", protocol={**cells_protocol(test_cells=["c3", "c4"]), "signals": ["ir_level"]},
+        fit_lengths=[], cleaning=load_config(root / "config.yaml")["cleaning"],
+        dataset={"adapter": "csv", "file": str(tmp_path / "cap.csv"), "soh_reference_ah": 1.1,
+                 "cell_column": "cell_id", "cycle_column": "cycle",
+                 "capacity_column": "capacity_ah"})
+    data_rule.run(None, out, params, tmp_path / "prepare.log")
+    info = json.loads(out.info.read_text())
+    assert info["cells_left_out"] == {"test": ["c4"]}
+    assert "split test: 1 of its cells kept no window" in (tmp_path / "prepare.log").read_text()
+    note = summary.validation_note(info["splits"], info["cells_left_out"])
+    assert "1 test cell(s) kept no window, for lack of a valid value of a signal, and are left " \
+           "out of its scores: c4." in note

@@ -32,6 +32,10 @@ def run(input, output, params, log, threads=1):
             "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}
     for s, d in info["splits"].items():
         log(f"split {s}: {d['windows']} windows from {len(d['cells'])} cells")
+    info["cells_left_out"] = cells_left_out(pcfg["kind"], series, splits)
+    for s, cells in info["cells_left_out"].items():
+        log(f"split {s}: {len(cells)} of its cells kept no window (no valid value of a signal), "
+            f"so its scores leave them out: {cells}")
     if "segments" in splits:
         info["segment_overlaps"] = protocols.segment_overlaps(splits)
         for o in info["segment_overlaps"]:
@@ -47,3 +51,18 @@ def run(input, output, params, log, threads=1):
     write_csv(output.series, series)
     protocols.save(output.dataset, splits)
     write_json(output.info, info)
+
+
+def cells_left_out(kind, series, splits):
+    """{split: cells} of a cells protocol whose cells of that split kept no window (a signal
+    without a valid value in any of them): the split's scores then speak for fewer cells than it
+    names. A paper protocol splits windows, not cells."""
+    if kind != "cells":
+        return {}
+    out = {}
+    for s, w in splits.items():
+        named = set(series.loc[series["split"] == s, "cell_id"])
+        lost = sorted(named - set(w.cell.tolist()))
+        if lost:
+            out[s] = lost
+    return out

@@ -25,7 +25,7 @@ def run(input, output, params, log, threads=1):
     finalists = summary.finalists_table(input.pareto)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). {params.description}"
-             + summary.validation_note(info["splits"]), "",
+             + summary.validation_note(info["splits"], info.get("cells_left_out")), "",
              summary.selection_text(selected, input.seeds, input.candidates), "",
              summary.to_markdown(table), "",
              "MAE in SOH units. "
