@@ -25,6 +25,13 @@ def describe_config(configfiles, command_line_values=False):
     return text + (" + --config" if command_line_values else "")
 
 
+def few(items, most=10):
+    """The first `most` of `items` (texts), comma-separated, then "..." if there are more: a list
+    a message can hold."""
+    items = list(items)
+    return ", ".join(items[:most]) + (", ..." if len(items) > most else "")
+
+
 class InputError(ValueError):
     """Bad input data or configuration.
 

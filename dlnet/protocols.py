@@ -20,7 +20,7 @@ import numpy as np
 from dlnet import signals as sig
 from dlnet.data.dlnet_soh import load_segments
 from dlnet.data.smoothing import savgol_series
-from dlnet.errors import InputError, config_source
+from dlnet.errors import InputError, config_source, few
 from dlnet.scaling import Scaler
 from dlnet.windows import WindowSet, cut, largest_steps, window_starts, windows_of_cell
 
@@ -37,8 +37,8 @@ def describe(pcfg):
             text += " As published: min-max scaling."
     elif pcfg["split"]["source"] == "config":
         split = pcfg["split"]
-        scored = [f"the {s} cells ({_listed(split[f'{s}_cells'])})" for s in ("test", "test2")
-                  if split.get(f"{s}_cells")]
+        scored = [f"the {s} cells ({few(map(str, split[f'{s}_cells']))})"
+                  for s in ("test", "test2") if split.get(f"{s}_cells")]
         text = ("A cell split set in the configuration: models never see a test cell; "
                 + (f"every window of {' and '.join(scored)} is scored on raw, unsmoothed SOH."
                    if scored else "no test cells are listed, so only validation scores them."))
@@ -63,10 +63,6 @@ def describe(pcfg):
     return text + (f", within {' and '.join(bounds)}." if bounds else ".")
 
 
-def _listed(ids, most=10):
-    return ", ".join(map(str, ids[:most])) + (", ..." if len(ids) > most else "")
-
-
 def per_cell(series):
     """cell_id -> (cycles, soh) in series order."""
     return {c: (g["cycle"].to_numpy(), g["soh"].to_numpy())
@@ -87,7 +83,7 @@ def check_known(ids, known, field, where):
     written (repr), beside some that exist, so that '01' against '1' or a trailing space shows."""
     unknown = sorted(set(ids) - set(known), key=str)
     if unknown:
-        shown = ", ".join(map(repr, unknown[:8])) + (", ..." if len(unknown) > 8 else "")
+        shown = few(map(repr, unknown), 8)
         existing = ", ".join(map(repr, sorted(known, key=str)[:8]))
         raise InputError(config_source(), f"{field} names {len(unknown)} cell(s) not in "
                          f"{where}: {shown}", f"write the ids as the dataset does; it has "
@@ -101,8 +97,7 @@ def check_lengths(cells, need, source_path, field):
     short = [cell for cell, n in lengths.items() if n < need]
     if not short:
         return
-    listed = ", ".join(f"{c} ({lengths[c]})" for c in short[:10])
-    listed += ", ..." if len(short) > 10 else ""
+    listed = few(f"{c} ({lengths[c]})" for c in short)
     protocol = field.rsplit(".", 1)[0]
     if len(short) == len(lengths):
         fix = (f"shorten {protocol}.input_len or output_len: the longest cell has "
@@ -264,7 +259,7 @@ def _check_gap_losses(name, cells, splits, gaps, source):
     if not lost:
         return
     least = {c: min(g["missing"] for g in gaps if g["cell_id"] == c) for c in lost}
-    listed = ", ".join(f"{c} ({least[c]})" for c in lost[:10]) + (", ..." if len(lost) > 10 else "")
+    listed = few(f"{c} ({least[c]})" for c in lost)
     steps = np.concatenate([np.diff(cycles) for cycles, _ in cells.values()])
     logged = int(np.median(steps))
     needed = max(least.values())

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dlnet import paper
+from dlnet.errors import few
 from dlnet.io import read_json
 from dlnet.seeds import FAILED_Z
 
@@ -341,9 +342,8 @@ def validation_note(splits, left_out=None):
                 f"{len(val['cells'])} cells, reaching {val['reach']:,} values into a cell's "
                 f"series (the training windows: {train['reach']:,}).")
     for s, cells in (left_out or {}).items():
-        shown = ", ".join(cells[:5]) + (", ..." if len(cells) > 5 else "")
         text += (f" {len(cells)} {s} cell(s) kept no window, for lack of a valid value of a "
-                 f"signal, and are left out of its scores: {shown}.")
+                 f"signal, and are left out of its scores: {few(cells, 5)}.")
     return text
 
 
