@@ -170,7 +170,8 @@ def _with_signals(name, splits, columns, names, n_in, source):
         out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep], values[keep])
         for i in np.flatnonzero(~keep):
             lacking = [n for n, m in zip(names, missing[i]) if m]
-            rows.append({"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity_ah": np.nan,
+            rows.append({"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity": np.nan,
+                         "soh": np.nan,
                          "reason": f"protocol {name}: the {s} window starting at value "
                                    f"{int(w.start[i])} has no valid {' or '.join(lacking)}"})
     _drop(source, rows)
@@ -178,7 +179,7 @@ def _with_signals(name, splits, columns, names, n_in, source):
 
 
 def _drop(source, rows):
-    """Append rows (cell_id, cycle, capacity_ah, reason) to source.dropped, for dropped.csv."""
+    """Append rows (sources.DROPPED_COLUMNS) to source.dropped, for dropped.csv."""
     if rows:
         import pandas as pd
 
@@ -237,7 +238,7 @@ def _gap_free(split, cell, cycles, starts, length, max_gap, gaps):
 
 
 def _gap_row(name, gap, max_gap):
-    return {"cell_id": str(gap["cell_id"]), "cycle": np.nan, "capacity_ah": np.nan,
+    return {"cell_id": str(gap["cell_id"]), "cycle": np.nan, "capacity": np.nan, "soh": np.nan,
             "reason": f"protocol {name}: the {gap['split']} window starting at value "
                       f"{gap['start']} spans {_gap_text(gap)}, over cleaning.max_cycle_gap "
                       f"{max_gap}"}

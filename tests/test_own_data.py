@@ -55,3 +55,10 @@ def test_own_data_runs_from_the_csv_to_the_firmware(tmp_path):
     expected = study.assign(cell_id=study["cell_id"].map(ids)).merge(series, on=["cell_id", "cycle"])
     assert len(expected) == len(series)
     assert np.allclose(expected["soh"], expected["QD"] / 1.1, rtol=1e-12)
+    # dropped.csv gives a cleaned reading in the file's unit (mAh here) and as SOH
+    dropped = read_csv_with_ids(out / "data/dropped.csv")
+    assert dropped.columns.tolist() == ["cell_id", "cycle", "capacity", "soh", "reason"]
+    cleaned = dropped[dropped["reason"] == "jump"]
+    assert len(cleaned) and set(cleaned["cell_id"]) <= set(ids.values())
+    assert cleaned["capacity"].min() > 500.0
+    assert np.allclose(cleaned["soh"], cleaned["capacity"] / 1100.0, rtol=1e-12)

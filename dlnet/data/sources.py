@@ -12,14 +12,17 @@ from dlnet.errors import InputError, config_source
 from dlnet.signals import COLUMNS as SIGNAL_COLUMNS
 
 
+# dropped.csv: capacity as the dataset's column reads it (its unit: Ah, mAh, ...), and as SOH
+DROPPED_COLUMNS = ["cell_id", "cycle", "capacity", "soh", "reason"]
+
+
 @dataclass
 class Source:
     series: pd.DataFrame                 # cell_id, cycle, soh (sorted by cell, cycle), and the
                                          # signals' per-cycle columns the source has
     path: str                            # the file errors about cells should name
     study_split: dict | None = None      # cell_id -> train | test | test2, where the source has one
-    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["cell_id", "cycle", "capacity_ah", "reason"]))
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DROPPED_COLUMNS))
     max_cycle_gap: int | None = None     # missing cycles a window may span (None: any)
 
 
@@ -88,6 +91,10 @@ def load_source(dataset, cleaning):
     for column in SIGNAL_COLUMNS:
         if column in kept.columns:
             series[column] = pd.to_numeric(kept[column], errors="coerce")
+    dropped = pd.DataFrame({"cell_id": dropped["cell_id"], "cycle": dropped["cycle"],
+                            "capacity": dropped["capacity_ah"],
+                            "soh": dropped["capacity_ah"] / rated, "reason": dropped["reason"]},
+                           columns=DROPPED_COLUMNS)
     return Source(series, loaded.path, loaded.study_split, dropped, cleaning["max_cycle_gap"])
 
 
