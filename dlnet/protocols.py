@@ -15,6 +15,8 @@ dropped.csv) where two of its consecutive values lie more than cleaning.max_cycl
 cycles apart: it would pass for consecutive cycles.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from dlnet import signals as sig
@@ -110,10 +112,22 @@ def check_lengths(cells, need, source_path, field):
                      cell=short[0])
 
 
-def build(name, pcfg, source, fit_lengths=()):
+class LeftOut(NamedTuple):
+    """A window left out of its split: `why` is gap (it spans more missing cycles than
+    cleaning.max_cycle_gap) or signal (a signal has no valid value in it); `row` is its
+    dropped.csv row (dlnet.data.sources.DROPPED_COLUMNS)."""
+    split: str
+    why: str
+    row: dict
+
+
+def build(name, pcfg, source, fit_lengths=(), left_out=None):
     """Return (splits: name -> WindowSet, scaler, processed series frame with split column).
 
-    `fit_lengths`: the candidate parabola lengths of `trend_len: validation` (baselines.fit_lengths)."""
+    `fit_lengths`: the candidate parabola lengths of `trend_len: validation` (baselines.fit_lengths).
+    `left_out`: a list that receives a LeftOut for each window the protocol leaves out; the
+    source is not changed, so that one source can build several protocols."""
+    left_out = [] if left_out is None else left_out
     series = select_cells(source.series, pcfg.get("include_cells"), pcfg["exclude_cells"],
                           f"protocols.{name}")
     kind = pcfg["kind"]
@@ -140,14 +154,16 @@ def build(name, pcfg, source, fit_lengths=()):
     else:
         raise InputError(config_source(), f"unknown protocol kind '{kind}'", "use paper or cells",
                          column=f"protocols.{name}.kind")
-    _drop(source, [_gap_row(name, g, source.max_cycle_gap) for g in gaps])
+    left_out += [LeftOut(g["split"], "gap", _gap_row(name, g, source.max_cycle_gap))
+                 for g in gaps]
     _check_gap_losses(name, cells, splits, gaps, source)
     names = _check_signals(name, pcfg, series, source.path)
     if names:
-        splits = _with_signals(name, splits, sig.cell_columns(series, names), names, n_in, source)
+        splits = _with_signals(name, splits, sig.cell_columns(series, names), names, n_in,
+                               left_out)
     for s in ("train", "val"):
         if not len(splits.get(s, ())):
-            _no_windows(name, s, names, series, source)
+            _no_windows(name, s, names, series, source, left_out)
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
                         trend_length(name, pcfg, splits["val"], fit_lengths),
@@ -158,11 +174,11 @@ def build(name, pcfg, source, fit_lengths=()):
                                    *[c for c in sig.COLUMNS if c in series.columns]]]
 
 
-def _with_signals(name, splits, columns, names, n_in, source):
+def _with_signals(name, splits, columns, names, n_in, left_out):
     """The splits with their windows' signals; a window without a value of one (no valid
-    per-cycle value in its cycles, dlnet/signals.py) is left out and appended to
-    source.dropped, so that dropped.csv says which and why."""
-    out, rows = {}, []
+    per-cycle value in its cycles, dlnet/signals.py) is left out and appended to `left_out`, so
+    that dropped.csv says which and why."""
+    out = {}
     for s, w in splits.items():
         values = sig.window_values(names, columns, w.cell, w.start, n_in)
         missing = ~np.isfinite(values)
@@ -170,35 +186,19 @@ def _with_signals(name, splits, columns, names, n_in, source):
         out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep], values[keep])
         for i in np.flatnonzero(~keep):
             lacking = [n for n, m in zip(names, missing[i]) if m]
-            rows.append({"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity": np.nan,
-                         "soh": np.nan,
-                         "reason": f"protocol {name}: the {s} window starting at value "
-                                   f"{int(w.start[i])} has no valid {' or '.join(lacking)}"})
-    _drop(source, rows)
+            row = {"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity": np.nan,
+                   "soh": np.nan,
+                   "reason": f"protocol {name}: the {s} window starting at value "
+                             f"{int(w.start[i])} has no valid {' or '.join(lacking)}"}
+            left_out.append(LeftOut(s, "signal", row))
     return out
 
 
-def _drop(source, rows):
-    """Append rows (sources.DROPPED_COLUMNS) to source.dropped, for dropped.csv."""
-    if rows:
-        import pandas as pd
-
-        source.dropped = pd.concat([source.dropped, pd.DataFrame(rows)], ignore_index=True)
-
-
-def _left_out(source, name, split, why):
-    """How many of the split's windows source.dropped lists as left out for `why` (a fragment
-    of the reason _gap_row or _with_signals wrote)."""
-    reasons = source.dropped["reason"].astype(str)
-    return int((reasons.str.startswith(f"protocol {name}: the {split} window ")
-                & reasons.str.contains(why, regex=False)).sum())
-
-
-def _no_windows(name, split, names, series, source):
+def _no_windows(name, split, names, series, source, left_out):
     """The InputError of a protocol whose `split` has no windows, naming what left them out: a
     signal column out of its plausible range (a unit other than dlnet/signals.py reads), a
     signal's missing values, or gaps in the cycles."""
-    lacking = _left_out(source, name, split, "has no valid")
+    lacking = sum(1 for w in left_out if w.split == split and w.why == "signal")
     if lacking:
         for signal, column, outside, recorded in sig.out_of_range(series, names):
             low, high = sig.VALID[column]
@@ -208,7 +208,7 @@ def _no_windows(name, split, names, series, source):
                              f"outside its plausible range ({low:g}, {high:g}] {unit}",
                              f"convert the column to {unit} (signal_columns names it), or remove "
                              f"'{signal}' from protocols.{name}.signals", column=column)
-    spanning = _left_out(source, name, split, "spans a gap")
+    spanning = sum(1 for w in left_out if w.split == split and w.why == "gap")
     why = [f"{lacking} left out for lack of a signal's value"] if lacking else []
     why += [f"{spanning} left out for a gap over cleaning.max_cycle_gap"] if spanning else []
     if split == "val":

@@ -100,14 +100,17 @@ def test_a_user_csv_names_its_own_signal_columns(tmp_path):
 def test_resistance_temperature_and_charge_time_read_valid_cycles_only():
     src = source()
     names = ["ir_level", "ir_change", "temperature", "charge_time"]
-    splits, scaler, series = protocols.build("p", {**CELLS, "signals": names}, src)
+    left_out = []
+    splits, scaler, series = protocols.build("p", {**CELLS, "signals": names}, src,
+                                             left_out=left_out)
     everything = [(c, s) for w in splits.values() for c, s in zip(w.cell, w.start)]
     # c03 has no IR at all; c05's windows before its 40th value have no IR in their last 10
     assert not any(c == "c03" for c, _ in everything)
     assert not any(c == "c05" and s + 20 <= 40 for c, s in everything)
     assert any(c == "c05" for c, _ in everything)
-    gaps = src.dropped[src.dropped["reason"].str.contains("has no valid ir_level")]
-    assert set(gaps["cell_id"]) == {"c03", "c05"} and len(gaps) > 0
+    gaps = [w.row for w in left_out if "has no valid ir_level" in w.row["reason"]]
+    assert {g["cell_id"] for g in gaps} == {"c03", "c05"}
+    assert {w.why for w in left_out} == {"signal"}
     w = splits["train"]
     k = w.start + np.arange(20)[:, None]                  # (20, n) value positions in the cell
     ir = 0.015 + 1e-5 * k

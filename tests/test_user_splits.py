@@ -55,12 +55,16 @@ def test_a_gap_over_the_limit_leaves_out_exactly_the_windows_across_it():
     cells["c0"] = list(range(1, 41)) + list(range(52, 92))   # values 39 and 40: 11 cycles missing
     pcfg = cells_protocol(test_cells=["c0"])
     src = source(cells, max_gap=10)
-    splits, _, _ = protocols.build("mine", pcfg, src)
+    cleaned = src.dropped.copy()
+    left_out = []
+    splits, _, _ = protocols.build("mine", pcfg, src, left_out=left_out)
+    assert src.dropped.equals(cleaned)              # the source is not changed: it may build again
     starts = window_starts(80, N_IN + N_OUT, 5)
     across = [s for s in starts if s <= 39 < s + N_IN + N_OUT - 1]
     assert across == [25, 30, 35]
     assert splits["test"].start.tolist() == [s for s in starts if s not in across]
-    listed = src.dropped[src.dropped["reason"].str.contains("spans a gap")]
+    assert [(w.split, w.why) for w in left_out] == [("test", "gap")] * 3
+    listed = pd.DataFrame([w.row for w in left_out])
     assert listed["cell_id"].tolist() == ["c0"] * 3
     assert listed["reason"].tolist() == [
         f"protocol mine: the test window starting at value {s} spans a gap of 11 cycles "
@@ -234,9 +238,9 @@ def test_one_missing_cycle_over_a_zero_limit_and_an_empty_training_split_read_ri
     cells = plain()
     cells["c0"] = list(range(1, 41)) + list(range(42, 82))
     src = source(cells, max_gap=0)
-    protocols.build("mine", cells_protocol(test_cells=["c0"]), src)
-    assert src.dropped["reason"].str.contains("spans a gap of 1 cycle (cycle 41), over",
-                                              regex=False).any()
+    left_out = []
+    protocols.build("mine", cells_protocol(test_cells=["c0"]), src, left_out=left_out)
+    assert any("spans a gap of 1 cycle (cycle 41), over" in w.row["reason"] for w in left_out)
     msg = error(paper_protocol(split={"test_fraction": 0.2, "val_fraction": 1.0, "seed": 1}),
                 source(plain()))
     assert "has no train windows" in msg and "hold out fewer" in msg

@@ -2,8 +2,10 @@
 
 import json
 
+import pandas as pd
+
 from dlnet import protocols
-from dlnet.data.sources import load_source
+from dlnet.data.sources import DROPPED_COLUMNS, load_source
 from dlnet.io import versions, write_csv, write_json
 from dlnet.logs import Log
 
@@ -18,18 +20,22 @@ def run(input, output, params, log, threads=1):
     if source.study_split is not None and pcfg["split"].get("source") == "config":
         log(f"split.source is config: the split of the dataset's cells file "
             f"({dataset.get('cells')}) is not used")
-    before = len(source.dropped)
-    splits, scaler, series = protocols.build(params.name, pcfg, source, params.fit_lengths)
-    left_out = source.dropped["reason"].iloc[before:].astype(str)
-    for why, text in (("spans a gap", f"a gap over cleaning.max_cycle_gap "
-                                      f"({source.max_cycle_gap}) missing cycles"),
-                      ("has no valid", "no valid value of a signal")):
-        n = int(left_out.str.contains(why, regex=False).sum())
+    left_out = []
+    splits, scaler, series = protocols.build(params.name, pcfg, source, params.fit_lengths,
+                                             left_out)
+    for why, text in (("gap", f"a gap over cleaning.max_cycle_gap "
+                              f"({source.max_cycle_gap}) missing cycles"),
+                      ("signal", "no valid value of a signal")):
+        n = sum(1 for w in left_out if w.why == why)
         if n:
             log(f"{n} window(s) left out: {text} (dropped.csv)")
+    dropped = source.dropped
+    if left_out:
+        dropped = pd.concat([dropped, pd.DataFrame([w.row for w in left_out],
+                                                   columns=DROPPED_COLUMNS)], ignore_index=True)
     info = {"protocol": params.name, "kind": pcfg["kind"], "dataset": dataset["adapter"],
             "scaler": scaler.to_dict(), "splits": protocols.summary(splits),
-            "dropped_rows": int(len(source.dropped)), "config": pcfg, "versions": versions()}
+            "dropped_rows": int(len(dropped)), "config": pcfg, "versions": versions()}
     for s, d in info["splits"].items():
         log(f"split {s}: {d['windows']} windows from {len(d['cells'])} cells")
     info["cells_left_out"] = cells_left_out(pcfg["kind"], series, splits)
@@ -47,7 +53,7 @@ def run(input, output, params, log, threads=1):
     if pcfg.get("trend_len") == "validation":
         log(f"trend_len {scaler.trend_len}: the quadratic baseline's best fit length on validation")
     log(f"scaler {json.dumps(scaler.to_dict())}")
-    write_csv(output.dropped, source.dropped)
+    write_csv(output.dropped, dropped)
     write_csv(output.series, series)
     protocols.save(output.dataset, splits)
     write_json(output.info, info)
