@@ -51,6 +51,13 @@ def check(config, schema=ROOT / "config.schema.yaml"):
             known = list(shipped)
             problem = (f"protocol {path[1]!r} is not complete ({error.message}): a protocol "
                        "that config.yaml does not define must set every key")
+    alternatives = [a.get("required") for a in error.validator_value or ()] \
+        if error.validator == "anyOf" else []
+    if alternatives and all(alternatives) and isinstance(error.instance, dict):
+        # the split's validation cells: listed (val_cells), or drawn (val_fraction and seed)
+        missing = [" and ".join(k for k in a if k not in error.instance) for a in alternatives]
+        problem = f"{key} needs {', or '.join(' and '.join(a) for a in alternatives)}"
+        fix = f"add {', or '.join(missing)} (config.schema.yaml documents each)"
     if (error.validator == "type" and error.validator_value == "string"
             and isinstance(error.instance, (int, float)) and "_cells" in key):
         # YAML reads test_cells: [01, 2.10] as the numbers 1 and 2.1

@@ -63,6 +63,10 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
                                                      "write the id in quotes", "the number 10"]),
     (("cleaning", "max_jump_ah"), 0.05, ["max_jump_ah' was unexpected", "became max_soh and "
                                          "max_jump_soh, fractions of the dataset's soh_reference_ah"]),
+    (("protocols", "cells", "split"), {"source": "config", "test_cells": ["b1c1"],
+                                       "val_fraction": 0.2},
+     ["column 'protocols.cells.split'", "needs val_cells, or val_fraction and seed",
+      "add val_cells, or seed"]),
 ])
 def test_a_refused_setting_is_named_in_one_line_with_the_closest_key(path, value, words):
     from dlnet.config import check
@@ -122,3 +126,11 @@ def test_only_a_cell_id_is_told_to_be_quoted():
     with pytest.raises(InputError) as e:
         check(with_change(("protocols", "cells", "dataset"), 2019))
     assert "column 'protocols.cells.dataset'" in str(e.value) and "quotes" not in str(e.value)
+
+
+def test_listed_validation_cells_need_no_fraction_or_seed():
+    """val_fraction and seed only draw validation cells: with val_cells they are not needed."""
+    from dlnet.config import check
+
+    check(with_change(("protocols", "cells", "split"),
+                      {"source": "config", "test_cells": ["b1c1"], "val_cells": ["b1c2"]}))

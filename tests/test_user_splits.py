@@ -158,6 +158,10 @@ def test_a_val_fraction_that_holds_out_no_cell_is_refused():
     splits, _, _ = protocols.build("mine", cells_protocol(test_cells=["c3"], val_cells=["c0"]),
                                    source(plain()))
     assert set(splits["val"].cell) == {"c0"}
+    listed = cells_protocol(test_cells=["c3"], val_cells=["c0"])
+    listed["split"] = {k: v for k, v in listed["split"].items() if k not in ("val_fraction", "seed")}
+    splits, _, _ = protocols.build("mine", listed, source(plain()))   # nothing left to draw
+    assert set(splits["val"].cell) == {"c0"}
     msg = error(paper_protocol(split={"test_fraction": 0.2, "val_fraction": 0, "seed": 1}),
                 source(plain()))
     assert "has no val windows" in msg and "validation needs at least one window" in msg
