@@ -48,7 +48,9 @@ class Linear:
     kind = "linear"
 
     def __init__(self, weight, bias, scaler):
-        self.weight, self.bias, self.scaler = np.asarray(weight), np.asarray(bias), scaler
+        # scikit-learn gives one output's coefficients as a vector: a (1, inputs) layer here
+        self.weight, self.bias = np.atleast_2d(weight), np.atleast_1d(bias)
+        self.scaler = scaler
         self.signals = len(scaler.signals)
         self.output_len, self.input_len = self.weight.shape[0], self.weight.shape[1] - self.signals
 

@@ -109,10 +109,10 @@ def within_noise(error, runs, cost, lineages, noise, confidence):
 
 def knee(error, cost):
     """Index of the point furthest below the straight line joining the two ends of the front,
-    after scaling error and log-cost to [0, 1]."""
+    after scaling error and log(1 + cost) to [0, 1] (a baseline costs 0 parameters)."""
     err, cst = np.asarray(error, np.float64), np.asarray(cost, np.float64)
     e = (err - err.min()) / max(np.ptp(err), 1e-12)
-    lc = np.log(cst)
+    lc = np.log1p(cst)
     c = (lc - lc.min()) / max(np.ptp(lc), 1e-12)
     a, b = np.argmin(c), np.argmin(e)      # the cheapest and the most accurate end
     p, q = np.array([c[a], e[a]]), np.array([c[b], e[b]])

@@ -17,9 +17,13 @@ def pareto_figure(frame, pool, cost="int8_bytes", protocol=""):
     """Left: validation MAE vs cost (what selection sees; finalists at their mean over seeds,
     with the seeds' range). Right: the test view of the same models. frame: candidates.csv with
     a `selected` column; pool: the selectable candidates (select's pareto.csv)."""
-    test_col = "segments_mae" if "segments_mae" in frame.columns else "test_mae"
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True)
-    for ax, col in zip(axes, ("val_mae", test_col)):
+    # the held-out view: the paper's segments, else the first test split (a protocol may have none)
+    held_out = [c for c in ("segments_mae", "test_mae", "test2_mae") if c in frame.columns][:1]
+    columns = ["val_mae", *held_out]
+    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 4.8), sharex=True,
+                             squeeze=False)
+    axes = axes[0]
+    for ax, col in zip(axes, columns):
         for stage, (marker, color) in STAGE_STYLE.items():
             sub = frame[frame["stage"] == stage]
             ax.scatter(sub[cost], sub[col], marker=marker, c=color, s=28, alpha=0.7, label=stage)
@@ -43,8 +47,9 @@ def pareto_figure(frame, pool, cost="int8_bytes", protocol=""):
         ax.set_ylabel(col.replace("_", " ") + " (SOH)")
         ax.grid(alpha=0.3)
     axes[0].set_title(f"{protocol}: validation (selection)")
-    axes[1].set_title(f"{protocol}: {test_col.removesuffix('_mae')} (reported once)")
-    axes[1].legend(fontsize=7, loc="best")
+    for col in held_out:
+        axes[1].set_title(f"{protocol}: {col.removesuffix('_mae')} (reported once)")
+    axes[-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 
@@ -82,9 +87,11 @@ FORECAST_STYLES = ({"c": "tab:blue"}, {"c": "tab:red", "ls": "--"}, {"c": "tab:g
 def cells_figure(series_by_cell, forecasts_by_cell, title):
     """Whole unseen cells (grey) with forecasts issued every few hundred cycles."""
     n = len(series_by_cell)
-    cols = min(3, n)
-    rows = int(np.ceil(n / cols))
+    cols = max(1, min(3, n))
+    rows = max(1, int(np.ceil(n / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
+    if not n:
+        axes[0, 0].text(0.5, 0.5, "no test cell with a window to forecast", ha="center")
     for ax, (cell, soh) in zip(axes.flat, series_by_cell.items()):
         ax.plot(np.arange(len(soh)), soh, c="0.6", lw=1, label="measured SOH")
         for (label, windows), style in zip(forecasts_by_cell[cell].items(), FORECAST_STYLES):

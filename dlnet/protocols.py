@@ -27,29 +27,51 @@ from dlnet.scaling import Scaler
 from dlnet.windows import WindowSet, cut, largest_steps, window_starts, windows_of_cell
 
 SPLITS = ("train", "val", "test", "test2", "segments")
+PAPER_SEGMENTS = "data/dlnet_soh/selected_segments.json"   # the paper's 16 fixed windows
 
 
-def describe(pcfg):
-    """One paragraph for the report: what the protocol measures and what may be deployed."""
+def describe(pcfg, splits=None):
+    """One paragraph for the report: what the protocol measures and what may be deployed.
+    `splits` (dataset.json's): the windows each split kept, where the data decides."""
+    splits = splits or {}
+    windows = {s: d["windows"] for s, d in splits.items()}
     if pcfg["kind"] == "paper":
-        text = ("The DLNet protocol: whole series smoothed, 20% of each cell's windows held out at "
-                "random, plus the paper's 16 segments. Test windows overlap training windows of "
-                "the same cells, so this measures interpolation within known cells.")
+        smoothing = pcfg["smoothing"]
+        smoothed = (f"whole series smoothed (Savitzky-Golay, window {smoothing['window']}, order "
+                    f"{smoothing['order']})" if smoothing["method"] == "savgol"
+                    else "series not smoothed")
+        share = pcfg["split"]["test_fraction"]
+        held = (f"{share:.0%} of each cell's windows held out at random" if share
+                else "no windows held out at random")
+        path, n_seg = pcfg.get("segments"), windows.get("segments")
+        fixed = ("" if not path else ", plus the paper's 16 segments" if path == PAPER_SEGMENTS
+                 else f", plus {n_seg} fixed segments ({path})" if n_seg is not None
+                 else f", plus the fixed segments of {path}")
+        text = (f"The DLNet protocol: {smoothed}, {held}{fixed}. Test windows overlap "
+                "training windows of the same cells, so this measures interpolation within "
+                "known cells.")
         if pcfg["scaling"] == "minmax":
             text += " As published: min-max scaling."
-    elif pcfg["split"]["source"] == "config":
-        split = pcfg["split"]
-        scored = [f"the {s} cells ({few(map(str, split[f'{s}_cells']))})"
-                  for s in ("test", "test2") if split.get(f"{s}_cells")]
-        text = ("A cell split set in the configuration: models never see a test cell; "
-                + (f"every window of {' and '.join(scored)} is scored on raw, unsmoothed SOH."
-                   if scored else "no test cells are listed, so only validation scores them."))
     else:
-        text = ("The study's own cell split: models never see a test cell; every window of the "
-                "Prim. Test (test) and Sec. test (test2) cells is scored on raw, unsmoothed SOH.")
+        config_split = pcfg["split"]["source"] == "config"
+        named = {"test": "the Prim. Test (test) cells", "test2": "the Sec. test (test2) cells"}
+        if config_split:
+            named = {s: f"the {s} cells ({few(map(str, pcfg['split'][f'{s}_cells']))})"
+                     for s in ("test", "test2") if pcfg["split"].get(f"{s}_cells")}
+        # a split whose every cell lost its windows (dataset.json) is not scored
+        scored = [named[s] for s in named if not splits or s in splits]
+        text = ("A cell split set in the configuration" if config_split
+                else "The study's own cell split") + ": models never see a test cell; "
+        text += (f"every window of {' and '.join(scored)} is scored on raw, unsmoothed SOH."
+                 if scored else "no test cell is scored, so only validation scores the models.")
     if pcfg["scaling"] == "quadratic":
+        trend = pcfg.get("trend_len", "validation")
         text += (" The models learn the correction to the quadratic extrapolation of the last "
-                 "inputs (scaling: quadratic), the parabola's length chosen on validation.")
+                 "inputs (scaling: quadratic), " + ("the parabola's length chosen on validation."
+                                                    if trend == "validation" else
+                                                    f"a parabola through the last {trend} inputs."))
+    elif not (pcfg["kind"] == "paper" and pcfg["scaling"] == "minmax"):
+        text += f" Inputs scaled {pcfg['scaling']} (dlnet/scaling.py)."
     if pcfg.get("signals"):
         text += (f" Beside the SOH window the models read {', '.join(pcfg['signals'])} "
                  "(dlnet/signals.py).")
@@ -139,6 +161,12 @@ def build(name, pcfg, source, fit_lengths=(), left_out=None):
                              "whole-series smoothing lets inputs see their targets",
                              f"set protocols.{name}.smoothing.method to none (only the paper "
                              "protocol smooths, for comparison)", column=f"protocols.{name}.smoothing")
+        if smoothing["order"] >= smoothing["window"]:
+            raise InputError(config_source(), f"protocols.{name}.smoothing.order "
+                             f"({smoothing['order']}) is not below its window "
+                             f"({smoothing['window']}): no polynomial of that order smooths",
+                             "lower the order or widen the window (the paper's: window 5, "
+                             "order 2)", column=f"protocols.{name}.smoothing")
         series = series.copy()
         series["soh"] = series.groupby("cell_id", sort=False)["soh"].transform(
             lambda s: savgol_series(s.to_numpy(), smoothing["window"], smoothing["order"]))
@@ -164,6 +192,9 @@ def build(name, pcfg, source, fit_lengths=(), left_out=None):
     for s in ("train", "val"):
         if not len(splits.get(s, ())):
             _no_windows(name, s, names, series, source, left_out)
+    # a held-out split left without windows (its cells lack a signal's value, or its share is 0)
+    # is no split: nothing scores it, and dataset.json names its cells (cells_left_out)
+    splits = {s: w for s, w in splits.items() if len(w)}
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
                         trend_length(name, pcfg, splits["val"], fit_lengths),
@@ -359,10 +390,16 @@ def _segments(path, cells, n_in, n_out, max_gap):
                              "restore the shipped segments file or do not exclude that cell",
                              cell=seg["cell_id"])
         cycles, soh = cells[seg["cell_id"]]
-        if seg["end"] - seg["start"] != n_in + n_out or seg["end"] > len(soh):
-            raise InputError(path, f"segment {seg['start']}:{seg['end']} does not fit a "
-                             f"{n_in}+{n_out} window inside the {len(soh)}-value series",
-                             "use segments of input_len + output_len values", cell=seg["cell_id"])
+        length = seg["end"] - seg["start"]
+        if length != n_in + n_out:
+            raise InputError(path, f"segment {seg['start']}:{seg['end']} holds {length} values, "
+                             f"not the {n_in + n_out} of an input_len + output_len "
+                             f"({n_in}+{n_out}) window", "use segments of input_len + output_len "
+                             "values (the paper's hold 100+100)", cell=seg["cell_id"])
+        if seg["end"] > len(soh):
+            raise InputError(path, f"segment {seg['start']}:{seg['end']} ends past the "
+                             f"{len(soh)}-value series", "end it inside the series",
+                             cell=seg["cell_id"])
         gap = []
         _gap_free("segments", seg["cell_id"], cycles, np.array([seg["start"]]), n_in + n_out,
                   max_gap, gap)

@@ -102,7 +102,13 @@ def _cell(v):
     if isinstance(v, numbers.Integral):
         return f"{int(v):,}"
     if isinstance(v, numbers.Real):
-        return f"{v:.5f}" if abs(v) < 1 else f"{v:,.0f}"
+        # counts come as floats from a column with gaps; an error or a latency of 1 or more
+        # keeps its decimals
+        if abs(v) < 1:
+            return f"{v:.5f}"
+        if v == round(v) or abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.4g}"
     return str(v)
 
 
@@ -310,6 +316,19 @@ def finalists_table(pareto_csv):
     })
 
 
+RULES = {
+    "within_noise": "Of the candidates within noise and beaten by none, the cheapest is selected.",
+    "knee": ("The rule here is `knee`: of the front by mean validation MAE and log(1 + cost), the "
+             "candidate furthest below the line joining its cheapest and most accurate ends is "
+             "selected; margin_se and within_noise are shown, not used."),
+}
+
+
+def finalists_note(rule):
+    """The selection table's note, with the sentence of the rule that chose (selected.json)."""
+    return FINALISTS_NOTE.format(rule=RULES[rule])
+
+
 FINALISTS_NOTE = (
     "Validation only. val_mae_int8: the mean over the seeds of the validation MAE as the int8 "
     "core computes it (min and max beside); the baselines and ridge are exact. latency_ms (where "
@@ -323,8 +342,7 @@ FINALISTS_NOTE = (
     "seed by seed (the same student's lineage), which cancels what a seed shares across the "
     "lineage, so a small difference can be significant there and not between two students. "
     "beaten_by: a candidate at most as costly and at most as wrong on mean validation MAE, which "
-    "rules this one out whatever its margin. Of the candidates within noise and beaten by none, "
-    "the cheapest is selected. reruns: the share of simulated reruns (every finalist retrained "
+    "rules this one out whatever its margin. {rule} reruns: the share of simulated reruns (every finalist retrained "
     "elsewhere) that choose it. The finalists are the first front's liquid network with the "
     "lowest validation MAE of one run, in float, and the cheapest within "
     "`pareto.finalist_band` of it (`pareto.finalists` in all), less any the rule may not choose "
@@ -342,8 +360,12 @@ def validation_note(splits, left_out=None):
                 f"{len(val['cells'])} cells, reaching {val['reach']:,} values into a cell's "
                 f"series (the training windows: {train['reach']:,}).")
     for s, cells in (left_out or {}).items():
-        text += (f" {len(cells)} {s} cell(s) kept no window, for lack of a valid value of a "
-                 f"signal, and are left out of its scores: {few(cells, 5)}.")
+        if s in splits:
+            text += (f" {len(cells)} {s} cell(s) kept no window, for lack of a valid value of a "
+                     f"signal, and are left out of its scores: {few(cells, 5)}.")
+        else:
+            text += (f" No {s} cell kept a window, for lack of a valid value of a signal, so "
+                     f"{s} is not scored ({len(cells)} cell(s): {few(cells, 5)}).")
     return text
 
 

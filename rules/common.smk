@@ -12,7 +12,6 @@ from dlnet.data.sources import check_files as check_dataset_files
 from dlnet.data.sources import input_files
 from dlnet.errors import InputError, config_source
 from dlnet.names import protocol_students, student_architectures
-from dlnet.protocols import describe
 from dlnet.seeds import lineage, run_seeds
 from dlnet.signals import check_datasets as check_signal_datasets
 from dlnet.signals import groups as ablation_groups
@@ -22,7 +21,8 @@ RATIOS = [f"{r:g}" for r in config["pruning"]["ratios"]]
 # The finalists' extra training runs: every seed but the configured one, which the main tree has.
 EXTRA_SEEDS = run_seeds(config["seed"], config["pareto"]["seeds"])[1:]
 PEERS = config["peers"]
-# What both int8 paths of a model are quantized with (the select rule scores finalists with it).
+# How the native core's int8 model is quantized (the select rule scores finalists with it; the
+# TFLite export reads calibration_windows alone).
 QUANTIZATION = {k: v for k, v in config["deploy"].items() if k not in ("verify", "int8_tolerance")}
 
 
@@ -330,10 +330,6 @@ def ablation_results(wildcards):
     if not protocol_config(wildcards)["ablation"]:
         return []
     return [f"results/{wildcards.protocol}/ablation/{group}.json" for group in ABLATION_GROUPS]
-
-
-def protocol_description(wildcards):
-    return describe(protocol_config(wildcards))
 
 
 def all_targets():

@@ -63,7 +63,7 @@ rule summary:
     params:
         protocol=lambda w: w.protocol,
         kind=lambda w: protocol_config(w)["kind"],
-        description=protocol_description,
+        protocol_config=protocol_config,
         signals=lambda w: protocol_config(w)["signals"],
         min_gain=config["ablation"]["min_gain"],
         max_int8_bytes=max_int8_bytes,

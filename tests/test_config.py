@@ -63,6 +63,9 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
                                                      "write the id in quotes", "the number 10"]),
     (("cleaning", "max_jump_ah"), 0.05, ["max_jump_ah' was unexpected", "became max_soh and "
                                          "max_jump_soh, fractions of the dataset's soh_reference_ah"]),
+    (("protocols", "paper", "smoothing"), {"method": "savgol"},
+     ["column 'protocols.paper.smoothing'", "'window' is a required property"]),
+    (("deploy", "calibration_windows"), 1, ["column 'deploy.calibration_windows'", "minimum"]),
     (("protocols", "cells", "split"), {"source": "config", "test_cells": ["b1c1"],
                                        "val_fraction": 0.2},
      ["column 'protocols.cells.split'", "needs val_cells, or val_fraction and seed",

@@ -173,6 +173,14 @@ def test_knee_of_error_against_log_cost():
     assert knee([0.010, 0.0103, 0.02, 0.0104], [9000, 3000, 500, 2500]) == 3
 
 
+def test_a_knee_with_a_baseline_of_no_parameters_is_the_same_in_any_order():
+    # cost: params, where a polynomial baseline has none (log 0 made every distance NaN and the
+    # first row won); the bend is the 1,000-parameter model
+    error, cost = np.array([0.004, 0.0012, 0.001]), np.array([0, 1000, 5000])
+    assert knee(error, cost) == 1
+    assert knee(error[::-1], cost[::-1]) == 1
+
+
 def test_seed_noise_by_hand():
     """Two lineages: h4 and its pruned h4_p0.5 move together from seed to seed, h8 alone."""
     runs = pd.DataFrame({

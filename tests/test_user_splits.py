@@ -116,6 +116,16 @@ def test_a_paper_segment_across_a_gap_is_refused_naming_the_segments_file(tmp_pa
                    if c == "c1")
 
 
+def test_a_segment_of_another_length_than_the_window_is_told_so(tmp_path):
+    path = tmp_path / "segments.json"
+    path.write_text(json.dumps([{"battery": "c0", "start": 0, "end": 40}]))
+    msg = error(paper_protocol(segments=str(path)), source(plain(n=80)))
+    assert f"segment 0:40 holds 40 values, not the {N_IN + N_OUT} of an input_len + output_len" in msg
+    path.write_text(json.dumps([{"battery": "c0", "start": 70, "end": 90}]))
+    assert "segment 70:90 ends past the 80-value series" in error(
+        paper_protocol(segments=str(path)), source(plain(n=80)))
+
+
 def test_no_window_of_the_shipped_data_is_left_out_for_a_gap(root):
     """The study's cells skip at most the one cycle cleaning drops; the paper's series (SOH, not
     measured capacity, so no gap limit applies) step by one cycle everywhere."""
@@ -273,3 +283,9 @@ def test_a_test_cell_without_a_signal_is_named_where_its_scores_are_read(tmp_pat
     note = summary.validation_note(info["splits"], info["cells_left_out"])
     assert "1 test cell(s) kept no window, for lack of a valid value of a signal, and are left " \
            "out of its scores: c4." in note
+
+
+def test_a_smoothing_order_not_below_its_window_is_refused():
+    msg = error(paper_protocol(smoothing={"method": "savgol", "window": 3, "order": 3}),
+                source(plain()))
+    assert "protocols.mine.smoothing.order (3) is not below its window (3)" in msg

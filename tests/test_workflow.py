@@ -429,6 +429,13 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
             assert cells["held"] == 1.0 and "Validation is one cell" in text
         val = json.loads((r / "data/dataset.json").read_text())["splits"]["val"]
         assert f"{val['windows']:,} from {len(val['cells'])} cells, reaching {val['reach']:,} values" in text
+        # the protocol as configured (the tiny segments file), not as the shipped config has it
+        splits = json.loads((r / "data/dataset.json").read_text())["splits"]
+        assert (f"plus {splits['segments']['windows']} fixed segments (tests/data/segments_tiny.json)"
+                if p.startswith("paper") else "every window of the Prim. Test (test) cells and "
+                "the Sec. test (test2) cells is scored") in text
+        if selected["kind"] == "liquid":                # the TFLite file says what it holds
+            assert "\n// int8 weights (per tensor), " in (r / "deploy/model_tflite.h").read_text()
         size = json.loads((r / "deploy/size.json").read_text())
         table = pd.read_csv(r / "report/main_table.csv")
         deployed = table[table["stage"] == "deployed"]

@@ -68,3 +68,22 @@ def fully_connected_macs(data):
     return int(sum(
         int(np.prod(graph.tensors[op.inputs[1]].shape)) for op in graph.operators
         if runtime.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex]) == fc))
+
+
+def quantization(data):
+    """How the file's integers are laid out, read from the file itself: "weights" per_tensor or
+    per_channel (the FULLY_CONNECTED weights' scales), "activations" {tensor type: count} of the
+    tensors no buffer holds (what the ops compute)."""
+    fc = schema.BuiltinOperator.FULLY_CONNECTED
+    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = parse(data)
+    graph = model.subgraphs[0]
+    weights = [graph.tensors[op.inputs[1]] for op in graph.operators
+               if runtime.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex])
+               == fc]
+    channels = {len(w.quantization.scale) for w in weights if w.quantization is not None
+                and w.quantization.scale is not None}
+    computed = [t for t in graph.tensors
+                if model.buffers[t.buffer].data is None or not len(model.buffers[t.buffer].data)]
+    return {"weights": "per_channel" if max(channels, default=1) > 1 else "per_tensor",
+            "activations": dict(Counter(types[t.type] for t in computed))}

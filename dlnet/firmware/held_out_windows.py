@@ -1,7 +1,7 @@
 """The real windows a firmware runs, and the C headers that carry them into the build.
 
 Windows come from the held-out splits of the protocol's dataset.npz (test, test2, segments:
-never train or val), in that order, `n` of them spread evenly over all held-out windows (all of
+never train, and val only for a protocol that holds out nothing), in that order, `n` of them spread evenly over all held-out windows (all of
 them when there are fewer), so the same dataset always gives the same windows. Rule latency
 takes validation windows instead: the choice it serves reads no held-out data. Values go in as
 Q1.14, exactly as dlnet.quant.fixedpoint.soh_to_q rounds them; the raw signals beside each
@@ -57,6 +57,10 @@ def pick(dataset, n, input_len, n_signals=None, splits=HELD_OUT):
     dataset's signals."""
     windows = protocols.load(dataset)
     parts = [(s, windows[s]) for s in splits if s in windows and len(windows[s])]
+    if not parts and tuple(splits) == HELD_OUT:
+        # a protocol that holds out nothing (no test cells listed): its validation windows are
+        # the only ones the models did not train on; Selection.split names them
+        parts = [("val", windows["val"])] if len(windows.get("val", ())) else []
     if not parts:
         raise InputError(dataset, f"has no {'/'.join(splits)} windows",
                          "rerun prepare_data with a protocol that keeps "

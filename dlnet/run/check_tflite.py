@@ -35,6 +35,9 @@ def run(input, output, params, log, threads=1):
               "flatbuffer_bytes": len(data),
               "arena_bytes": arena, "arena_recorded": recorded,
               "ops": flatbuffer.op_counts(data), "input": micro.input, "output": micro.output,
+              # as the file holds it: the TFLite export quantizes as the paper did (per-tensor
+              # weights, observed ranges), whatever deploy.weights and calibration set
+              "quantization": flatbuffer.quantization(data),
               "float": metrics.all_splits(splits, float_soh),
               "tflite_micro": metrics.all_splits(splits, int8_soh)}
     # The int8 model scored against the float model's forecasts: what quantization alone costs.

@@ -40,8 +40,12 @@ def run(input, output, params, log, threads=1):
         log(f"split {s}: {d['windows']} windows from {len(d['cells'])} cells")
     info["cells_left_out"] = cells_left_out(pcfg["kind"], series, splits)
     for s, cells in info["cells_left_out"].items():
-        log(f"split {s}: {len(cells)} of its cells kept no window (no valid value of a signal), "
-            f"so its scores leave them out: {cells}")
+        if s in splits:
+            log(f"split {s}: {len(cells)} of its cells kept no window (no valid value of a "
+                f"signal), so its scores leave them out: {cells}")
+        else:
+            log(f"split {s}: none of its {len(cells)} cells kept a window (no valid value of a "
+                f"signal), so it is not scored: {cells}")
     if "segments" in splits:
         info["segment_overlaps"] = protocols.segment_overlaps(splits)
         for o in info["segment_overlaps"]:
@@ -66,9 +70,12 @@ def cells_left_out(kind, series, splits):
     if kind != "cells":
         return {}
     out = {}
-    for s, w in splits.items():
+    for s in series["split"].unique():
+        if s == "excluded":
+            continue
         named = set(series.loc[series["split"] == s, "cell_id"])
-        lost = sorted(named - set(w.cell.tolist()))
+        kept = set(splits[s].cell.tolist()) if s in splits else set()
+        lost = sorted(named - kept)
         if lost:
             out[s] = lost
     return out

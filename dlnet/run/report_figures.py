@@ -51,7 +51,11 @@ def _unseen_cells_figure(series_csv, splits, forecasts, signal_names, params):
     n_out = splits["train"].y.shape[1]
     chosen = []
     for split in ("test", "test2"):
-        cells = series[series["split"] == split].groupby("cell_id").size().sort_values()
+        if split not in splits:
+            continue
+        scored = set(splits[split].cell.tolist())  # a cell without a signal's value has no window
+        rows = series[(series["split"] == split) & series["cell_id"].isin(scored)]
+        cells = rows.groupby("cell_id").size().sort_values()
         if len(cells):
             idx = np.linspace(0, len(cells) - 1, min(params.cells_per_split, len(cells))).round()
             chosen += [cells.index[int(i)] for i in np.unique(idx)]
@@ -64,6 +68,8 @@ def _unseen_cells_figure(series_csv, splits, forecasts, signal_names, params):
                                   [cell] * len(starts), starts, n_in)
         # as in the protocol's splits: a window without a value of a signal is left out
         keep = np.isfinite(s).all(axis=1)
+        if not keep.any():
+            continue
         starts, s = starts[keep], s[keep]
         x, _ = cut(soh, starts, n_in, n_out)
         x = np.concatenate([s, x], axis=1)

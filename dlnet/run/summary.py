@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from dlnet import stage_times, summary
+from dlnet import protocols, stage_times, summary
 from dlnet.io import read_json, write_csv, write_text
 from dlnet.logs import Log
 from dlnet.run import planned
@@ -24,7 +24,8 @@ def run(input, output, params, log, threads=1):
     selected = read_json(input.selected)
     finalists = summary.finalists_table(input.pareto)
     lines = [f"# {params.protocol}: main table", "",
-             f"Protocol `{params.protocol}` ({params.kind}). {params.description}"
+             f"Protocol `{params.protocol}` ({params.kind}). "
+             + protocols.describe(params.protocol_config, info["splits"])
              + summary.validation_note(info["splits"], info.get("cells_left_out")), "",
              summary.selection_text(selected, input.seeds, input.candidates), "",
              summary.to_markdown(table), "",
@@ -41,7 +42,7 @@ def run(input, output, params, log, threads=1):
              summary.against_baseline_note(input.against_baseline), "",
              "## The selection", "",
              summary.to_markdown(finalists), "",
-             summary.FINALISTS_NOTE, "",
+             summary.finalists_note(selected["rule"]["rule"]), "",
              "## On the microcontroller", "",
              summary.to_markdown(firmware), "",
              "Instructions are counted in QEMU (Cortex-M4, -icount); cycles cost each "
