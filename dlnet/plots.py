@@ -15,7 +15,8 @@ STAGE_STYLE = {"teacher": ("s", "tab:red"), "student": ("o", "tab:blue"),
 
 def pareto_figure(frame, pool, cost="int8_bytes", protocol=""):
     """Left: validation MAE vs cost (what selection sees; finalists at their mean over seeds,
-    with the seeds' range). Right: the test view of the same models. frame: candidates.csv with
+    with the seeds' range). Right, where the protocol holds windows out: the held-out view of
+    the same models. frame: candidates.csv with
     a `selected` column; pool: the selectable candidates (select's pareto.csv)."""
     # the held-out view: the paper's segments, else the first test split (a protocol may have none)
     held_out = [c for c in ("segments_mae", "test_mae", "test2_mae") if c in frame.columns][:1]
@@ -47,8 +48,8 @@ def pareto_figure(frame, pool, cost="int8_bytes", protocol=""):
         ax.set_ylabel(col.replace("_", " ") + " (SOH)")
         ax.grid(alpha=0.3)
     axes[0].set_title(f"{protocol}: validation (selection)")
-    for col in held_out:
-        axes[1].set_title(f"{protocol}: {col.removesuffix('_mae')} (reported once)")
+    if held_out:
+        axes[1].set_title(f"{protocol}: {held_out[0].removesuffix('_mae')} (reported once)")
     axes[-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig

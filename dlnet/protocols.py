@@ -15,6 +15,7 @@ dropped.csv) where two of its consecutive values lie more than cleaning.max_cycl
 cycles apart: it would pass for consecutive cycles.
 """
 
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -30,26 +31,31 @@ SPLITS = ("train", "val", "test", "test2", "segments")
 PAPER_SEGMENTS = "data/dlnet_soh/selected_segments.json"   # the paper's 16 fixed windows
 
 
-def describe(pcfg, splits=None):
+def describe(pcfg, splits=None, trend_len=None):
     """One paragraph for the report: what the protocol measures and what may be deployed.
-    `splits` (dataset.json's): the windows each split kept, where the data decides."""
+    `splits` (dataset.json's): the windows each split kept, where the data decides; `trend_len`
+    (its scaler's): the parabola's length a `trend_len: validation` protocol chose."""
     splits = splits or {}
-    windows = {s: d["windows"] for s, d in splits.items()}
     if pcfg["kind"] == "paper":
         smoothing = pcfg["smoothing"]
         smoothed = (f"whole series smoothed (Savitzky-Golay, window {smoothing['window']}, order "
                     f"{smoothing['order']})" if smoothing["method"] == "savgol"
                     else "series not smoothed")
         share = pcfg["split"]["test_fraction"]
-        held = (f"{share:.0%} of each cell's windows held out at random" if share
+        held = (f"{100 * share:g}% of each cell's windows held out at random" if share
                 else "no windows held out at random")
-        path, n_seg = pcfg.get("segments"), windows.get("segments")
-        fixed = ("" if not path else ", plus the paper's 16 segments" if path == PAPER_SEGMENTS
-                 else f", plus {n_seg} fixed segments ({path})" if n_seg is not None
-                 else f", plus the fixed segments of {path}")
-        text = (f"The DLNet protocol: {smoothed}, {held}{fixed}. Test windows overlap "
-                "training windows of the same cells, so this measures interpolation within "
-                "known cells.")
+        path = pcfg.get("segments")
+        n_seg = splits.get("segments", {}).get("windows")
+        count = f"{n_seg} " if n_seg is not None else ""
+        fixed = ("" if not path else
+                 f", plus the paper's {count}segments" if os.path.normpath(path) == PAPER_SEGMENTS
+                 else f", plus {count}fixed segments ({path})")
+        text = f"The DLNet protocol: {smoothed}, {held}{fixed}."
+        if not splits or {"test", "segments"} & set(splits):
+            text += (" Test windows overlap training windows of the same cells, so this "
+                     "measures interpolation within known cells.")
+        else:
+            text += " Nothing is held out, so only validation scores the models."
         if pcfg["scaling"] == "minmax":
             text += " As published: min-max scaling."
     else:
@@ -65,11 +71,13 @@ def describe(pcfg, splits=None):
         text += (f"every window of {' and '.join(scored)} is scored on raw, unsmoothed SOH."
                  if scored else "no test cell is scored, so only validation scores the models.")
     if pcfg["scaling"] == "quadratic":
-        trend = pcfg.get("trend_len", "validation")
+        trend = pcfg.get("trend_len", pcfg["input_len"])        # Scaler.fit's default
+        chosen = f" ({trend_len} inputs)" if trend_len is not None else ""
         text += (" The models learn the correction to the quadratic extrapolation of the last "
-                 "inputs (scaling: quadratic), " + ("the parabola's length chosen on validation."
-                                                    if trend == "validation" else
-                                                    f"a parabola through the last {trend} inputs."))
+                 "inputs (scaling: quadratic), " + (f"the parabola's length chosen on "
+                                                    f"validation{chosen}." if trend == "validation"
+                                                    else f"a parabola through the last {trend} "
+                                                    "inputs."))
     elif not (pcfg["kind"] == "paper" and pcfg["scaling"] == "minmax"):
         text += f" Inputs scaled {pcfg['scaling']} (dlnet/scaling.py)."
     if pcfg.get("signals"):
@@ -147,8 +155,9 @@ def build(name, pcfg, source, fit_lengths=(), left_out=None):
     """Return (splits: name -> WindowSet, scaler, processed series frame with split column).
 
     `fit_lengths`: the candidate parabola lengths of `trend_len: validation` (baselines.fit_lengths).
-    `left_out`: a list that receives a LeftOut for each window the protocol leaves out; the
-    source is not changed, so that one source can build several protocols."""
+    `left_out`: a fresh list that receives a LeftOut for each window the protocol leaves out
+    (one list per build: its counts name no protocol); the source is not changed, so that one
+    source can build several protocols."""
     left_out = [] if left_out is None else left_out
     series = select_cells(source.series, pcfg.get("include_cells"), pcfg["exclude_cells"],
                           f"protocols.{name}")
@@ -191,9 +200,9 @@ def build(name, pcfg, source, fit_lengths=(), left_out=None):
                                left_out)
     for s in ("train", "val"):
         if not len(splits.get(s, ())):
-            _no_windows(name, s, names, series, source, left_out)
+            _no_windows(name, pcfg, s, names, series, source, left_out)
     # a held-out split left without windows (its cells lack a signal's value, or its share is 0)
-    # is no split: nothing scores it, and dataset.json names its cells (cells_left_out)
+    # is no split: nothing scores it; prepare_data logs it (and names a cells protocol's cells)
     splits = {s: w for s, w in splits.items() if len(w)}
     train = splits["train"]
     scaler = Scaler.fit(pcfg["scaling"], train.x, train.y, pcfg["anchor_len"],
@@ -225,7 +234,7 @@ def _with_signals(name, splits, columns, names, n_in, left_out):
     return out
 
 
-def _no_windows(name, split, names, series, source, left_out):
+def _no_windows(name, pcfg, split, names, series, source, left_out):
     """The InputError of a protocol whose `split` has no windows, naming what left them out: a
     signal column out of its plausible range (a unit other than dlnet/signals.py reads), a
     signal's missing values, or gaps in the cycles."""
@@ -243,8 +252,10 @@ def _no_windows(name, split, names, series, source, left_out):
     why = [f"{lacking} left out for lack of a signal's value"] if lacking else []
     why += [f"{spanning} left out for a gap over cleaning.max_cycle_gap"] if spanning else []
     if split == "val":
+        more = ("list other validation cells (val_cells)" if "val_cells" in pcfg["split"]
+                else f"a larger protocols.{name}.split.val_fraction")
         fix = ("validation needs at least one window (it chooses the model and stops training): "
-               f"give it more cells or a larger protocols.{name}.split.val_fraction")
+               f"give it more cells or {more}")
     else:
         fix = (f"give it more cells, or hold out fewer (protocols.{name}.split: a smaller "
                "val_fraction or test_fraction, fewer listed cells)")
@@ -494,8 +505,13 @@ def _val_cells(field, split, cells, assignment):
     if not train_cells:
         raise InputError(config_source(), "no training cells are left", "use fewer test cells",
                          column=field)
-    if split.get("val_cells"):
+    if "val_cells" in split:
         val = list(split["val_cells"])
+        if not val:
+            raise InputError(config_source(), f"{field}.val_cells lists no cell, and validation "
+                             "needs at least one (it chooses the model and stops training)",
+                             f"list validation cells, or remove val_cells to draw them with "
+                             "val_fraction and seed", column=f"{field}.val_cells")
         check_known(val, cells, f"{field}.val_cells", "the dataset (or excluded)")
         taken = sorted(set(val) - set(train_cells))
         if taken:

@@ -102,11 +102,11 @@ def _cell(v):
     if isinstance(v, numbers.Integral):
         return f"{int(v):,}"
     if isinstance(v, numbers.Real):
-        # counts come as floats from a column with gaps; an error or a latency of 1 or more
-        # keeps its decimals
-        if abs(v) < 1:
+        # counts come as floats from a column with gaps; an error or a latency between 1 and
+        # 1000 keeps four significant digits
+        if not math.isfinite(v) or abs(v) < 1:
             return f"{v:.5f}"
-        if v == round(v) or abs(v) >= 1000:
+        if v == round(v) or abs(float(f"{v:.4g}")) >= 1000:
             return f"{v:,.0f}"
         return f"{v:.4g}"
     return str(v)
@@ -176,7 +176,8 @@ def latency_note(selected, m4_report):
             "validation windows")
     if lat is None:
         return text + "."
-    text += f", the traced held-out windows above {lat['high']:.3f} ms"
+    traced = "validation" if read_json(m4_report).get("splits") == ["val"] else "held-out"
+    text += f", the traced {traced} windows above {lat['high']:.3f} ms"
     return text + (": over the limit, since the two runs read other windows; lower the limit "
                    "to keep a margin." if lat["high"] > limit else ".")
 
@@ -342,7 +343,8 @@ FINALISTS_NOTE = (
     "seed by seed (the same student's lineage), which cancels what a seed shares across the "
     "lineage, so a small difference can be significant there and not between two students. "
     "beaten_by: a candidate at most as costly and at most as wrong on mean validation MAE, which "
-    "rules this one out whatever its margin. {rule} reruns: the share of simulated reruns (every finalist retrained "
+    "rules this one out whatever its margin. {rule} "
+    "reruns: the share of simulated reruns (every finalist retrained "
     "elsewhere) that choose it. The finalists are the first front's liquid network with the "
     "lowest validation MAE of one run, in float, and the cheapest within "
     "`pareto.finalist_band` of it (`pareto.finalists` in all), less any the rule may not choose "

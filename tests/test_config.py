@@ -67,6 +67,9 @@ def test_a_bad_key_or_value_is_refused_naming_it(path, value, words):
      ["column 'protocols.paper.smoothing'", "'window' is a required property"]),
     (("deploy", "calibration_windows"), 1, ["column 'deploy.calibration_windows'", "minimum"]),
     (("protocols", "cells", "split"), {"source": "config", "test_cells": ["b1c1"],
+                                       "val_cells": []},
+     ["column 'protocols.cells.split.val_cells'", "[]"]),
+    (("protocols", "cells", "split"), {"source": "config", "test_cells": ["b1c1"],
                                        "val_fraction": 0.2},
      ["column 'protocols.cells.split'", "needs val_cells, or val_fraction and seed",
       "add val_cells, or seed"]),
@@ -135,5 +138,7 @@ def test_listed_validation_cells_need_no_fraction_or_seed():
     """val_fraction and seed only draw validation cells: with val_cells they are not needed."""
     from dlnet.config import check
 
-    check(with_change(("protocols", "cells", "split"),
-                      {"source": "config", "test_cells": ["b1c1"], "val_cells": ["b1c2"]}))
+    listed = with_change(("protocols", "cells", "split"),
+                         {"source": "config", "test_cells": ["b1c1"], "val_cells": ["b1c2"]})
+    check(copy.deepcopy(listed))
+    validate(listed, SCHEMA)                              # as the Snakefile validates it

@@ -38,6 +38,18 @@ def test_ridge_recovers_an_exact_linear_rule_and_knn_is_costed_by_what_it_stores
                                             "components 2, neighbours 8"}
 
 
+def test_ridge_of_one_output_forecasts_and_quantizes():
+    """scikit-learn gives one output's coefficients as a vector (output_len 1 crashed)."""
+    rows = linear_windows(200, 0).x
+    one = {s: WindowSet(rows[:, :19], rows[:, 19:], ["c"] * len(rows), np.arange(len(rows)))
+           for s in ("train", "val")}
+    scaler = Scaler.fit("anchored", one["train"].x, one["train"].y, anchor_len=3)
+    ridge, r = learned.evaluate(one, scaler, {"ridge": {"alpha": [1e-6]}, "knn": GRID["knn"]},
+                                log=lambda s: None)["ridge"]
+    assert (ridge.linear.output_len, ridge.linear.input_len) == (1, 19)
+    assert r["val"]["mae"] < 1e-5 and r["int8"]["val"]["mae"] < 1e-4
+
+
 def test_settings_are_chosen_on_validation_only():
     noisy_val = {"train": linear_windows(200, 0, noise=2e-3), "val": linear_windows(50, 1, noise=2e-3)}
     scaler = Scaler.fit("anchored", noisy_val["train"].x, noisy_val["train"].y, anchor_len=3)

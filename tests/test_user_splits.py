@@ -168,10 +168,6 @@ def test_a_val_fraction_that_holds_out_no_cell_is_refused():
     splits, _, _ = protocols.build("mine", cells_protocol(test_cells=["c3"], val_cells=["c0"]),
                                    source(plain()))
     assert set(splits["val"].cell) == {"c0"}
-    listed = cells_protocol(test_cells=["c3"], val_cells=["c0"])
-    listed["split"] = {k: v for k, v in listed["split"].items() if k not in ("val_fraction", "seed")}
-    splits, _, _ = protocols.build("mine", listed, source(plain()))   # nothing left to draw
-    assert set(splits["val"].cell) == {"c0"}
     msg = error(paper_protocol(split={"test_fraction": 0.2, "val_fraction": 0, "seed": 1}),
                 source(plain()))
     assert "has no val windows" in msg and "validation needs at least one window" in msg
@@ -213,7 +209,9 @@ def test_prepare_data_logs_the_gap_rule_and_an_unused_cells_file(tmp_path, root)
     log = (tmp_path / "prepare.log").read_text()
     assert f"the split of the dataset's cells file ({tmp_path / 'cells.csv'}) is not used" in log
     assert "12 window(s) left out: a gap over cleaning.max_cycle_gap" in log
-    assert pd.read_csv(out.dropped)["reason"].str.contains("spans a gap").sum() == 12
+    dropped = pd.read_csv(out.dropped)
+    assert dropped.columns.tolist() == ["cell_id", "cycle", "capacity", "soh", "reason"]
+    assert dropped["reason"].str.contains("spans a gap").sum() == 12
 
 
 def test_the_summary_describes_a_configured_split_not_the_studys():
@@ -289,3 +287,40 @@ def test_a_smoothing_order_not_below_its_window_is_refused():
     msg = error(paper_protocol(smoothing={"method": "savgol", "window": 3, "order": 3}),
                 source(plain()))
     assert "protocols.mine.smoothing.order (3) is not below its window (3)" in msg
+
+
+def test_listed_validation_cells_need_no_fraction_and_an_empty_list_is_refused():
+    listed = cells_protocol(test_cells=["c3"], val_cells=["c0"])
+    listed["split"] = {k: v for k, v in listed["split"].items() if k not in ("val_fraction", "seed")}
+    splits, _, _ = protocols.build("mine", listed, source(plain()))   # nothing left to draw
+    assert set(splits["val"].cell) == {"c0"}
+    msg = error({**listed, "split": {**listed["split"], "val_cells": []}}, source(plain()))
+    assert "protocols.mine.split.val_cells lists no cell" in msg
+
+
+def test_the_description_says_what_was_configured(root):
+    """The summary's first paragraph follows the protocol as configured and as its data came out,
+    not the shipped config.yaml."""
+    import yaml
+
+    shipped = yaml.safe_load((root / "config.yaml").read_text())["protocols"]
+    paper, cells = shipped["paper"], shipped["cells"]
+    text = protocols.describe(paper, {"train": {}, "test": {}, "segments": {"windows": 16}})
+    assert "smoothed (Savitzky-Golay, window 5, order 2), 20% of each cell's windows held out " \
+           "at random, plus the paper's 16 segments. Test windows overlap" in text
+    bare = {**paper, "smoothing": {"method": "none"}, "segments": None,
+            "split": {**paper["split"], "test_fraction": 0.0}}
+    text = protocols.describe(bare, {"train": {}, "val": {}})
+    assert "series not smoothed, no windows held out at random. Nothing is held out, so only " \
+           "validation scores the models." in text and "overlap" not in text
+    text = protocols.describe({**bare, "split": {**paper["split"], "test_fraction": 0.125},
+                               "segments": "mine.json"}, {"test": {}, "segments": {"windows": 4}})
+    assert "12.5% of each cell's windows held out at random, plus 4 fixed segments (mine.json)" in text
+    # test2 kept no window: only test is scored
+    text = protocols.describe(cells, {"train": {}, "val": {}, "test": {}}, trend_len=70)
+    assert "every window of the Prim. Test (test) cells is scored" in text and "test2" not in text
+    assert "the parabola's length chosen on validation (70 inputs)" in text
+    assert "a parabola through the last 30 inputs" in protocols.describe({**cells, "trend_len": 30})
+    fixed = {k: v for k, v in cells.items() if k != "trend_len"}
+    assert "a parabola through the last 100 inputs" in protocols.describe(fixed)
+    assert "Inputs scaled anchored" in protocols.describe({**cells, "scaling": "anchored"})

@@ -435,7 +435,7 @@ def test_the_summary_shows_what_the_selection_read_and_what_was_deployed(tiny_ru
                 if p.startswith("paper") else "every window of the Prim. Test (test) cells and "
                 "the Sec. test (test2) cells is scored") in text
         if selected["kind"] == "liquid":                # the TFLite file says what it holds
-            assert "\n// int8 weights (per tensor), " in (r / "deploy/model_tflite.h").read_text()
+            assert "int8 weights (per tensor, rounded by GPTQ)" in (r / "deploy/model_tflite.h").read_text()
         size = json.loads((r / "deploy/size.json").read_text())
         table = pd.read_csv(r / "report/main_table.csv")
         deployed = table[table["stage"] == "deployed"]

@@ -12,7 +12,8 @@ from dlnet.errors import InputError, config_source
 from dlnet.signals import COLUMNS as SIGNAL_COLUMNS
 
 
-# dropped.csv: capacity as the dataset's column reads it (its unit: Ah, mAh, ...), and as SOH
+# dropped.csv: capacity in the unit of the adapter's table (the csv adapter's: the file's, Ah,
+# mAh, ...), and as SOH
 DROPPED_COLUMNS = ["cell_id", "cycle", "capacity", "soh", "reason"]
 
 

@@ -72,8 +72,9 @@ def fully_connected_macs(data):
 
 def quantization(data):
     """How the file's integers are laid out, read from the file itself: "weights" per_tensor or
-    per_channel (the FULLY_CONNECTED weights' scales), "activations" {tensor type: count} of the
-    tensors no buffer holds (what the ops compute)."""
+    per_channel (the FULLY_CONNECTED weights' scales), the "input" and "output" tensor types, and
+    "activations" {tensor type: count} of the other tensors no buffer holds (what the ops
+    compute)."""
     fc = schema.BuiltinOperator.FULLY_CONNECTED
     types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = parse(data)
@@ -83,7 +84,10 @@ def quantization(data):
                == fc]
     channels = {len(w.quantization.scale) for w in weights if w.quantization is not None
                 and w.quantization.scale is not None}
-    computed = [t for t in graph.tensors
-                if model.buffers[t.buffer].data is None or not len(model.buffers[t.buffer].data)]
+    ends = {int(i) for i in (*graph.inputs, *graph.outputs)}
+    computed = [t for i, t in enumerate(graph.tensors) if i not in ends and (
+        model.buffers[t.buffer].data is None or not len(model.buffers[t.buffer].data))]
     return {"weights": "per_channel" if max(channels, default=1) > 1 else "per_tensor",
+            "input": types[graph.tensors[graph.inputs[0]].type],
+            "output": types[graph.tensors[graph.outputs[0]].type],
             "activations": dict(Counter(types[t.type] for t in computed))}

@@ -35,8 +35,8 @@ def run(input, output, params, log, threads=1):
               "flatbuffer_bytes": len(data),
               "arena_bytes": arena, "arena_recorded": recorded,
               "ops": flatbuffer.op_counts(data), "input": micro.input, "output": micro.output,
-              # as the file holds it: the TFLite export quantizes as the paper did (per-tensor
-              # weights, observed ranges), whatever deploy.weights and calibration set
+              # as the file holds it: deploy.weights and calibration set the native core's
+              # model only (README, "The TFLite export")
               "quantization": flatbuffer.quantization(data),
               "float": metrics.all_splits(splits, float_soh),
               "tflite_micro": metrics.all_splits(splits, int8_soh)}

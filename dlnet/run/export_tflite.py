@@ -31,9 +31,11 @@ def run(input, output, params, log, threads=1):
     log(f"converted in {time.perf_counter() - start:.1f}s: {len(data)} bytes, "
         f"ops {flatbuffer.op_counts(data)}")
     q = flatbuffer.quantization(data)
-    about = (f"int8 weights ({q['weights'].replace('_', ' ')}), "
-             + ", ".join(f"{n} {t.lower()}" for t, n in q["activations"].items())
-             + f" activation tensors; ranges observed on {len(calibration)} training windows")
+    weights = q["weights"].replace("_", " ")
+    about = (f"{q['input'].lower()} input and output, int8 weights ({weights}, rounded by GPTQ), "
+             "activations "
+             + ", ".join(f"{t.lower()} ({n} tensors)" for t, n in q["activations"].items())
+             + f"; ranges observed on {len(calibration)} training windows")
     log(about)
     with atomic_path(output.tflite) as tmp:
         tmp.write_bytes(data)

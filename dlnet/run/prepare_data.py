@@ -38,6 +38,9 @@ def run(input, output, params, log, threads=1):
             "dropped_rows": int(len(dropped)), "config": pcfg, "versions": versions()}
     for s, d in info["splits"].items():
         log(f"split {s}: {d['windows']} windows from {len(d['cells'])} cells")
+    if pcfg["kind"] == "paper" and "test" not in splits:
+        log(f"split test: no windows (split.test_fraction {pcfg['split']['test_fraction']:g}), "
+            "so it is not scored")
     info["cells_left_out"] = cells_left_out(pcfg["kind"], series, splits)
     for s, cells in info["cells_left_out"].items():
         if s in splits:

@@ -267,7 +267,7 @@ def run(input, output, params, log, threads=1):
               f"significantly worse than the best, {pool.iloc[best]['name']} "
               f"({error[best]:.6f}): one-sided {rule['confidence']:.0%}, seed noise "
               f"{noise.total:.1%} per run" if rule["rule"] == "within_noise" else
-              f"knee of the mean validation MAE vs log({rule['cost']}) front")
+              f"knee of the mean validation MAE vs log(1 + {rule['cost']}) front")
     if rule["rule"] == "within_noise" and chosen["kind"] != "liquid":
         reason += ("; no liquid network is significantly better than this baseline on validation"
                    if (frame["eligible"] & (frame["kind"] == "liquid")).any() else

@@ -25,7 +25,8 @@ def run(input, output, params, log, threads=1):
     finalists = summary.finalists_table(input.pareto)
     lines = [f"# {params.protocol}: main table", "",
              f"Protocol `{params.protocol}` ({params.kind}). "
-             + protocols.describe(params.protocol_config, info["splits"])
+             + protocols.describe(params.protocol_config, info["splits"],
+                                  info["scaler"].get("trend_len"))
              + summary.validation_note(info["splits"], info.get("cells_left_out")), "",
              summary.selection_text(selected, input.seeds, input.candidates), "",
              summary.to_markdown(table), "",
