@@ -6,6 +6,7 @@ import os
 from snakemake.utils import min_version, validate
 
 from dlnet.config import check as check_config
+from dlnet.config import in_shipped_order
 from dlnet.errors import CONFIG_SOURCE, describe_config
 
 min_version("9.0")
@@ -21,6 +22,8 @@ os.environ[CONFIG_SOURCE] = describe_config(
 # a refused setting in one line (dlnet/config.py), then Snakemake's check with the defaults
 check_config(config)
 validate(config, "config.schema.yaml")
+# keys in config.yaml's order, whatever order the files and defaults gave (dlnet/config.py)
+in_shipped_order(config)
 
 # Jobs import the `dlnet` package from this checkout even where it is not pip-installed
 # (conda environments, cluster nodes).

@@ -75,6 +75,27 @@ def check(config, schema=ROOT / "config.schema.yaml"):
     raise InputError(config_source(), problem, fix, column=key)
 
 
+def in_shipped_order(config, shipped=None):
+    """`config` (changed in place) with every mapping's keys in the shipped config.yaml's order,
+    then any other keys by name. Snakemake compares a rule's params with their key order: a
+    --configfile that repeats a value, or a default the schema filled in, moved a key and
+    reran the rule."""
+    if shipped is None:
+        shipped = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+    def ordered(node, model):
+        if not isinstance(node, dict):
+            return node
+        model = model if isinstance(model, dict) else {}
+        keys = [k for k in model if k in node] + sorted((k for k in node if k not in model), key=str)
+        return {k: ordered(node[k], model.get(k)) for k in keys}
+
+    items = ordered(config, shipped)
+    config.clear()
+    config.update(items)
+    return config
+
+
 def validated(config, schema=ROOT / "config.schema.yaml"):
     """`config` (a dict, changed in place and returned) checked, with the defaults filled in."""
     from snakemake.utils import validate

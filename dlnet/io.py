@@ -52,8 +52,16 @@ def read_json(path):
 
 def write_csv(path, frame, **kwargs):
     with atomic_path(path) as tmp:
-        compression = "gzip" if str(path).endswith(".gz") else None
-        frame.to_csv(tmp, index=False, compression=compression, **kwargs)
+        if not str(path).endswith(".gz"):
+            frame.to_csv(tmp, index=False, **kwargs)
+            return
+        import gzip
+
+        # no file name (the temporary one) and no time in the gzip header: the same table gives
+        # the same bytes
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                    mtime=0) as gz:
+            gz.write(frame.to_csv(index=False, **kwargs).encode())
 
 
 def read_csv_with_ids(path, ids="cell_id"):
@@ -78,8 +86,10 @@ def save_npz(path, **arrays):
 def save_torch(path, obj):
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    # through a file object: torch names the archive's folder after a path (the temporary
+    # one), which made two saves of the same model differ
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 def save_figure(path, fig, **kwargs):
@@ -98,7 +108,8 @@ def versions():
     import dlnet
     from dlnet import numerics
 
-    out = {"dlnet": dlnet.__version__, "python": platform.python_version()}
+    out = {"dlnet": dlnet.__version__, "dlnet_commit": _commit(Path(dlnet.__file__).parents[1]),
+           "python": platform.python_version()}
     for package in ("numpy", "scipy", "pandas", "scikit-learn", "torch-pruning"):
         try:
             out[package] = version(package)
@@ -107,6 +118,22 @@ def versions():
     return {**out, "torch": torch.__version__, "machine": platform.machine(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "numerics": numerics.in_force()}
+
+
+def _commit(root):
+    """The checkout's commit (with -dirty for local changes) that the code ran from: Snakemake
+    does not rerun a job when the package changes, so outputs say which code made them. None
+    outside a git checkout (an installed package)."""
+    import subprocess
+
+    if not (root / ".git").exists():
+        return None
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty",
+                               "--abbrev=12"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None
 
 
 def _json_default(obj):

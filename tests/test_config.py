@@ -142,3 +142,20 @@ def test_listed_validation_cells_need_no_fraction_or_seed():
                          {"source": "config", "test_cells": ["b1c1"], "val_cells": ["b1c2"]})
     check(copy.deepcopy(listed))
     validate(listed, SCHEMA)                              # as the Snakefile validates it
+
+
+def test_keys_come_in_the_shipped_order_whatever_order_the_files_gave():
+    """Snakemake compares params with their key order (tests/test_workflow.py runs it)."""
+    import json
+
+    from dlnet.config import in_shipped_order
+
+    a, b = copy.deepcopy(CONFIG), copy.deepcopy(CONFIG)
+    a["training"] = dict(reversed(list(a["training"].items())))
+    a["protocols"]["cells"]["candidates"]["teacher"] = True          # written last ...
+    b["protocols"]["cells"]["candidates"] = {"teacher": True,         # ... or first
+                                             **b["protocols"]["cells"]["candidates"]}
+    assert json.dumps(in_shipped_order(a)) == json.dumps(in_shipped_order(b))
+    assert list(a["training"]) == list(CONFIG["training"])
+    shipped = in_shipped_order(copy.deepcopy(CONFIG))
+    assert json.dumps(shipped) == json.dumps(CONFIG)                  # the shipped file: as it is

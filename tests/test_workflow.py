@@ -312,6 +312,17 @@ def test_editing_one_students_config_reruns_only_what_depends_on_it(tiny_run, tm
         assert untouched not in counts, counts
 
 
+def test_a_config_that_repeats_values_or_defaults_reruns_nothing(tiny_run, tmp_path):
+    """Snakemake compares params with their key order: a value repeated in another file, or a
+    schema default written out, moved a key and reran every rule that reads its section."""
+    wd, _ = tiny_run
+    (tmp_path / "same.yaml").write_text(yaml.safe_dump({
+        "training": {"clip": 1.0}, "pareto": {"select": {"cost": "int8_bytes"}},
+        "protocols": {"cells": {"candidates": {"teacher": True}}}}))
+    proc = snakemake(wd, "-n", "--configfile", "tests/config_tiny.yaml", str(tmp_path / "same.yaml"))
+    assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+
+
 def test_turning_the_ablation_off_reruns_only_the_report(tiny_run, tmp_path):
     """`ablation` adds report jobs: the protocol's data, models and choice stay."""
     wd, _ = tiny_run
