@@ -87,7 +87,8 @@ def in_shipped_order(config, shipped=None):
         if not isinstance(node, dict):
             return node
         model = model if isinstance(model, dict) else {}
-        keys = [k for k in model if k in node] + sorted((k for k in node if k not in model), key=str)
+        extra = sorted((k for k in node if k not in model), key=str)
+        keys = [k for k in model if k in node] + extra
         return {k: ordered(node[k], model.get(k)) for k in keys}
 
     items = ordered(config, shipped)

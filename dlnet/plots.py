@@ -16,8 +16,8 @@ STAGE_STYLE = {"teacher": ("s", "tab:red"), "student": ("o", "tab:blue"),
 def pareto_figure(frame, pool, cost="int8_bytes", protocol=""):
     """Left: validation MAE vs cost (what selection sees; finalists at their mean over seeds,
     with the seeds' range). Right, where the protocol holds windows out: the held-out view of
-    the same models. frame: candidates.csv with
-    a `selected` column; pool: the selectable candidates (select's pareto.csv)."""
+    the same models. frame: candidates.csv with a `selected` column; pool: the selectable
+    candidates (select's pareto.csv)."""
     # the held-out view: the paper's segments, else the first test split (a protocol may have none)
     held_out = [c for c in ("segments_mae", "test_mae", "test2_mae") if c in frame.columns][:1]
     columns = ["val_mae", *held_out]

@@ -154,7 +154,8 @@ class LeftOut(NamedTuple):
 def build(name, pcfg, source, fit_lengths=(), left_out=None):
     """Return (splits: name -> WindowSet, scaler, processed series frame with split column).
 
-    `fit_lengths`: the candidate parabola lengths of `trend_len: validation` (baselines.fit_lengths).
+    `fit_lengths`: the candidate parabola lengths of `trend_len: validation`
+    (baselines.fit_lengths).
     `left_out`: a fresh list that receives a LeftOut for each window the protocol leaves out
     (one list per build: its counts name no protocol); the source is not changed, so that one
     source can build several protocols."""
@@ -226,11 +227,8 @@ def _with_signals(name, splits, columns, names, n_in, left_out):
         out[s] = WindowSet(w.x[keep], w.y[keep], w.cell[keep], w.start[keep], values[keep])
         for i in np.flatnonzero(~keep):
             lacking = [n for n, m in zip(names, missing[i]) if m]
-            row = {"cell_id": str(w.cell[i]), "cycle": np.nan, "capacity": np.nan,
-                   "soh": np.nan,
-                   "reason": f"protocol {name}: the {s} window starting at value "
-                             f"{int(w.start[i])} has no valid {' or '.join(lacking)}"}
-            left_out.append(LeftOut(s, "signal", row))
+            left_out.append(LeftOut(s, "signal", _window_row(
+                name, s, w.cell[i], w.start[i], f"has no valid {' or '.join(lacking)}")))
     return out
 
 
@@ -279,11 +277,15 @@ def _gap_free(split, cell, cycles, starts, length, max_gap, gaps):
     return starts[~over]
 
 
+def _window_row(name, split, cell, start, why):
+    """dropped.csv's row of a window left out: no one cycle or capacity reading is at fault."""
+    return {"cell_id": str(cell), "cycle": np.nan, "capacity": np.nan, "soh": np.nan,
+            "reason": f"protocol {name}: the {split} window starting at value {int(start)} {why}"}
+
+
 def _gap_row(name, gap, max_gap):
-    return {"cell_id": str(gap["cell_id"]), "cycle": np.nan, "capacity": np.nan, "soh": np.nan,
-            "reason": f"protocol {name}: the {gap['split']} window starting at value "
-                      f"{gap['start']} spans {_gap_text(gap)}, over cleaning.max_cycle_gap "
-                      f"{max_gap}"}
+    return _window_row(name, gap["split"], gap["cell_id"], gap["start"],
+                       f"spans {_gap_text(gap)}, over cleaning.max_cycle_gap {max_gap}")
 
 
 def _gap_text(gap):

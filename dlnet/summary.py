@@ -170,13 +170,14 @@ def latency_note(selected, m4_report):
     limit, gated = selected.get("max_latency_ms"), selected.get("latency_ms")
     if limit is None or not gated:
         return ""
-    lat = read_json(m4_report).get("latency_ms")
+    report = read_json(m4_report)
+    lat = report.get("latency_ms")
     text = (f" The selection held the deployed model to {limit:g} ms per inference "
             f"(`candidates.max_latency_ms`): rule latency measured {gated['high']:.3f} ms on "
             "validation windows")
     if lat is None:
         return text + "."
-    traced = "validation" if read_json(m4_report).get("splits") == ["val"] else "held-out"
+    traced = "validation" if report.get("splits") == ["val"] else "held-out"
     text += f", the traced {traced} windows above {lat['high']:.3f} ms"
     return text + (": over the limit, since the two runs read other windows; lower the limit "
                    "to keep a margin." if lat["high"] > limit else ".")
@@ -343,9 +344,8 @@ FINALISTS_NOTE = (
     "seed by seed (the same student's lineage), which cancels what a seed shares across the "
     "lineage, so a small difference can be significant there and not between two students. "
     "beaten_by: a candidate at most as costly and at most as wrong on mean validation MAE, which "
-    "rules this one out whatever its margin. {rule} "
-    "reruns: the share of simulated reruns (every finalist retrained "
-    "elsewhere) that choose it. The finalists are the first front's liquid network with the "
+    "rules this one out whatever its margin. {rule} reruns: the share of simulated reruns "
+    "(every finalist retrained elsewhere) that choose it. The finalists are the first front's liquid network with the "
     "lowest validation MAE of one run, in float, and the cheapest within "
     "`pareto.finalist_band` of it (`pareto.finalists` in all), less any the rule may not choose "
     "(named above).")
