@@ -7,10 +7,11 @@ k is chosen per baseline on the validation split from `fit_lengths`; the scores 
 kept in the metrics file, so a reader sees how sensitive each baseline is to it.
 
 Each baseline is scored twice: in float (`polynomial_forecast`, the reference every table
-quotes) and as the int8 core computes it (`int8_forecast`: Q1.14 inputs, integer trend), which is
-what a deployed baseline delivers. They differ where the forecast leans on differences finer
-than the core's input step (2^-14 SOH): a parabola through the last few values of an already
-smoothed series extrapolates those differences a hundred cycles ahead.
+quotes) and as the int8 core computes it (`int8_forecast`: Q7.24 inputs, integer trend), which is
+what a deployed baseline delivers. They would differ where the forecast leans on differences
+finer than the core's input step: a parabola through the last few values of an already smoothed
+series extrapolates those differences a hundred cycles ahead, so the core's trend reads 24
+fraction bits (benchmarks/trend_length.py shows the error by input bits).
 """
 
 import numpy as np

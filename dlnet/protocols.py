@@ -360,7 +360,7 @@ def _check_lengths_fit(name, pcfg):
 def trend_length(name, pcfg, val, fit_lengths):
     """The quadratic scaling's parabola length: as configured, or (`validation`) the fit length
     of the quadratic baseline with the lowest validation MAE as the int8 core computes it (from
-    Q1.14 inputs), so that a deployed model whose output is zero is the best deployable parabola."""
+    Q7.24 inputs), so that a deployed model whose output is zero is the best deployable parabola."""
     trend_len = pcfg.get("trend_len", pcfg["input_len"])
     if pcfg["scaling"] != "quadratic" or trend_len != "validation":
         return trend_len

@@ -11,6 +11,10 @@ Inputs are `(x - a(x)) / span`; forecasts come back as `b(x) + span * z`, where
                          baseline itself). The model learns only the correction to that baseline:
                          where the fade accelerates (the knee) or levels off. A model that outputs
                          zero is the baseline, so training starts from it instead of from scratch.
+                         span is the largest |soh - a| of the training inputs alone: the targets'
+                         largest distance from the parabola is set by a few outlier
+                         extrapolations (2 to 5 times the inputs' span on the shipped data),
+                         which would squeeze every other window's input and correction.
 Each anchor uses only the window's own inputs, never its targets.
 
 Signals (dlnet/signals.py) beside the window are scaled, (v - offset) / scale with the training
@@ -52,8 +56,10 @@ class Scaler:
             return cls("minmax", span=hi - lo, offset=lo, signals=signals)
         scaler = cls(kind, 1.0, anchor_len=anchor_len,
                      trend_len=trend_len if kind == "quadratic" else 0)
-        scaler.span = max(np.abs(scaler.transform(x)).max(),
-                          np.abs(scaler.scale_targets(x, y)).max())
+        span = np.abs(scaler.transform(x)).max()                # with span 1: |x - a|
+        if kind == "anchored":
+            span = max(span, np.abs(scaler.scale_targets(x, y)).max())
+        scaler.span = span
         scaler.signals = [dict(g) for g in signals]
         return scaler
 

@@ -23,7 +23,7 @@ from dlnet import layers
 from dlnet.layers import SEQUENCE
 from dlnet.quant import blob as fmt
 from dlnet.quant import header, host, qmodel, reference, verify
-from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q
+from dlnet.quant.fixedpoint import requant, rsqrt_multiplier, soh_to_q_in
 from dlnet.quant.random_models import (calibration_inputs, mixed_windows, random_linear,
                                        random_model, random_signals, randomized, signal_values,
                                        soh_windows)
@@ -59,7 +59,7 @@ def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
     cfg = replace(SHAPES[shape], signals=len(scaler.signals))
     model = randomized(net.LiquidNet(cfg), np.random.default_rng(5))
     qm = qmodel.quantize(model, scaler, splits["train"].inputs[::4])
-    x = soh_to_q(np.concatenate([w.x for w in splits.values()]))
+    x = soh_to_q_in(np.concatenate([w.x for w in splits.values()]))
     s = np.rint(np.concatenate([w.s for w in splits.values()])).astype(np.int64)
     result = verify.compare(qm, x, sanitized, work, model=fmt.to_bytes(qm),
                             s=s if qm.signals is not None else None)
@@ -70,7 +70,7 @@ def test_bit_exact_on_every_real_window(sanitized, work, protocol, shape):
 def test_bit_exact_on_6000_random_windows_of_24_random_models(sanitized, work):
     """16 LiquidNets: both couplings, all three scalings, per-channel and per-tensor weights,
     min/max and percentile calibration, one teacher-sized model; 4 linear networks and 4
-    polynomial baselines; a quarter of the windows hostile (any int16, flat). Liquid and linear
+    polynomial baselines; a quarter of the windows hostile (any int32, flat). Liquid and linear
     networks with and without 1 to 3 signals, their integers from the Scaler or random, their
     raw values a quarter hostile (any int32, its ends)."""
     result = verify.random_models(sanitized, work, n_models=16, n_windows=250, seed=123)
@@ -118,7 +118,7 @@ def core_libs(work):
                                             ctypes.POINTER(ctypes.c_int32),
                                             ctypes.POINTER(ctypes.c_int16)]
         lib.dlnet_trend_coefficients.argtypes = [ctypes.POINTER(TrendStruct), ctypes.c_int32,
-                                                 ctypes.POINTER(ctypes.c_int16),
+                                                 ctypes.POINTER(ctypes.c_int32), ctypes.c_int32,
                                                  ctypes.POINTER(ctypes.c_int32)]
         lib.dlnet_add_trend.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.c_int32,
                                         ctypes.c_int32, ctypes.POINTER(ctypes.c_int16)]
@@ -189,30 +189,38 @@ class TrendStruct(ctypes.Structure):
 def test_trend_equals_the_reference_at_the_ends_of_its_ranges(core_libs, build):
     """dlnet_trend_coefficients and dlnet_add_trend against the reference, which multiplies out
     every sum and every t where the core sums each input once for the three coefficients and
-    builds the parabola up by differences: weights up to |w| < 2^31, inputs and anchors at the
-    int16 ends, coefficients at the int32 ends, fit lengths and horizons up to DLNET_MAX_DIM.
-    Both saturations (the coefficients' int32, the forecast's int16) are taken many times."""
+    builds the parabola up by differences: weights up to |w| < 2^26, Q7.24 inputs at the int32
+    ends, anchors at the int16 ends, coefficients at the int32 ends, fit lengths and horizons up
+    to DLNET_MAX_DIM. Every saturation (x - a to the int16 d's range in Q7.24, the
+    coefficients' int32, the forecast's int16) is taken many times."""
     rng = np.random.default_rng(11)
     lib = core_libs[build]
     i16, i32 = ctypes.POINTER(ctypes.c_int16), ctypes.POINTER(ctypes.c_int32)
-    sat_c = sat_y = 0
+    sat_e = sat_c = sat_y = 0
     for case in range(300):
         length = int(rng.choice([1, 2, 3, 70, 1024])) if case < 50 else int(rng.integers(1, 1025))
         n = min(1024, length + int(rng.integers(0, 40)))
-        weight = rng.integers(-2 ** 31 + 1, 2 ** 31, (3, length))
+        weight = rng.integers(-2 ** 26 + 1, 2 ** 26, (3, length))
         k = min(case % 4, length)
-        weight[:, :k] = rng.choice([-2 ** 31 + 1, 2 ** 31 - 1], (3, k))
+        weight[:, :k] = rng.choice([-2 ** 26 + 1, 2 ** 26 - 1], (3, k))
         shift = rng.integers(1, 63, 3)
-        d = rng.integers(-2 ** 15, 2 ** 15, n)
+        anchor = int(rng.choice([-2 ** 15, 0, 2 ** 15 - 1, int(rng.integers(-2 ** 15, 2 ** 15))]))
+        # near the anchor (in Q7.24), or anywhere in int32
+        x = (anchor << 10) + rng.integers(-2 ** 26, 2 ** 26, n) if case % 3 else \
+            rng.integers(-2 ** 31, 2 ** 31, n)
+        x = np.clip(x, -2 ** 31, 2 ** 31 - 1)
         k = min(case % 5, length)
-        d[-length:][:k] = rng.choice([-2 ** 15, 2 ** 15 - 1], k)
-        want_c = reference.trend_coefficients(qmodel.Trend(weight, shift), d[None])[0]
+        x[-length:][:k] = rng.choice([-2 ** 31, 2 ** 31 - 1], k)
+        want_c = reference.trend_coefficients(qmodel.Trend(weight, shift), x[None],
+                                              np.array([[anchor]]))[0]
         w = np.ascontiguousarray(weight, "<i4")
         p = TrendStruct(length, w.ctypes.data, (ctypes.c_int32 * 3)(*map(int, shift)))
-        d16, c = np.ascontiguousarray(d, np.int16), np.zeros(3, np.int32)
-        lib.dlnet_trend_coefficients(ctypes.byref(p), n, d16.ctypes.data_as(i16),
+        x32, c = np.ascontiguousarray(x, np.int32), np.zeros(3, np.int32)
+        lib.dlnet_trend_coefficients(ctypes.byref(p), n, x32.ctypes.data_as(i32), anchor,
                                      c.ctypes.data_as(i32))
         assert np.array_equal(c, want_c), case
+        e = x[-length:] - (anchor << 10)
+        sat_e += int(((e < -2 ** 25) | (e >= 2 ** 25)).sum())
         sat_c += int((np.abs(want_c) >= 2 ** 31 - 1).sum())
 
         coef = rng.integers(-2 ** 31, 2 ** 31, 3)
@@ -225,7 +233,7 @@ def test_trend_equals_the_reference_at_the_ends_of_its_ranges(core_libs, build):
         lib.dlnet_add_trend(c32.ctypes.data_as(i32), anchor, horizon, y16.ctypes.data_as(i16))
         assert np.array_equal(y16, want_y), case
         sat_y += int((np.abs(want_y) >= 2 ** 15 - 1).sum())
-    assert sat_c > 50 and sat_y > 10000, (sat_c, sat_y)
+    assert sat_e > 10000 and sat_c > 50 and sat_y > 10000, (sat_e, sat_c, sat_y)
 
 
 @pytest.mark.parametrize("build", ["default", "portable"])
@@ -280,7 +288,7 @@ def test_core_refuses_an_out_of_range_parameter_even_with_a_valid_checksum(sanit
     body[shift_at - fmt.HEADER_BYTES:shift_at - fmt.HEADER_BYTES + 4] = struct.pack("<i", 40000)
     bad = data[:12] + struct.pack("<I", zlib.crc32(bytes(body))) + bytes(body)
     with pytest.raises(host.HostError) as e:
-        host.run(sanitized, bad, np.zeros((1, input_len), np.int16), work)
+        host.run(sanitized, bad, np.zeros((1, input_len), np.int32), work)
     assert e.value.code == -6                                       # DLNET_ERR_PARAM
     with pytest.raises(Exception, match="parameter the core rejects"):
         fmt.from_bytes(bad)
@@ -325,7 +333,7 @@ def test_core_refuses_layer_records_it_cannot_run(sanitized, work, model_bytes, 
     data, input_len = model_bytes
     bad = with_records(data, change)
     with pytest.raises(host.HostError) as e:
-        host.run(sanitized, bad, np.zeros((1, input_len), np.int16), work)
+        host.run(sanitized, bad, np.zeros((1, input_len), np.int32), work)
     assert e.value.code == -4                                       # DLNET_ERR_SIZE
     with pytest.raises(Exception, match="layer records|outside"):
         fmt.from_bytes(bad)
@@ -352,7 +360,7 @@ def run_code(exe, blob, qm, work, rng):
     """The core's return code on two random windows (and signals, if the intact model `qm` has
     any): 0 when it runs, its error code when it refuses the blob; a crash or a sanitizer
     finding fails the test."""
-    x = soh_to_q(soh_windows(rng, 2, qm.input_len))
+    x = soh_to_q_in(soh_windows(rng, 2, qm.input_len))
     s = signal_values(rng, 2, qm.signals) if qm.signals is not None else None
     try:
         host.run(exe, blob, x, work, output_len=qm.output_len, s=s)
@@ -401,11 +409,29 @@ def test_shuffled_layer_records_are_refused_or_run_without_a_sanitizer_finding(s
     assert codes.get(-4), codes
 
 
+def test_a_trend_weight_that_could_overflow_the_sum_is_refused(sanitized, work):
+    """|w| < 2^26 keeps the trend's int64 sum exact for any input (|e| <= 2^25, length <= 1024):
+    a blob with a weight of 2^26, its checksum valid, is refused by the core and by the reader."""
+    qm = qmodel.quantize_polynomial(100, 100, 3, 2)
+    data = bytearray(fmt.to_bytes(qm))
+    at = len(data) - 12 - 4                          # the last weight, before the three shifts
+    assert struct.unpack_from("<i", data, at)[0] == qm.trend.weight[2, -1]
+    x = soh_to_q_in(soh_windows(np.random.default_rng(3), 2, 100))
+    host.run(sanitized, bytes(data), x, work)
+    struct.pack_into("<i", data, at, 2 ** 26)
+    struct.pack_into("<I", data, 12, zlib.crc32(bytes(data[16:])))
+    with pytest.raises(host.HostError) as e:
+        host.run(sanitized, bytes(data), x, work)
+    assert e.value.code == -6                                       # DLNET_ERR_PARAM
+    with pytest.raises(Exception, match="trend weights"):
+        fmt.from_bytes(bytes(data))
+
+
 def test_scratch_size_is_exact(sanitized, work, model_bytes):
     """The exact DLNET_SCRATCH_BYTES runs clean under ASan; one byte less is refused."""
     data, input_len = model_bytes
     need = qmodel.scratch_bytes(fmt.from_bytes(data).dims)
-    x = np.full((2, input_len), 16000, np.int16)
+    x = np.full((2, input_len), 16000 << 10, np.int32)
     host.run(sanitized, data, x, work, scratch_bytes=need)
     with pytest.raises(host.HostError) as e:
         host.run(sanitized, data, x, work, scratch_bytes=need - 1)
@@ -468,7 +494,7 @@ def test_a_model_without_a_liquid_network_must_say_so_in_every_size(sanitized, w
     (DLNET_ERR_SIZE in C), even with a valid checksum: the sizes decide every pointer."""
     qm = make()
     data = fmt.to_bytes(qm)
-    x = np.zeros((1, qm.input_len), np.int16)
+    x = np.zeros((1, qm.input_len), np.int32)
     host.run(sanitized, data, x, work)                              # the intact blob runs
     for size in ("coupling", "rank", "steps", "layers"):
         at = fmt.HEADER_BYTES + 4 * fmt.DIMS.index(size)
@@ -487,21 +513,22 @@ def glitched_windows(rng, n, length=100):
     impossible spike, a one-cycle jump, values at and beyond the limits."""
     from dlnet.quant import guard
 
-    x = soh_to_q(soh_windows(rng, n, length))
+    x = soh_to_q_in(soh_windows(rng, n, length))
     for row in x:
         i = int(rng.integers(0, length))
         kind = rng.integers(0, 7)
         if kind == 0:
             row[i] = 0                                           # a missed measurement
         elif kind == 1:
-            row[i] = soh_to_q(np.array([2.88 / 1.1]))[0]         # a 2.88 Ah reading
+            row[i] = soh_to_q_in(np.array([2.88 / 1.1]))[0]      # a 2.88 Ah reading
         elif kind == 2:
-            row[i:] = np.clip(row[i:] + int(rng.choice([-1, 1])) * int(rng.integers(600, 1100)),
-                              -32768, 32767)                     # a step near the jump limit
+            step = int(rng.choice([-1, 1])) * int(rng.integers(600, 1100)) << 10
+            row[i:] = np.clip(row[i:].astype(np.int64) + step, -2 ** 31,
+                              2 ** 31 - 1)                       # a step near the jump limit
         elif kind == 3:
             row[i] = int(rng.choice([guard.SOH_MAX_Q, guard.SOH_MAX_Q + 1, 1, -1]))
         elif kind == 4:
-            row[:] = rng.integers(-32768, 32768, length)         # noise
+            row[:] = rng.integers(-2 ** 31, 2 ** 31, length)     # noise
     return x
 
 
@@ -533,24 +560,24 @@ def test_the_input_guard_limits_are_the_same_numbers_in_c_and_in_numpy():
     for name in ("SOH_MIN_Q", "SOH_MAX_Q", "JUMP_MAX_Q", "JUMP_WINDOW", "JUMP_MIN_BEFORE",
                  "ERR_INPUT_RANGE", "ERR_INPUT_JUMP"):
         assert int(defines[f"DLNET_{name}"]) == getattr(guard, name), name
-    assert guard.SOH_MAX_Q == 1.25 * 2 ** 14 and guard.JUMP_MAX_Q == round(0.05 * 2 ** 14)
+    assert guard.SOH_MAX_Q == 1.25 * 2 ** 24 and guard.JUMP_MAX_Q == round(0.05 * 2 ** 24)
 
 
 def test_the_input_guard_names_each_glitch_of_a_real_window():
     from dlnet.quant import guard
 
     splits, _ = shipped_splits("cells")
-    clean = soh_to_q(splits["test"].x[:200])
+    clean = soh_to_q_in(splits["test"].x[:200])
     assert all(guard.check_window(row) == (guard.OK, -1) for row in clean)
     row = clean[0].copy()
-    spike = int(soh_to_q(np.array([2.88 / 1.1]))[0])                # saturates at 2 SOH
+    spike = int(soh_to_q_in(np.array([2.88 / 1.1]))[0])             # 2.62 SOH
     for value, code in ((0, guard.ERR_INPUT_RANGE), (spike, guard.ERR_INPUT_RANGE),
-                        (int(row[49]) - 1200, guard.ERR_INPUT_JUMP)):
+                        (int(row[49]) - (1200 << 10), guard.ERR_INPUT_JUMP)):
         bad = row.copy()
         bad[50] = value
         assert guard.check_window(bad) == (code, 50)
     step = row.copy()
-    step[50:] -= 400                                                 # a real fade step passes
+    step[50:] -= 400 << 10                                           # a real fade step passes
     assert guard.check_window(step) == (guard.OK, -1)
 
 
@@ -706,7 +733,7 @@ def test_core_and_loader_refuse_a_bad_signals_section(sanitized, work, monkeypat
     qm = signals_model(network)
     rng = np.random.default_rng(15)
     bad = change(qm, fmt.to_bytes(qm), rng, monkeypatch)
-    x = np.zeros((1, qm.input_len), np.int16)
+    x = np.zeros((1, qm.input_len), np.int32)
     with pytest.raises(host.HostError) as e:
         host.run(sanitized, bad, x, work, null_signals=True)
     assert e.value.code == want, host.ERRORS.get(e.value.code, e.value.code)
@@ -728,7 +755,7 @@ def test_core_and_loader_refuse_signals_for_a_model_without_a_network(sanitized,
         qm, None, np.random.default_rng(16), monkeypatch)
     assert struct.unpack_from("<i", bad, fmt.HEADER_BYTES + 4 * fmt.DIMS.index("signals"))[0] == 1
     with pytest.raises(host.HostError) as e:
-        host.run(sanitized, bad, np.zeros((1, 30), np.int16), work, null_signals=True)
+        host.run(sanitized, bad, np.zeros((1, 30), np.int32), work, null_signals=True)
     assert e.value.code == -4                                       # DLNET_ERR_SIZE
     with pytest.raises(Exception, match="no network"):
         fmt.from_bytes(bad)

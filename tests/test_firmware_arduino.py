@@ -21,7 +21,7 @@ from conftest import ROOT, firmware_workflow, snakemake
 from dlnet.firmware import arduino, core_files, held_out_windows, sketchhost, tools
 from dlnet.io import read_json
 from dlnet.quant import header, reference
-from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant.fixedpoint import soh_to_q_in
 from dlnet.run import firmware_arduino
 from test_firmware_m4 import real_dataset, tiny_firmware, tiny_model_header
 
@@ -173,14 +173,14 @@ def test_sketch_compiles_on_the_host_and_answers_like_the_reference(tiny, tmp_pa
     exe = sketchhost.build(sketch, tmp_path / "sketch")
     soh = tiny.splits["test"].x[:3]
     lines = sketchhost.request(soh)
-    # the sketch's rounding of decimals is soh_to_q's, applied to the decimals it was sent
+    # the sketch's rounding of decimals is soh_to_q_in's, applied to the decimals it was sent
     sent = np.array([[float(v) for v in line.split()[1:]] for line in lines.splitlines()])
     out = sketchhost.run(exe, lines + "W 0.9 0.8\nhello\nW " + "x " * 100 + "\nS\n"
                          + lines.splitlines()[0] + " | 120\n")
     assert out.count("self-test ok: 100 values match the NumPy int8 reference") == 2
     got = sketchhost.answers(out)
     assert np.array_equal(got[0], expected_sample)                     # the start-up forecast
-    assert np.array_equal(got[1:4], reference.run(tiny.qm, soh_to_q(sent)))
+    assert np.array_equal(got[1:4], reference.run(tiny.qm, soh_to_q_in(sent)))
     assert np.array_equal(got[4], expected_sample)                     # S: the self-test again
     assert "E expected 100 values, got 2" in out
     assert "E a request is a line 'W v1 v2 ...' of past SOH values, or 'S'" in out
@@ -209,8 +209,8 @@ def test_sketch_with_the_cycle_signal_answers_like_the_reference(tiny_cycle, tmp
     got = sketchhost.answers(out)
     assert len(got) == 1 + 3 + len(extremes) + 2
     assert np.array_equal(got[0], reference.run(tiny_cycle.qm, sample.q, sample.signals)[0])
-    assert np.array_equal(got[1:4], reference.run(tiny_cycle.qm, soh_to_q(sent), cycles))
-    q0 = np.repeat(soh_to_q(sent[:1]), len(extremes), axis=0)
+    assert np.array_equal(got[1:4], reference.run(tiny_cycle.qm, soh_to_q_in(sent), cycles))
+    q0 = np.repeat(soh_to_q_in(sent[:1]), len(extremes), axis=0)
     assert np.array_equal(got[4:8], reference.run(tiny_cycle.qm, q0, np.array(extremes)[:, None]))
     assert np.array_equal(got[8], got[1])                       # '|+cycle' is '| cycle'
     assert np.array_equal(got[9], got[0])                       # S: the self-test again
@@ -283,22 +283,31 @@ def test_sketch_with_the_cycle_signal_answers_every_garbled_line_without_a_sanit
 
 @needs_host
 def test_sketch_rounds_decimals_like_the_reference(tiny, tmp_path):
-    """Halves up (ties k/32768 included), signs and long fractions as soh_to_q, in a window the
-    input guard accepts; values it does not (negative, saturated) are refused by position."""
+    """Halves up (ties k/2^25 included, written out in their 25 digits), signs and long
+    fractions as soh_to_q_in rounds the decimal's exact value, in a window the input guard
+    accepts; values it does not (negative, saturated) are refused by position."""
+    from decimal import Decimal
+
     sample = held_out_windows.pick(tiny.dataset, 1, 100)
     sketch = arduino.stage(tmp_path / "nano33ble", tiny.header,
                            held_out_windows.sample_header(sample.q[0], reference.run(tiny.qm, sample.q)[0], "x"))
     exe = sketchhost.build(sketch, tmp_path / "sketch")
-    tie = 29491 / 32768                                  # 0.899993896484375: halfway, rounds up
-    values = [repr(tie), "0.8999938964843750001", "+0.9", ".9", "0.900", "0.91234567891234",
-              "0.899969482421875", "0.90003"] + ["0.9"] * 92
-    x = soh_to_q(np.array([float(v) for v in values]))
-    assert x[0] == 14746 and x[1] == 14746 and x[6] == 14745
+    tie = 30198989 / 2 ** 25                             # 0.899999976158142089843750: rounds up
+    exact = str(Decimal(tie))
+    assert len(exact.split(".")[1]) == 25
+    values = [exact, exact + "0000001", "+0.9", ".9", "0.900", "0.9123456789123456789012345678",
+              exact[:-1] + "49", "0.90003"] + ["0.9"] * 92
+    x = soh_to_q_in(np.array([float(v) for v in values]))
+    assert x[0] == 15099495 and x[1] == 15099495
+    assert soh_to_q_in(np.array([float(exact[:-1] + "49")]))[0] == 15099495   # the float is the tie
     out = sketchhost.run(exe, "W " + ",".join(values) + "\n")
-    assert np.array_equal(sketchhost.answers(out)[1], reference.run(tiny.qm, x[None, :])[0])
+    got = sketchhost.answers(out)[1]
+    # the decimal just below the tie rounds down on the board: the float of it is the tie itself
+    x[6] = 15099494
+    assert np.array_equal(got, reference.run(tiny.qm, x[None, :])[0])
     refused = sketchhost.run(exe, "".join(
         "W " + " ".join(values[:k] + [bad] + values[k + 1:]) + "\n"
-        for k, bad in ((3, "-0.000030517578125"), (4, "-2"), (5, "7"), (6, "0.0000305"))))
+        for k, bad in ((3, "-0.0000000298023223876953125"), (4, "-2"), (5, "7"), (6, "0.00000002"))))
     for k in (3, 4, 5, 6):
         assert f"E value {k + 1} is outside (0, 1.25] SOH" in refused
 
@@ -314,7 +323,7 @@ def test_sketch_compiles_for_the_cortex_m4_with_the_mbed_cores_flags(tiny, tiny_
     model = tiny_cycle if signals else tiny
     sample = held_out_windows.pick(model.dataset, 1, 100)
     sketch = arduino.stage(tmp_path / "nano33ble", model.header,
-                           held_out_windows.sample_header(sample.q[0], sample.q[0], "x",
+                           held_out_windows.sample_header(sample.q[0], sample.q[0] >> 10, "x",
                                                           signals=sample.signals[0]))
     cmd = ["arm-none-eabi-g++", *m4build.CPU, "-Os", *m4build.CODEGEN, "-std=gnu++14", "-Wall",
            "-Wextra", "-Werror", f"-I{sketchhost.STUB_DIR}", f"-I{sketch}", "-x", "c++", "-c",
@@ -330,7 +339,7 @@ def test_a_corrupt_model_is_reported_by_the_sketch(tiny, tmp_path):
     sample = held_out_windows.pick(tiny.dataset, 1, 100)
     bad = corrupt(tiny.header, tmp_path / "bad_model.h")
     sketch = arduino.stage(tmp_path / "nano33ble", bad,
-                           held_out_windows.sample_header(sample.q[0], sample.q[0], "x"))
+                           held_out_windows.sample_header(sample.q[0], sample.q[0] >> 10, "x"))
     out = sketchhost.run(sketchhost.build(sketch, tmp_path / "sketch"), "W " + "0.9 " * 100 + "\n")
     assert "E dlnet_model_init: DLNET_ERR_CHECKSUM (-5)" in out
     assert "E dlnet_run: DLNET_ERR_MODEL (-8)" in out and "self-test" not in out

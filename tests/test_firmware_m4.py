@@ -25,7 +25,7 @@ from dlnet.firmware import core_files, held_out_windows, latency, m4, m4cycles, 
 from dlnet.cost import macs
 from dlnet.model import LiquidNet, student_config
 from dlnet.quant import guard, header, qmodel, reference
-from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant.fixedpoint import soh_to_q_in
 from dlnet.quant.random_models import (calibration_inputs, mixed_windows, random_model,
                                        randomized, signal_values, soh_windows,
                                        with_random_signals)
@@ -107,7 +107,7 @@ def corrupt(src, dst):
 def test_windows_are_held_out_spread_and_repeatable(tiny):
     a = held_out_windows.pick(tiny.dataset, 8, 100)
     b = held_out_windows.pick(tiny.dataset, 8, 100)
-    assert np.array_equal(a.q, b.q) and a.q.dtype == np.int16 and a.q.shape == (8, 100)
+    assert np.array_equal(a.q, b.q) and a.q.dtype == np.int32 and a.q.shape == (8, 100)
     assert set(a.split) <= set(held_out_windows.HELD_OUT) and len(set(a.cell)) >= 2
     every = held_out_windows.pick(tiny.dataset, 10_000, 100)
     held_out = protocols.load(tiny.dataset)
@@ -203,7 +203,7 @@ def test_the_input_guard_refuses_glitched_windows_in_qemu_as_on_the_host(tiny, t
     on the Cortex-M4 refuses each at the glitch, passes the clean ones, as guard.check_window."""
     clean = held_out_windows.pick(tiny.dataset, 4, 100)
     q = np.repeat(clean.q, 2, axis=0)
-    q[1, 30], q[3, 60], q[5, 70], q[7, 99] = 0, 32767, q[5, 69] - 1500, -5
+    q[1, 30], q[3, 60], q[5, 70], q[7, 99] = 0, 2 ** 31 - 1, q[5, 69] - (1500 << 10), -5
     glitched = held_out_windows.Selection(q, np.repeat(clean.y, 2, axis=0), np.repeat(clean.split, 2),
                                  np.repeat(clean.cell, 2), np.repeat(clean.start, 2))
     r = m4.verify(tiny.header, glitched, tmp_path, log=lambda _: None, trace_windows=0)
@@ -282,7 +282,7 @@ def test_rule_firmware_m4_in_snakemake(tiny, tmp_path):
 
 
 def synthetic(q, output_len, s=None):
-    """A held_out_windows.Selection of Q1.14 windows (and raw signals s) that come from no
+    """A held_out_windows.Selection of Q7.24 windows (and raw signals s) that come from no
     dataset."""
     n = len(q)
     return held_out_windows.Selection(q=q, y=np.zeros((n, output_len)), split=np.array(["random"] * n),
@@ -294,7 +294,7 @@ def synthetic(q, output_len, s=None):
 def test_qemu_matches_the_reference_on_random_models(tmp_path, defines):
     """The core's DSP path (the M4 build's default) and its portable C (-DDLNET_PORTABLE), on
     random models of both couplings whose sizes leave dot product tails and odd numbers of
-    rows, a quarter of the windows hostile (any int16, flat); the last two read 1 to 3 signals
+    rows, a quarter of the windows hostile (any int32, flat); the last two read 1 to 3 signals
     (the first's integers from the Scaler, the second's random), a quarter of their raw values
     hostile (any int32, its ends). On the DSP path, which the rule builds, the trace of each
     model's costliest window holds only instructions m4cycles has a timing for."""
@@ -331,7 +331,7 @@ def test_the_dsp_path_is_built_and_pays(tmp_path):
                          soh_windows(rng, 64, 100))
     path = tmp_path / "dlnet_model.h"
     path.write_text(header.text(qm, source="paper-sized"))
-    selection = synthetic(soh_to_q(soh_windows(rng, 2, 100)), 100)
+    selection = synthetic(soh_to_q_in(soh_windows(rng, 2, 100)), 100)
     ins = {}
     for name, defines in (("dsp", ()), ("portable", ("DLNET_PORTABLE",))):
         r = m4.verify(path, selection, tmp_path / name, log=lambda _: None, defines=defines,

@@ -14,8 +14,9 @@ from dlnet import numerics
 pytestmark = pytest.mark.skipif(not numerics.pinned({}), reason="the pins apply to x86-64 only")
 
 # Run in a fresh interpreter, where the environment decides the kernels: the quadratic scaler's
-# inputs on the shipped cells windows (NumPy and OpenBLAS), and one epoch of a small student on
-# fixed random data (PyTorch and MKL), as SHA-256 of their bytes.
+# inputs and targets (the parabola, a matrix product) on the shipped cells windows (NumPy and
+# OpenBLAS), and one epoch of a small student on fixed random data (PyTorch and MKL), as SHA-256
+# of their bytes.
 CHILD = r"""
 import hashlib, json, sys
 import dlnet
@@ -31,14 +32,15 @@ def digest(arrays):
 root = sys.argv[1]
 config = load_config(f"{root}/config.yaml", f"{root}/config.schema.yaml")
 splits, scaler, _ = build_protocol(config, "cells", root)
-scaled = scaler.transform(splits["train"].x[:2000])
+train = splits["train"]
+scaled = [scaler.transform(train.x[:2000]), scaler.scale_targets(train.x[:2000], train.y[:2000])]
 set_determinism(0, 1)
 gen = torch.Generator().manual_seed(0)
 x, y = torch.randn(600, 100, generator=gen).numpy(), torch.randn(600, 100, generator=gen).numpy()
 model = net.LiquidNet(net.student_config(8, 64, 64, 32))
 fit(model, TrainConfig(epochs=1, seed=0), (x[:500], y[:500]), (x[500:], y[500:]), 1.0,
     log=lambda s: None)
-print(json.dumps({"scaled": digest([scaled]),
+print(json.dumps({"scaled": digest(scaled),
                   "weights": digest([v.numpy() for v in model.state_dict().values()]),
                   "numerics": numerics.in_force()}))
 """

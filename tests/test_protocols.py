@@ -128,6 +128,11 @@ def test_quadratic_scaling_forecasts_the_baseline_at_zero():
     assert np.allclose(s.inverse(x, z), y)
     assert np.allclose(s.transform(x), (x - x[:, -5:].mean(axis=1, keepdims=True)) / s.span)
     assert Scaler.from_dict(s.to_dict()).to_dict() == s.to_dict()
+    # the span is the inputs' alone: a dip far from the parabola does not set it
+    y[1] -= 0.05
+    s = Scaler.fit("quadratic", x, y, anchor_len=5, trend_len=30)
+    assert s.span == pytest.approx(np.abs(x - x[:, -5:].mean(axis=1, keepdims=True)).max())
+    assert np.abs(s.scale_targets(x, y)).max() > 2
 
 
 def test_the_quadratic_baseline_on_the_paper_segments_matches_the_figures_in_the_design(root):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from dlnet.quant import calibrate as cal
-from dlnet.quant.fixedpoint import (INT16, INT32, q_to_soh, quantize_multiplier, requant,
-                                    rsqrt_multiplier, shift_round, soh_to_q)
+from dlnet.quant.fixedpoint import (INT16, INT32, q_in_to_soh, q_to_soh, quantize_multiplier,
+                                    requant, rsqrt_multiplier, shift_round, soh_to_q, soh_to_q_in)
 from dlnet.quant.qmodel import fold_zero_point
 
 
@@ -71,6 +71,14 @@ def test_soh_q14_round_trip_and_saturation():
     soh = np.linspace(0.0, 1.25, 10001)
     assert np.abs(q_to_soh(soh_to_q(soh)) - soh).max() <= 2.0 ** -15
     assert soh_to_q([2.5, -2.5, 1.0]).tolist() == [32767, -32768, 16384]
+
+
+def test_soh_q24_input_round_trip_ties_and_saturation():
+    soh = np.linspace(0.0, 1.25, 10001)
+    assert np.abs(q_in_to_soh(soh_to_q_in(soh)) - soh).max() <= 2.0 ** -25
+    assert soh_to_q_in([200.0, -200.0, 1.0]).tolist() == [2 ** 31 - 1, -2 ** 31, 2 ** 24]
+    tie = np.array([3, -3]) / 2.0 ** 25                  # halves up: 2 (1.5 up), -1 (-1.5 up)
+    assert soh_to_q_in(tie).tolist() == [2, -1]
 
 
 @pytest.mark.parametrize("per_channel", [True, False])

@@ -12,7 +12,8 @@ import pytest
 from dlnet.quant import calibrate as cal
 from dlnet.quant import floatref, qmodel
 from dlnet.quant import reference as ref
-from dlnet.quant.fixedpoint import FINE_BITS, SOH_FRAC_BITS, quantize_multiplier, soh_to_q
+from dlnet.quant.fixedpoint import (FINE_BITS, SOH_FRAC_BITS, SOH_IN_FRAC_BITS, quantize_multiplier,
+                                    soh_to_q_in)
 from dlnet.quant.random_models import random_model, soh_windows
 
 FINE = 2.0 ** -FINE_BITS     # one fine unit, in output steps
@@ -25,7 +26,7 @@ def case(request):
     model, scaler = random_model(rng, request.param)
     x = soh_windows(rng, 400, model.cfg.input_len)
     qm = qmodel.quantize(model, scaler, x[:200])
-    return model, scaler, qm, soh_to_q(x[200:])
+    return model, scaler, qm, soh_to_q_in(x[200:])
 
 
 def scale(qm, name):
@@ -68,19 +69,20 @@ def inside(qm, name, real):
     return (real >= s * (-128 - zp)) & (real <= s * (127 - zp))
 
 
-def test_input_scaling_is_the_scaler_to_half_a_q14_step(case):
-    """d s_d = (x - a) / span with a rounded to Q1.14: |error| <= 2^-15 / span."""
+def test_input_scaling_is_the_scaler_to_one_and_a_half_q14_steps(case):
+    """d s_d = (x - a) / span with x rounded to Q1.14 (half a step) and a, the mean of those,
+    rounded to Q1.14 (a step at most): |error| <= 3 2^-15 / span."""
     model, scaler, qm, x = case
     t = pipeline(qm, x)
-    soh = x / 2.0 ** SOH_FRAC_BITS
+    soh = x / 2.0 ** SOH_IN_FRAC_BITS
     s_d = qm.scales["scale"]["d"]
-    bound = 2.0 ** -(SOH_FRAC_BITS + 1) / scaler.span * (1 + REL)
+    bound = 3 * 2.0 ** -(SOH_FRAC_BITS + 1) / scaler.span * (1 + REL)
     assert np.abs(t["d"] * s_d - scaler.transform(soh)).max() <= bound
     u = t["u_sum"][:, 0] * s_d / x.shape[1]
     assert np.abs(u - scaler.transform(soh).mean(axis=1)).max() <= bound
     if scaler.kind == "anchored":
-        exact = x[:, -scaler.anchor_len:].mean(axis=1)
-        assert np.abs(t["a"][:, 0] - exact).max() <= 0.5 + 1e-6
+        exact = soh[:, -scaler.anchor_len:].mean(axis=1) * 2.0 ** SOH_FRAC_BITS
+        assert np.abs(t["a"][:, 0] - exact).max() <= 1.0 + 1e-6
 
 
 @pytest.mark.parametrize("name,src,relu", [("enc_in", "d", False), ("enc_out", "enc_norm", False),
@@ -198,7 +200,7 @@ def test_output_requantization_to_q14_within_half_a_step(case):
 def test_trend_is_the_quadratic_baseline_within_one_output_step():
     """The quadratic scaling's forecast anchor, in integers, against the float parabola."""
     from dlnet.baselines import polynomial_forecast
-    from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
+    from dlnet.quant.fixedpoint import q_in_to_soh, q_to_soh
     from dlnet.quant.qmodel import Anchor, polynomial_trend
     from dlnet.quant.reference import add_trend, scale_input, trend_coefficients
 
@@ -206,14 +208,14 @@ def test_trend_is_the_quadratic_baseline_within_one_output_step():
     t = np.arange(100)
     x = (1.0 - rng.uniform(0, 3e-4, (200, 1)) * t - rng.uniform(0, 8e-6, (200, 1)) * t ** 2
          + 0.003 * rng.standard_normal((200, 100)))
-    q = soh_to_q(x)
+    q = soh_to_q_in(x)
     for length in (20, 37, 100):
         trend = polynomial_trend(length)
-        d, a, _ = scale_input(Anchor("mean", 10, 0, *quantize_multiplier(0.1)), q)
-        c = trend_coefficients(trend, d)
+        _, a, _ = scale_input(Anchor("mean", 10, 0, *quantize_multiplier(0.1)), q)
+        c = trend_coefficients(trend, q, a)
         assert np.abs(c).max() < 2 ** 31 - 1        # no coefficient saturates on such data
         b = add_trend(c, a, np.zeros((200, 100), np.int64))
-        exact = polynomial_forecast(q_to_soh(q), length, 2, 100)
+        exact = polynomial_forecast(q_in_to_soh(q), length, 2, 100)
         inside = np.abs(exact) < 1.99            # short noisy fits run off to Q1.14's +-2
         # one rounding to Q1.14 (half a step) plus the coefficients' own grids (a few 1e-3 step)
         assert np.abs(q_to_soh(b) - exact)[inside].max() <= 0.51 * 2.0 ** -14

@@ -106,12 +106,12 @@ def test_quantize_writes_header_metrics_and_sizes(deployed):
     assert size["model_bytes"] < size["float32_bytes"]
     assert header.read(d / "dlnet_model.h").dims["width"] == 4
     # what a firmware engineer needs beside the bytes: which model, each signal's unit and the
-    # range training saw, and the rounding into Q1.14
+    # range training saw, and the rounding into Q7.24
     text = (d / "dlnet_model.h").read_text()
     train_s = protocols.load(d / "dataset.npz")["train"].s
     assert f"signals[0]: cycle, a raw integer in cycles (dlnet/signals.py); training windows " \
            f"{int(train_s[:, 0].min()):,} to {int(train_s[:, 0].max()):,}." in text
-    assert "q = floor(soh * 16384 + 0.5)" in text and " * Deployed: " in text
+    assert "q = floor(soh * 2^24 + 0.5)" in text and " * Deployed: " in text
 
 
 def verified(d, dataset, params):

@@ -37,13 +37,14 @@ def build(sketch, out, stub_dir=STUB_DIR, sanitize=False):
 
 
 def request(soh, signals=None):
-    """'W v1 ... vN' lines for SOH windows (rows), each value with 6 decimals; with `signals`
+    """'W v1 ... vN' lines for SOH windows (rows), each value with 9 decimals (finer than the
+    core's Q7.24 input step, 6e-8); with `signals`
     (rows of raw integers, one per window), 'W v1 ... vN | s1 ... sK' (the sketch's protocol)."""
     soh = np.atleast_2d(soh)
     s = [[]] * len(soh) if signals is None else np.asarray(signals).reshape(len(soh), -1)
     lines = []
     for row, sig in zip(soh, s):
-        values = " ".join(f"{v:.6f}" for v in row)
+        values = " ".join(f"{v:.9f}" for v in row)
         lines.append(f"W {values} | {' '.join(str(int(v)) for v in sig)}\n" if len(sig)
                      else f"W {values}\n")
     return "".join(lines)

@@ -1,6 +1,6 @@
 """Full-integer (int8) deployment of a LiquidNet, specified in NumPy and mirrored in C.
 
-    fixedpoint   the integer primitives: requantization, rounding shifts, 1/sqrt, Q1.14 I/O
+    fixedpoint   the integer primitives: requantization, rounding shifts, 1/sqrt, Q7.24 in, Q1.14 out
     floatref     the float model step by step (calibration and per-op checks)
     calibrate    activation ranges and int8/int16 scales; int8 weight quantization
     qmodel       QuantModel: every integer parameter; quantize() and the range checks

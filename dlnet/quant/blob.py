@@ -1,6 +1,6 @@
 """The model blob: a QuantModel as bytes, the one format the C core, the header and NumPy share.
 
-Layout (format version 6), every integer little-endian, arrays row-major:
+Layout (format version 7), every integer little-endian, arrays row-major:
 
     offset 0   u32 magic 0x514E4C44 ("DLNQ")      offset 8   u32 total size in bytes
     offset 4   u32 format version                 offset 12  u32 CRC-32 (zlib) of bytes 16..end
@@ -27,6 +27,9 @@ with the layer records, which the C core walks instead of a sequence of its own.
 Version 6 added the last dimension, signals (k, qmodel.MAX_SIGNALS at most) and, when it is not
 0, the signals section after the anchor (qmodel.Signals); the first layer of a liquid or linear
 network reads input_len + k values: the SOH window's, then the signals' (dlnet/signals.py).
+Version 7 changed no field but what the trend's weights mean: the model's input is Q7.24 and
+the trend reads it at that precision (weights below 2^26 in magnitude, applied to e = x - a in
+Q7.24: qmodel.polynomial_trend), so a version 6 trend would be 2^10 off.
 
 The C core (dlnet_model_init) reads the same layout with the same checks, so a model that parses
 here also initializes there, and a corrupt or mismatched one fails in both, with an error code in
@@ -44,7 +47,7 @@ from dlnet.quant import qmodel as qmod
 from dlnet.quant.qmodel import FC, Anchor, Cell, LayerNorm, QuantModel, Residual, Signals, Trend
 
 MAGIC = 0x514E4C44
-VERSION = 6
+VERSION = 7
 HEADER_BYTES = 16
 ALIGN = 4
 DIMS = ("network", "input_len", "output_len", "coupling", "rank", "steps", "trend_len",

@@ -17,9 +17,12 @@ LayerNorm gain and offset) bring each term to 2^-FINE_BITS of the output step wi
 add them in 64 bits and round once more with `shift_round(., FINE_BITS)`: each term adds at most
 2^-(FINE_BITS+1) of an output step of error, far below the final rounding.
 
-The model's input and output are SOH values in Q1.14 (int16, value = q / 2^14): range [-2, 2),
-step 6.1e-5. SOH lies in 0..1.25, so one bit of headroom is left, and the step is 20x finer than
-the model's error, where an int8 output step of the scaled target (~0.0014 SOH) would not be.
+The model's output is SOH in Q1.14 (int16, value = q / 2^14): range [-2, 2), step 6.1e-5. SOH
+lies in 0..1.25, so one bit of headroom is left, and the step is 20x finer than the model's error,
+where an int8 output step of the scaled target (~0.0014 SOH) would not be. Its input is SOH in
+Q7.24 (int32, value = q / 2^24): the network reads it rounded to Q1.14, but the quadratic trend
+reads all of it, because a parabola through a few values of a smooth series, extrapolated a
+hundred cycles, multiplies an input's rounding by up to ~10^4 (benchmarks/trend_length.py).
 """
 
 import math
@@ -27,6 +30,8 @@ import math
 import numpy as np
 
 SOH_FRAC_BITS = 14
+SOH_IN_FRAC_BITS = 24
+INPUT_SHIFT = SOH_IN_FRAC_BITS - SOH_FRAC_BITS     # Q7.24 input -> Q1.14
 FINE_BITS = 8            # extra fraction bits of the multi-term sums
 NORM_BITS = 16           # fraction bits of a LayerNorm's normalized values (x - mean) / std
 # fraction bits of the quadratic trend's level, slope and curvature, in Q1.14 units (per cycle,
@@ -35,6 +40,9 @@ TREND_FRAC_BITS = (8, 16, 24)
 INT8 = (-128, 127)
 INT16 = (-32768, 32767)
 INT32 = (-(1 << 31), (1 << 31) - 1)
+# the trend's input, x - a in Q7.24, saturated to the int16 d's range: |e| <= 2^25
+TREND_INPUT = (INT16[0] << INPUT_SHIFT, (INT16[1] + 1 << INPUT_SHIFT) - 1)
+TREND_WEIGHT_BITS = 26   # |trend weight| < 2^26: with |e| <= 2^25 and length <= 1024, |sum| < 2^61
 
 
 def quantize_multiplier(real):
@@ -129,10 +137,20 @@ def rsqrt_multiplier(var):
 
 
 def soh_to_q(soh):
-    """SOH (float) to Q1.14 int16: round half up, saturate."""
+    """SOH (float) to Q1.14 int16, the output's format: round half up, saturate."""
     q = np.floor(np.asarray(soh, np.float64) * (1 << SOH_FRAC_BITS) + 0.5)
     return saturate(q, INT16).astype(np.int16)
 
 
+def soh_to_q_in(soh):
+    """SOH (float) to the model's Q7.24 int32 input: round half up, saturate."""
+    q = np.floor(np.asarray(soh, np.float64) * (1 << SOH_IN_FRAC_BITS) + 0.5)
+    return saturate(q, INT32).astype(np.int32)
+
+
 def q_to_soh(q):
     return np.asarray(q, np.float64) / (1 << SOH_FRAC_BITS)
+
+
+def q_in_to_soh(q):
+    return np.asarray(q, np.float64) / (1 << SOH_IN_FRAC_BITS)

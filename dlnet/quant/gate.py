@@ -2,23 +2,23 @@
 quantization costs more validation accuracy than `deploy.int8_tolerance` allows.
 
 The int8 model is compared with the float model on the same inputs: the values the device is
-given (Q1.14 SOH for the native core, the int8 input tensor's grid for TFLite). That grid is the
+given (Q7.24 SOH for the native core, the int8 input tensor's grid for TFLite). That grid is the
 device's interface, not the quantization of the model: a float model on the board would see the
 same values. What it costs is recorded beside (`input_grid`), and selection already pays it:
-select scores every candidate as the int8 core computes it, Q1.14 inputs included. Validation
+select scores every candidate as the int8 core computes it, Q7.24 inputs included. Validation
 only, like every choice of the workflow.
 """
 
 import numpy as np
 
 from dlnet.errors import InputError
-from dlnet.quant.fixedpoint import q_to_soh, soh_to_q
+from dlnet.quant.fixedpoint import q_in_to_soh, soh_to_q_in
 
 
 def core_inputs(w):
     """The model inputs of windows `w` (dlnet/windows.py) as the native core is given them: the
-    signals, then the SOH values on the core's Q1.14 grid."""
-    return np.concatenate([w.s, q_to_soh(soh_to_q(w.x))], axis=1)
+    signals, then the SOH values on the core's Q7.24 grid."""
+    return np.concatenate([w.s, q_in_to_soh(soh_to_q_in(w.x))], axis=1)
 
 
 def measure(float_mae, float_on_grid_mae, int8_mae):

@@ -64,11 +64,11 @@ def build(out_dir, kind="optimized", header=None, core=CORE, host_source=HOST / 
 
 def windows_bytes(x, s=None):
     """The host's INPUT file (firmware/host/dlnet_host.c): each window's k raw signals (int32
-    little-endian; `s`, n x k, None for k = 0), then its input_len Q1.14 values (int16
+    little-endian; `s`, n x k, None for k = 0), then its input_len Q7.24 values (int32
     little-endian; `x`, n x input_len): signals first, as in reference.predict's rows."""
     if not len(x):
         return b""
-    x = np.ascontiguousarray(x, dtype="<i2").reshape(len(x), -1)
+    x = np.ascontiguousarray(x, dtype="<i4").reshape(len(x), -1)
     s = np.zeros((len(x), 0), np.int64) if s is None else np.asarray(s).reshape(len(x), -1)
     if s.size and (s.min() < -2 ** 31 or s.max() > 2 ** 31 - 1):
         raise ValueError("a raw signal is outside the int32 range dlnet_run takes")
@@ -79,7 +79,7 @@ def windows_bytes(x, s=None):
 
 def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None, s=None,
         null_signals=False):
-    """Run windows x (int16, n x input_len) and their raw signals s (int32 values, n x k; None
+    """Run windows x (Q7.24 int32, n x input_len) and their raw signals s (int32 values, n x k; None
     for a model without signals) through the host; `model` is blob bytes or "builtin";
     `scratch_bytes` overrides the scratch size the host passes to dlnet_run; `null_signals`
     passes dlnet_run NULL signals (s must be None), which a model with signals refuses.
@@ -110,10 +110,10 @@ def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None, s=None,
 
 
 def check_windows(exe, x, work_dir):
-    """dlnet_check_window on windows x (int16, n x len) through firmware/host/dlnet_guard_host.c
+    """dlnet_check_window on windows x (Q7.24 int32, n x len) through firmware/host/dlnet_guard_host.c
     (built with host_source=GUARD_HOST): (n, 2) int32 of code and bad index."""
     work = Path(work_dir)
-    x = np.ascontiguousarray(x, dtype="<i2")
+    x = np.ascontiguousarray(x, dtype="<i4")
     (work / "guard_in.bin").write_bytes(x.tobytes())
     proc = subprocess.run([str(exe), str(x.shape[1]), str(work / "guard_in.bin"),
                            str(work / "guard_out.bin")], capture_output=True, text=True)

@@ -11,7 +11,8 @@ The blob module serializes it for the C core, the reference module runs it. Acti
 (`scales`) are kept for the record; the integer arithmetic never needs them.
 
 Where each real factor goes (s_* are scales, real = s * (q - zero_point)):
-  input   d = sat16(x - a): x, a in Q1.14, so d has scale 2^-14 / span: the Scaler's 1/span is
+  input   d = sat16(x14 - a): x14 the Q7.24 input rounded to Q1.14, a in Q1.14, so d has scale
+          2^-14 / span (the trend reads the Q7.24 input itself): the Scaler's 1/span is
           folded into the first Linear's multiplier and costs nothing at run time.
   signals each raw int32 signal v (dlnet/signals.py) is scaled by the Scaler as (v - o) / scale;
           the core stores it after d as sat16(requant(v - o, M, s)) with M 2^(s-31) =
@@ -37,9 +38,9 @@ import numpy as np
 from dlnet.layers import S8, S16, SOH, SEQUENCE, feeds_norm, input_type, output_type
 from dlnet.quant import calibrate as cal
 from dlnet.quant import floatref
-from dlnet.quant.fixedpoint import (FINE_BITS, INT8, INT16, INT32, NORM_BITS, SOH_FRAC_BITS,
-                                    TREND_FRAC_BITS, fine, fine_vec, quantize_multiplier,
-                                    quantize_multipliers, soh_to_q)
+from dlnet.quant.fixedpoint import (FINE_BITS, INPUT_SHIFT, INT8, INT16, INT32, NORM_BITS,
+                                    SOH_FRAC_BITS, TREND_FRAC_BITS, TREND_WEIGHT_BITS, fine,
+                                    fine_vec, quantize_multiplier, quantize_multipliers, soh_to_q)
 
 NETWORKS = ("liquid", "linear", "none")
 COUPLINGS = ("full", "lowrank")
@@ -141,11 +142,12 @@ class Signals:
 
 @dataclass
 class Trend:
-    """The forecast anchor b(x) = a + P d, with P the least-squares polynomial (degree <= 2)
-    through the last `length` values of d extrapolated (dlnet.scaling.trend_matrix). P has rank
-    <= 3, so the core computes the polynomial's level, slope and curvature c_j (TREND_FRAC_BITS)
-    from `weight` (3, length) with a rounding shift each, then c0 + c1 t + c2 t^2 for
-    t = 1..horizon; a lower degree has zero rows."""
+    """The forecast anchor b(x) = a + P e, with P the least-squares polynomial (degree <= 2)
+    through the last `length` values of e = x - a (the Q7.24 input, not the Q1.14 d)
+    extrapolated (dlnet.scaling.trend_matrix). P has rank <= 3, so the core computes the
+    polynomial's level, slope and curvature c_j (TREND_FRAC_BITS) from `weight` (3, length) with
+    a rounding shift each, then c0 + c1 t + c2 t^2 for t = 1..horizon; a lower degree has zero
+    rows."""
     weight: np.ndarray
     shift: np.ndarray
 
@@ -381,18 +383,19 @@ def mean_anchor(length):
 
 
 def polynomial_trend(length, degree=2):
-    """Trend weights: c_j = sum_i G_ji d_i in 2^-TREND_FRAC_BITS[j] units, with G the
+    """Trend weights: c_j = sum_i G_ji e_i in 2^-TREND_FRAC_BITS[j] Q1.14 units, with G the
     least-squares polynomial's coefficients (level, slope, curvature at the last input) per
-    input; rows above `degree` are zero. Each row gets as many extra bits as keep its largest
-    weight below 2^30; the shift removes them again with one rounding."""
+    input, e in Q7.24 (2^-INPUT_SHIFT Q1.14 units); rows above `degree` are zero. Each row gets
+    as many extra bits as keep its largest weight below 2^(TREND_WEIGHT_BITS - 1); the shift
+    removes them again with one rounding."""
     if not 0 <= degree <= 2 or length <= degree:
         raise ValueError(f"a degree-{degree} fit needs more than {degree} values, not {length}")
     t = np.arange(-length + 1, 1, dtype=np.float64)
     g = np.linalg.pinv(np.vander(t, degree + 1, increasing=True))         # (degree+1, length)
     weight, shift = np.zeros((3, length), np.int64), np.ones(3, np.int64)
     for j in range(degree + 1):
-        row = g[j] * 2.0 ** TREND_FRAC_BITS[j]
-        shift[j] = 29 - int(np.floor(np.log2(np.abs(row).max())))
+        row = g[j] * 2.0 ** (TREND_FRAC_BITS[j] - INPUT_SHIFT)
+        shift[j] = TREND_WEIGHT_BITS - 2 - int(np.floor(np.log2(np.abs(row).max())))
         weight[j] = cal.round_int(row * 2.0 ** shift[j])
     return Trend(weight, shift)
 
@@ -400,7 +403,7 @@ def polynomial_trend(length, degree=2):
 def quantize_polynomial(input_len, output_len, fit_len, degree):
     """The polynomial baseline (dlnet.baselines) as a QuantModel without a network: the anchor is
     the mean of the fitted values, the trend the polynomial through them, so the forecast is
-    a + P (x - a) = P x, the baseline itself, up to Q1.14 rounding."""
+    a + P (x - a) = P x, the baseline itself, up to Q7.24 and Q1.14 rounding."""
     qm = QuantModel("none", input_len, output_len, mean_anchor(fit_len),
                     trend=polynomial_trend(fit_len, degree),
                     scales={"polynomial": {"fit_len": int(fit_len), "degree": int(degree)}})
@@ -504,7 +507,8 @@ def check(qm):
         _need(a.kind == "mean", "a trend needs the mean anchor")
         _need(1 <= tr.length <= d["input_len"], f"trend length {tr.length}")
         _need(np.all((1 <= tr.shift) & (tr.shift <= 62)), f"trend shifts {tr.shift}")
-        _in(tr.weight, INT32, "trend weights")
+        _in(tr.weight, (1 - (1 << TREND_WEIGHT_BITS), (1 << TREND_WEIGHT_BITS) - 1),
+            "trend weights")
     if qm.network == "linear":
         _need(qm.linear.weight.shape == (d["output_len"], d["n_inputs"]),
               f"linear weights {qm.linear.weight.shape} for {d['n_inputs']} -> {d['output_len']}")

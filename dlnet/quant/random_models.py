@@ -23,7 +23,7 @@ import torch
 
 from dlnet.model import LiquidNet, NetConfig
 from dlnet.quant import qmodel
-from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant.fixedpoint import INT32, soh_to_q_in
 from dlnet.scaling import Scaler
 
 INT32 = (-2 ** 31, 2 ** 31 - 1)
@@ -164,14 +164,14 @@ def soh_windows(rng, n, length):
 
 
 def hostile_windows(rng, n, length):
-    """Q1.14 windows no calibration saw: uniform int16 and constant rows (zero variance)."""
-    wild = rng.integers(-32768, 32768, (n - n // 4, length))
-    flat = np.repeat(rng.integers(-32768, 32768, (n // 4, 1)), length, axis=1)
-    return np.concatenate([wild, flat]).astype(np.int16)
+    """Q7.24 windows no calibration saw: uniform int32 and constant rows (zero variance)."""
+    wild = rng.integers(INT32[0], INT32[1] + 1, (n - n // 4, length))
+    flat = np.repeat(rng.integers(INT32[0], INT32[1] + 1, (n // 4, 1)), length, axis=1)
+    return np.concatenate([wild, flat]).astype(np.int32)
 
 
 def mixed_windows(rng, n, length):
-    """Q1.14 windows: three quarters in-range SOH, one quarter hostile."""
+    """Q7.24 windows: three quarters in-range SOH, one quarter hostile."""
     n_hostile = n // 4
-    return np.concatenate([soh_to_q(soh_windows(rng, n - n_hostile, length)),
+    return np.concatenate([soh_to_q_in(soh_windows(rng, n - n_hostile, length)),
                            hostile_windows(rng, n_hostile, length)])

@@ -4,25 +4,27 @@ bit for bit.
 One function per op, each over a batch of windows (rows), in int64 NumPy. Values that the C core
 holds in int32 never leave the int32 range here either (qmodel.check bounds every accumulator),
 so int64 NumPy and the C core compute the same integers. See fixedpoint for requant,
-shift_round and the Q1.14 input/output.
+shift_round, the Q7.24 input and the Q1.14 output.
 """
 
 import numpy as np
 
 from dlnet import signals
 from dlnet.layers import SEQUENCE
-from dlnet.quant.fixedpoint import (INT8, INT16, INT32, TREND_FRAC_BITS, finish, q_to_soh,
-                                    requant, rsqrt_multiplier, saturate, shift_round, soh_to_q)
+from dlnet.quant.fixedpoint import (INPUT_SHIFT, INT8, INT16, INT32, TREND_FRAC_BITS, TREND_INPUT,
+                                    finish, q_to_soh, requant, rsqrt_multiplier, saturate,
+                                    shift_round, soh_to_q_in)
 
 
 def scale_input(anchor, x):
-    """Q1.14 windows -> (d = sat16(x - a), a, u_sum = sum_j d_j).
+    """Q7.24 windows -> (d = sat16(x14 - a), a, u_sum = sum_j d_j), x14 = sat16(shift_round(x, 10))
+    the input in Q1.14, which the anchor and the network read.
 
     mean anchor: a = requant(sum of the last `length` inputs, 1/length), i.e. the mean rounded
     half up (to within one 2^-31-relative multiplier error); constant anchor: the minmax offset.
     d carries the Scaler's (x - a) exactly; the 1/span lives in the first Linear's scales.
     """
-    x = np.asarray(x, np.int64)
+    x = saturate(shift_round(np.asarray(x, np.int64), INPUT_SHIFT), INT16)
     if anchor.kind == "mean":
         a = saturate(requant(x[:, -anchor.length:].sum(axis=1, keepdims=True),
                              anchor.mult, anchor.shift), INT16)
@@ -69,12 +71,14 @@ def output_soh(fc, x, a):
     return saturate(a + requant(accumulate(fc, x), fc.mult, fc.shift), INT16)
 
 
-def trend_coefficients(trend, d):
-    """Level, slope and curvature of the parabola through the last trend.length values of d:
-    c_j = sat32(shift_round(sum_i w_ji d_i, shift_j)) in 2^-TREND_FRAC_BITS[j] Q1.14 units.
-    |w| < 2^31, |d| <= 2^15 and length <= 1024 keep the int64 sum exact."""
-    d = np.asarray(d, np.int64)[:, -trend.length:]
-    return saturate(shift_round(d @ trend.weight.T.astype(np.int64), trend.shift), INT32)
+def trend_coefficients(trend, x, a):
+    """Level, slope and curvature of the parabola through the last trend.length Q7.24 inputs x,
+    less the anchor a (Q1.14): e_i = sat(x_i - a 2^10, +-2^25), the int16 d's range in Q7.24,
+    c_j = sat32(shift_round(sum_i w_ji e_i, shift_j)) in 2^-TREND_FRAC_BITS[j] Q1.14 units.
+    |w| < 2^26, |e| <= 2^25 and length <= 1024 keep the int64 sum exact."""
+    e = saturate(np.asarray(x, np.int64)[:, -trend.length:] - (np.asarray(a, np.int64) << INPUT_SHIFT),
+                 TREND_INPUT)
+    return saturate(shift_round(e @ trend.weight.T.astype(np.int64), trend.shift), INT32)
 
 
 def add_trend(c, a, y):
@@ -168,7 +172,7 @@ OPS = {
 
 
 def run(qm, x, s=None):
-    """Q1.14 SOH windows (n, input_len), and raw int32 signals (n, k) if the model takes any
+    """Q7.24 SOH windows (n, input_len), and raw int32 signals (n, k) if the model takes any
     -> Q1.14 SOH forecasts (n, output_len), int16."""
     if qm.network != "liquid":
         return run_without_liquid(qm, x, s)
@@ -180,7 +184,7 @@ def run(qm, x, s=None):
     if qm.trend is None:
         return output_soh(out, z, a).astype(np.int16)
     # the forecast anchor is the parabola, the output layer adds the model's correction to it
-    c = trend_coefficients(qm.trend, d)
+    c = trend_coefficients(qm.trend, x, a)
     return add_trend(c, a, output_soh(out, z, 0)).astype(np.int16)
 
 
@@ -192,7 +196,8 @@ def run_without_liquid(qm, x, s=None):
         y = fully_connected(qm.linear, z)
     else:
         y = np.zeros((len(d), qm.output_len), np.int64)
-    c = trend_coefficients(qm.trend, d) if qm.trend is not None else np.zeros((len(d), 3), np.int64)
+    c = (trend_coefficients(qm.trend, x, a) if qm.trend is not None
+         else np.zeros((len(d), 3), np.int64))
     return add_trend(c, a, y).astype(np.int16)
 
 
@@ -200,7 +205,7 @@ def predict(qm, inputs, batch=4096):
     """Raw inputs (float: the signals, then the SOH window; dlnet/signals.py) -> SOH forecasts
     (float) through the integer model."""
     s, soh = signals.split(inputs, qm.input_len, qm.dims["signals"])
-    q = soh_to_q(soh)
+    q = soh_to_q_in(soh)
     if not len(q):
         return np.zeros((0, qm.dims["output_len"]))
     return np.concatenate([q_to_soh(run(qm, q[i:i + batch], s[i:i + batch] if qm.signals else None))

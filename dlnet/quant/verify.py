@@ -10,9 +10,9 @@ from dlnet.quant.random_models import (calibration_inputs, mixed_windows, random
 
 
 def compare(qm, x, exe, work, model="builtin", s=None):
-    """Run windows x (Q1.14) and their raw signals s (n, k; None without) through the host and
+    """Run windows x (Q7.24) and their raw signals s (n, k; None without) through the host and
     the reference; count differing windows."""
-    x = np.asarray(x, np.int16)
+    x = np.asarray(x, np.int32)
     k = qm.dims["signals"]
     if np.shape(s if s is not None else np.zeros((len(x), 0))) != (len(x), k):
         raise ValueError(f"the model reads {k} signals beside each window, got "
@@ -89,7 +89,7 @@ def corruptions(data):
 
 def rejections(exe, data, work, input_len):
     """Run every corruption through the host: the core must refuse each with its own code."""
-    x = np.zeros((1, input_len), np.int16)
+    x = np.zeros((1, input_len), np.int32)
     out = {}
     for name, (bad, want) in corruptions(data).items():
         try:

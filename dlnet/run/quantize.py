@@ -42,7 +42,7 @@ def run(input, output, params, log, threads=1):
           if model.kind == "liquid" else []),
         *(signal_lines(read_json(input.info)["scaler"]["signals"], splits["train"].s)
           if draft.dims["signals"] else []),
-        "SOH to Q1.14 as q = floor(soh * 16384 + 0.5), as the sketch does."])
+        "SOH to Q7.24 as q = floor(soh * 2^24 + 0.5), as the sketch does."])
 
     start = time.perf_counter()
     float_m = all_splits(splits, model.predict, skip=())
@@ -62,7 +62,7 @@ def run(input, output, params, log, threads=1):
     val = splits["val"]
     on_inputs = errors(val.y, model.predict(gate.core_inputs(val)))["mae"]
     record = gate.measure(float_m["val"]["mae"], on_inputs, int8_m["val"]["mae"])
-    log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the Q1.14 inputs "
+    log(f"gate: validation MAE float {record['float_mae']:.6f}, float on the Q7.24 inputs "
         f"{on_inputs:.6f} ({record['input_grid']:+.2%}), int8 {record['int8_mae']:.6f} "
         f"({record['quantization']:+.2%} from quantizing the model; tolerance "
         f"{params.int8_tolerance})")
@@ -120,7 +120,8 @@ def quantization_record(kind, s, calibration_windows, qm):
 
 
 def quantization_scheme():
-    return {"io": "int16 Q1.14 SOH in and out; the core computes the Scaler in integers",
+    return {"io": "int32 Q7.24 SOH in (the network reads it rounded to Q1.14, the trend all of "
+                  "it), int16 Q1.14 SOH out; the core computes the Scaler in integers",
             "hidden": "int8 asymmetric (scale, zero point) per tensor",
             "layer_norm_input": "int16 symmetric, calibrated peak at half range",
             "accumulators": "int32 (LayerNorm sum of squares int64)",

@@ -56,7 +56,7 @@ def seed_table(frame, metrics_paths, model_paths, seed):
 def int8_validation(paths, splits, quantization):
     """One row per liquid checkpoint: its validation MAE as the int8 core computes it (quantized
     with the deploy settings on the same calibration windows as rule quantize), the int8
-    accuracy gate's record (gate.measure: float on the core's Q1.14 inputs beside), and its
+    accuracy gate's record (gate.measure: float on the core's Q7.24 inputs beside), and its
     costs (int8 bytes, parameters, multiply-accumulates); and, per checkpoint, each validation
     window's int8 MAE (the resampling of the validation cells reads them)."""
     x_cal = calibrate.sample(splits["train"].inputs, int(quantization["calibration_windows"]))

@@ -11,7 +11,7 @@ from dlnet import protocols, signals
 from dlnet.io import versions, write_json
 from dlnet.logs import Log
 from dlnet.quant import header, host, verify
-from dlnet.quant.fixedpoint import soh_to_q
+from dlnet.quant.fixedpoint import soh_to_q_in
 
 
 def run(input, output, params, log, threads=1):
@@ -31,7 +31,7 @@ def run(input, output, params, log, threads=1):
         for name, w in splits.items():
             # the model's signals: the last k of the protocol's (a baseline reads none)
             raw, soh = signals.split(w.inputs, qm.input_len, qm.dims["signals"])
-            x = soh_to_q(soh)
+            x = soh_to_q_in(soh)
             result["real"][name] = {"windows": len(x), **{
                 kind: verify.compare(qm, x, exe, work, s=raw) for kind, exe in exes.items()}}
             log(f"{name}: {len(x)} windows, mismatched: " + ", ".join(

@@ -14,9 +14,11 @@
  *   if (rc == DLNET_OK)
  *       rc = dlnet_run(&model, soh_in, signals, soh_out, scratch, sizeof scratch);
  *
- * Inputs and outputs: SOH values in Q1.14 (int16, SOH = q / 16384, range [-2, 2)): soh_in holds
- * the last model.input_len values of one cell, oldest first; soh_out receives the next
- * model.output_len values. signals holds the model.n_signals (DLNET_N_SIGNALS) raw int32 values
+ * Inputs and outputs: soh_in holds the last model.input_len SOH values of one cell, oldest first,
+ * in Q7.24 (int32, SOH = q / 2^24); soh_out receives the next model.output_len values in Q1.14
+ * (int16, SOH = q / 2^14, range [-2, 2)). The network reads the input rounded to Q1.14; the
+ * quadratic trend reads all 24 bits, because a parabola through a few values extrapolated a
+ * hundred cycles ahead multiplies an input's rounding by up to ~10^4. signals holds the model.n_signals (DLNET_N_SIGNALS) raw int32 values
  * a battery management system knows of the window, each in its own unit, in the order of the
  * model's signals (dlnet/signals.py lists them; the default config's one is the cycle number of
  * the window's last SOH value); NULL when the model has none. The core applies the model's scaling to both itself.
@@ -47,7 +49,7 @@ extern "C" {
 #endif
 
 #define DLNET_MAGIC 0x514E4C44u          /* "DLNQ" as little-endian bytes */
-#define DLNET_FORMAT_VERSION 6
+#define DLNET_FORMAT_VERSION 7
 #define DLNET_MAX_DIM 1024               /* any vector; the scaled input adds the signals */
 #define DLNET_MAX_NORM_DIM 512           /* LayerNorm width: keeps its int64 sum of squares exact */
 #define DLNET_MAX_STEPS 64
@@ -55,6 +57,8 @@ extern "C" {
 #define DLNET_MAX_LAYERS 12              /* layers of a liquid network (its sequence has 11) */
 #define DLNET_FINE_BITS 8                /* extra fraction bits of multi-term sums */
 #define DLNET_NORM_BITS 16               /* fraction bits of LayerNorm's normalized values */
+#define DLNET_INPUT_SHIFT 10              /* Q7.24 input -> Q1.14: 24 - 14 fraction bits */
+#define DLNET_TREND_WEIGHT_BITS 26       /* |trend weight| < 2^26 (dlnet_model_init checks) */
 /* fraction bits of the trend's level, slope and curvature (Q1.14 units per cycle^j) */
 #define DLNET_TREND_BITS0 8
 #define DLNET_TREND_BITS1 16
@@ -89,14 +93,14 @@ extern "C" {
 #define DLNET_ERR_MODEL (-8)     /* the model was not successfully initialized */
 #define DLNET_ERR_INPUT_RANGE (-9)  /* dlnet_check_window: a value outside (0, 1.25] SOH */
 #define DLNET_ERR_INPUT_JUMP (-10)  /* dlnet_check_window: a value far from the ones before it */
-/* dlnet_check_window's limits, Q1.14 (dlnet/quant/guard.py holds the same numbers): SOH above 0
+/* dlnet_check_window's limits, Q7.24 (dlnet/quant/guard.py holds the same numbers): SOH above 0
  * (a zero reading is a missed measurement) and at most 1.25 (above it, a capacity glitch such
  * as a 2.88 Ah reading of a 1.1 Ah cell), and at most 0.05 SOH from the median of the up to 10
  * values before it, once there are 3 (the workflow's cleaning in SOH units: a larger step from
  * one cycle to the next is a glitch, not fade). */
 #define DLNET_SOH_MIN_Q 1
-#define DLNET_SOH_MAX_Q 20480
-#define DLNET_JUMP_MAX_Q 819
+#define DLNET_SOH_MAX_Q 20971520
+#define DLNET_JUMP_MAX_Q 838861
 #define DLNET_JUMP_WINDOW 10
 #define DLNET_JUMP_MIN_BEFORE 3
 
@@ -174,7 +178,7 @@ typedef struct {
  * anchor is the input anchor). */
 typedef struct {
     int32_t length;
-    const uint8_t *weight;     /* 3 x length int32: level, slope, curvature per input */
+    const uint8_t *weight;     /* 3 x length int32, each |w| < 2^26: level, slope, curvature */
     int32_t shift[3];          /* rounding shift of each coefficient, 1..62 */
 } dlnet_trend_t;
 
@@ -220,19 +224,19 @@ typedef struct {
  * Runs once at start-up (the CRC reads every byte). On failure m->ready is 0. */
 int dlnet_model_init(dlnet_model_t *m, const uint8_t *data, size_t size);
 
-/* DLNET_OK if the n values of soh (Q1.14, oldest first) are a window a model may forecast
+/* DLNET_OK if the n values of soh (Q7.24, oldest first) are a window a model may forecast
  * from; otherwise DLNET_ERR_INPUT_RANGE or DLNET_ERR_INPUT_JUMP for the first value that is not,
  * its index in *bad (when bad is not NULL; -1 when the window is fine), DLNET_ERR_ARG for a NULL
  * soh or n < 0. dlnet_run forecasts from any values; a device calls this first, so that a
  * glitch in its stream is reported instead of forecast from. */
-int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad);
+int dlnet_check_window(const int32_t *soh, int32_t n, int32_t *bad);
 
-/* One forecast. soh_in: m->input_len values, soh_out: m->output_len values, both Q1.14;
+/* One forecast. soh_in: m->input_len values in Q7.24, soh_out: m->output_len values in Q1.14;
  * signals: m->n_signals raw values (any int32), or NULL when m->n_signals is 0.
  * scratch: at least m->scratch_bytes (DLNET_SCRATCH_BYTES) bytes, 2-byte aligned (declare it as
  * int16_t[]); it holds every activation, nothing survives between calls. Returns DLNET_OK, or
  * DLNET_ERR_ARG / DLNET_ERR_MODEL / DLNET_ERR_SCRATCH without touching soh_out. */
-int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+int dlnet_run(const dlnet_model_t *m, const int32_t *soh_in, const int32_t *signals,
               int16_t *soh_out, void *scratch, size_t scratch_bytes);
 
 /* One forecast in progress: dlnet_run is dlnet_run_start, dlnet_run_layer for each layer of a
@@ -251,7 +255,7 @@ typedef struct {
 
 /* Checks the arguments as dlnet_run does (same return codes), scales the input and the signals
  * into the scratch and, without a liquid network, computes the output before the trend. */
-int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+int dlnet_run_start(const dlnet_model_t *m, const int32_t *soh_in, const int32_t *signals,
                     int16_t *soh_out, void *scratch, size_t scratch_bytes,
                     dlnet_run_state_t *s);
 
@@ -274,8 +278,9 @@ int32_t dlnet_requant(int32_t x, int32_t mult, int32_t shift);
 /* (M, shift) such that dlnet_requant(d, M, shift) = d * 2^DLNET_NORM_BITS / sqrt(var), var >= 1. */
 void dlnet_rsqrt(int64_t var, int32_t *mult, int32_t *shift);
 
-/* d_j = sat16(x_j - a), *u_sum = sum_j d_j, *anchor = a. */
-void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int16_t *x, int16_t *d,
+/* d_j = sat16(x14_j - a), x14_j = sat16(round(x_j / 2^10)) the Q7.24 input in Q1.14,
+ * *u_sum = sum_j d_j, *anchor = a. */
+void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int32_t *x, int16_t *d,
                        int32_t *anchor, int32_t *u_sum);
 
 /* d_j = sat16(requant(sat32((int64)raw_j - offset_j), mult_j, shift_j)), j < n. */
@@ -298,9 +303,10 @@ void dlnet_liquid_step(const dlnet_cell_t *c, int8_t *h, int8_t *pre, int8_t *p,
 void dlnet_residual(const dlnet_residual_t *p, int32_t width, int32_t state_offset,
                     const int8_t *h, const int8_t *h0, int8_t *out);
 
-/* c_j = sat32(round(sum_i w_ji d_{n - length + i} / 2^shift_j)): the parabola through the last
- * p->length of the n scaled inputs d, in 2^-DLNET_TREND_BITSj units. */
-void dlnet_trend_coefficients(const dlnet_trend_t *p, int32_t n, const int16_t *d, int32_t c[3]);
+/* c_j = sat32(round(sum_i w_ji e_i / 2^shift_j)), e_i = sat(x_i - anchor 2^10, +-2^25) over the
+ * last p->length of the n Q7.24 inputs x: the parabola, in 2^-DLNET_TREND_BITSj Q1.14 units. */
+void dlnet_trend_coefficients(const dlnet_trend_t *p, int32_t n, const int32_t *x, int32_t anchor,
+                              int32_t c[3]);
 
 /* out_t = sat16(out_t + sat16(anchor + round((c0 2^16 + c1 t 2^8 + c2 t^2) / 2^24))),
  * t = 1..n: the parabola added to the model's correction. */

@@ -3,9 +3,9 @@
 
 /* Mirrors guard.check_window. The median of the k values before soh[i] is compared doubled, so
  * that an even k's median (the mean of the middle two) stays an integer. */
-int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad)
+int dlnet_check_window(const int32_t *soh, int32_t n, int32_t *bad)
 {
-    int16_t before[DLNET_JUMP_WINDOW];
+    int32_t before[DLNET_JUMP_WINDOW];
     int32_t i, j, k, twice_median, twice_step;
     if (bad != NULL) {
         *bad = -1;
@@ -25,16 +25,15 @@ int dlnet_check_window(const int16_t *soh, int32_t n, int32_t *bad)
             continue;
         }
         for (j = 0; j < k; j++) {              /* insertion sort of the k values before */
-            const int16_t v = soh[i - k + j];
+            const int32_t v = soh[i - k + j];
             int32_t at = j;
             for (; at > 0 && before[at - 1] > v; at--) {
                 before[at] = before[at - 1];
             }
             before[at] = v;
         }
-        twice_median = (k % 2 != 0) ? 2 * (int32_t)before[k / 2]
-                                    : (int32_t)before[k / 2 - 1] + (int32_t)before[k / 2];
-        twice_step = 2 * (int32_t)soh[i] - twice_median;
+        twice_median = (k % 2 != 0) ? 2 * before[k / 2] : before[k / 2 - 1] + before[k / 2];
+        twice_step = 2 * soh[i] - twice_median;
         if (twice_step > 2 * DLNET_JUMP_MAX_Q || twice_step < -2 * DLNET_JUMP_MAX_Q) {
             if (bad != NULL) {
                 *bad = i;

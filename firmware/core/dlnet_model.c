@@ -342,6 +342,13 @@ static int read_model(reader_t *r, dlnet_model_t *m)
     }
     if (m->trend.length != 0) {
         m->trend.weight = take(r, 12u * (size_t)m->trend.length);
+        if (m->trend.weight != NULL) {
+            /* keeps dlnet_trend_coefficients' int64 sums exact */
+            for (i = 0; i < 3 * m->trend.length; i++) {
+                need(r, in_range(rd32(m->trend.weight + 4 * i), 1 - (1 << DLNET_TREND_WEIGHT_BITS),
+                                 (1 << DLNET_TREND_WEIGHT_BITS) - 1));
+            }
+        }
         for (j = 0; j < 3; j++) {
             m->trend.shift[j] = take_i32(r);
             need(r, in_range(m->trend.shift[j], 1, 62));

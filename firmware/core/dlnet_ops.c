@@ -173,31 +173,36 @@ DLNET_INLINE int32_t rows_s8(const int8_t *w, const uint8_t *bias, int32_t n, in
 }
 
 /* Mirrors reference.scale_input. */
-void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int16_t *x, int16_t *d,
+void dlnet_scale_input(const dlnet_anchor_t *p, int32_t n, const int32_t *x, int16_t *d,
                        int32_t *anchor, int32_t *u_sum)
 {
     int32_t a = p->constant, sum = 0, j = 0;
+    /* d first holds x14, from which the anchor comes; the int64 sum keeps x + 2^9 exact */
+    for (j = 0; j < n; j++) {
+        d[j] = (int16_t)sat16((int32_t)asr64((int64_t)x[j] + (1 << (DLNET_INPUT_SHIFT - 1)),
+                                             DLNET_INPUT_SHIFT));
+    }
     if (p->kind == 1) {
         int32_t s = 0;
         for (j = n - p->length; j < n; j++) {
-            s += x[j];
+            s += d[j];
         }
         a = clamp32(requant(s, p->mult, p->shift), INT16_LO, INT16_HI);
     }
     j = 0;
 #if DLNET_DSP
     {
-        /* 2 values per step: QSUB16 is sat16(x - a) in both lanes, SMLAD by (1, 1) adds both */
+        /* 2 values per step: QSUB16 is sat16(x14 - a) in both lanes, SMLAD by (1, 1) adds both */
         const int32_t aa = (int32_t)(((uint32_t)a & 0xFFFFu) * 0x00010001u);
         for (; j + 2 <= n; j += 2) {
-            const int32_t dd = __qsub16(load4(x + j), aa);
+            const int32_t dd = __qsub16(load4(d + j), aa);
             memcpy(d + j, &dd, sizeof dd);
             sum = __smlad(dd, 0x00010001, sum);
         }
     }
 #endif
     for (; j < n; j++) {
-        d[j] = (int16_t)clamp32((int32_t)x[j] - a, INT16_LO, INT16_HI);
+        d[j] = (int16_t)clamp32((int32_t)d[j] - a, INT16_LO, INT16_HI);
         sum += d[j];
     }
     *anchor = a;
@@ -399,18 +404,23 @@ void dlnet_residual(const dlnet_residual_t *p, int32_t width, int32_t state_offs
 /* ---- The quadratic scaling's forecast anchor (reference.trend_coefficients, add_trend) ---- */
 
 /* Mirrors reference.trend_coefficients. */
-void dlnet_trend_coefficients(const dlnet_trend_t *p, int32_t n, const int16_t *d, int32_t c[3])
+void dlnet_trend_coefficients(const dlnet_trend_t *p, int32_t n, const int32_t *x, int32_t anchor,
+                              int32_t c[3])
 {
     /* The three sums in one pass, each input loaded once for its three weights (an SMLAL
      * each). The pointers walk: given an index, GCC -Os recomputes the addresses and spills.
-     * |w| < 2^31, |d| <= 2^15, length <= 1024: the int64 sums are exact. */
+     * |w| < 2^26, |e| <= 2^25, length <= 1024: the int64 sums are exact. */
     const int32_t stride = 4 * p->length, stride2 = 2 * stride;
-    const int16_t *x = d + (n - p->length), *const end = d + n;
+    const int64_t a24 = (int64_t)anchor * (1 << DLNET_INPUT_SHIFT);
+    const int64_t lo = (int64_t)INT16_LO * (1 << DLNET_INPUT_SHIFT);
+    const int64_t hi = ((int64_t)INT16_HI + 1) * (1 << DLNET_INPUT_SHIFT) - 1;
+    const int32_t *v = x + (n - p->length), *const end = x + n;
     const uint8_t *w = p->weight;
     int64_t a0 = 0, a1 = 0, a2 = 0;
     int32_t j;
-    while (x != end) {
-        const int32_t xi = *x++;
+    while (v != end) {
+        const int64_t e = *v++ - a24;
+        const int32_t xi = (int32_t)(e < lo ? lo : (e > hi ? hi : e));
         a0 += (int64_t)rd32(w) * xi;
         a1 += (int64_t)rd32(w + stride) * xi;
         a2 += (int64_t)rd32(w + stride2) * xi;

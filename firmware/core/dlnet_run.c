@@ -34,7 +34,7 @@ void dlnet_plan_scratch(dlnet_model_t *m)
 }
 
 /* Mirrors reference.run_without_liquid up to the trend, and reference.run up to its layers. */
-int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+int dlnet_run_start(const dlnet_model_t *m, const int32_t *soh_in, const int32_t *signals,
                     int16_t *soh_out, void *scratch, size_t scratch_bytes, dlnet_run_state_t *s)
 {
     int16_t *d = (int16_t *)scratch;
@@ -68,7 +68,7 @@ int dlnet_run_start(const dlnet_model_t *m, const int16_t *soh_in, const int32_t
         dlnet_scale_signals(&m->signals, m->n_signals, signals, d + m->input_len);
     }
     if (m->trend.length != 0) {
-        dlnet_trend_coefficients(&m->trend, m->input_len, d, s->trend);
+        dlnet_trend_coefficients(&m->trend, m->input_len, soh_in, s->anchor, s->trend);
     }
     /* with a trend the forecast anchor is the parabola, added after the network's correction */
     s->out_anchor = m->trend.length == 0 ? s->anchor : 0;
@@ -140,7 +140,7 @@ void dlnet_run_finish(const dlnet_model_t *m, dlnet_run_state_t *s)
 }
 
 /* Mirrors reference.run and reference.run_without_liquid. */
-int dlnet_run(const dlnet_model_t *m, const int16_t *soh_in, const int32_t *signals,
+int dlnet_run(const dlnet_model_t *m, const int32_t *soh_in, const int32_t *signals,
               int16_t *soh_out, void *scratch, size_t scratch_bytes)
 {
     dlnet_run_state_t s;

@@ -2,7 +2,7 @@
  *
  *   dlnet_guard_host N INPUT OUTPUT
  *
- * INPUT   int16 little-endian Q1.14 SOH, N values per window, windows back to back
+ * INPUT   int32 little-endian Q7.24 SOH, N values per window, windows back to back
  * OUTPUT  per window two int32 little-endian: dlnet_check_window's code and the bad index
  *
  * Exit status: 0 done; 2 usage or file error.
@@ -27,10 +27,11 @@ static int put_i32(FILE *f, int32_t v)
 int main(int argc, char **argv)
 {
     FILE *fi, *fo;
-    int16_t *window;
+    int32_t *window;
     long n;
     int32_t i, bad, rc;
-    int status = 0, lo, hi;
+    int status = 0, b, c;
+    unsigned long v;
     if (argc != 4 || (n = strtol(argv[1], NULL, 10)) <= 0 || n > DLNET_MAX_DIM) {
         fprintf(stderr, "usage: dlnet_guard_host N INPUT OUTPUT (0 < N <= %d)\n", DLNET_MAX_DIM);
         return 2;
@@ -44,12 +45,15 @@ int main(int argc, char **argv)
     }
     while (status == 0) {
         for (i = 0; i < n; i++) {
-            lo = fgetc(fi);
-            hi = fgetc(fi);
-            if (lo == EOF || hi == EOF) {
+            v = 0;
+            for (b = 0; b < 4 && (c = fgetc(fi)) != EOF; b++) {
+                v |= (unsigned long)c << (8 * b);
+            }
+            if (b < 4) {
                 break;
             }
-            window[i] = (int16_t)((unsigned)lo | ((unsigned)hi << 8));
+            /* without implementation-defined conversions, as dlnet_fixedpoint.h's rd32 */
+            window[i] = v <= 0x7FFFFFFFul ? (int32_t)v : -(int32_t)(~v & 0x7FFFFFFFul) - 1;
         }
         if (i == 0) {
             break;

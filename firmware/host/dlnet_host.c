@@ -5,7 +5,7 @@
  * MODEL   a model blob file (dlnet/quant/blob.py), or "builtin" for the dlnet_model.h compiled in
  *         with -DDLNET_MODEL_HEADER='"path/dlnet_model.h"'
  * INPUT   windows back to back, each the model's n_signals raw signals (int32 little-endian),
- *         then its input_len SOH values (int16 little-endian Q1.14): signals first, as in
+ *         then its input_len SOH values (int32 little-endian Q7.24): signals first, as in
  *         reference.predict's rows (dlnet/quant/host.py writes it)
  * OUTPUT  int16 little-endian Q1.14 SOH, output_len values per window
  * SCRATCH_BYTES  scratch to allocate and pass (default: the model's own scratch_bytes); the
@@ -47,6 +47,15 @@ static unsigned char *read_file(const char *path, size_t *size)
     return buf;
 }
 
+/* 4 bytes little-endian, written without implementation-defined conversions, as
+ * dlnet_fixedpoint.h's rd32 */
+static int32_t le32(const unsigned char *p)
+{
+    const unsigned long v = (unsigned long)p[0] | ((unsigned long)p[1] << 8) |
+                            ((unsigned long)p[2] << 16) | ((unsigned long)p[3] << 24);
+    return v <= 0x7FFFFFFFul ? (int32_t)v : -(int32_t)(~v & 0x7FFFFFFFul) - 1;
+}
+
 static int fail(const char *what, int code, int status)
 {
     fprintf(stderr, "dlnet_host: %s: %s (%d)\n", what, dlnet_error_name(code), code);
@@ -59,7 +68,8 @@ int main(int argc, char **argv)
     unsigned char *blob = NULL, *raw = NULL;
     const uint8_t *data;
     size_t blob_size = 0, raw_size = 0, n_windows, w, scratch_bytes, record, k;
-    int16_t *in, *out, *scratch;
+    int16_t *out, *scratch;
+    int32_t *in;
     int32_t *sig = NULL;
     FILE *fo;
     int rc, status = 0, null_signals = 0;
@@ -96,7 +106,7 @@ int main(int argc, char **argv)
         return fail("dlnet_model_init", rc, 3);
     }
     k = null_signals ? 0u : (size_t)model.n_signals;
-    record = 4u * k + 2u * (size_t)model.input_len;
+    record = 4u * k + 4u * (size_t)model.input_len;
     raw = read_file(argv[2], &raw_size);
     if (raw == NULL || raw_size % record != 0u) {
         fprintf(stderr, "dlnet_host: %s is missing or not a whole number of windows of %d "
@@ -124,14 +134,10 @@ int main(int argc, char **argv)
         size_t i;
         int32_t j;
         for (i = 0; i < k; i++, p += 4) {
-            const unsigned long v = (unsigned long)p[0] | ((unsigned long)p[1] << 8) |
-                                    ((unsigned long)p[2] << 16) | ((unsigned long)p[3] << 24);
-            /* written without implementation-defined conversions, as dlnet_fixedpoint.h's rd32 */
-            sig[i] = v <= 0x7FFFFFFFul ? (int32_t)v : -(int32_t)(~v & 0x7FFFFFFFul) - 1;
+            sig[i] = le32(p);
         }
-        for (j = 0; j < model.input_len; j++) {
-            const unsigned v = (unsigned)p[2 * j] | ((unsigned)p[2 * j + 1] << 8);
-            in[j] = (int16_t)(v < 0x8000u ? (long)v : (long)v - 0x10000L);
+        for (j = 0; j < model.input_len; j++, p += 4) {
+            in[j] = le32(p);
         }
         rc = dlnet_run(&model, in, sig, out, scratch, scratch_bytes);
         if (rc != DLNET_OK) {

@@ -14,7 +14,7 @@
  * 6 a measurement outlasted one SysTick period (2^24 ticks) and cannot be timed.
  *
  * Build inputs, both generated: dlnet_model.h (the model) and dlnet_windows.h (DLNET_M4_WINDOWS
- * windows of DLNET_M4_WINDOW_LEN Q1.14 values in dlnet_windows[][] and, when DLNET_M4_SIGNALS
+ * windows of DLNET_M4_WINDOW_LEN Q7.24 values in dlnet_windows[][] and, when DLNET_M4_SIGNALS
  * is not 0, their raw signals in dlnet_signals[][]).
  */
 #include <stdint.h>
@@ -111,7 +111,7 @@ static uint32_t stack_depth(const uint32_t *top)
 
 /* dlnet_run on one window: its code in *rc, its ticks and stack. Returns 0 if it outlasted
  * one SysTick period. */
-static int timed_run(const int16_t *soh_in, const int32_t *signals, int *rc, uint32_t *ticks,
+static int timed_run(const int32_t *soh_in, const int32_t *signals, int *rc, uint32_t *ticks,
                      uint32_t *stack)
 {
     uint32_t *sp, start;

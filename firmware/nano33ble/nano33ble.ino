@@ -7,7 +7,9 @@
  * requests on Serial (115200 baud), one per line:
  *
  *   request  W v1 v2 ... vN        N = DLNET_INPUT_LEN past SOH values, oldest first, as plain
- *                                  decimals (0.91234), separated by spaces, tabs or commas
+ *                                  decimals (0.912345678), separated by spaces, tabs or commas;
+ *                                  send 8 decimals or more: a short parabola extrapolated 100
+ *                                  cycles magnifies the rounding of the values it is sent
  *   request  W v1 ... vN | s1 ... sK
  *                                  the same for a model with signals, K = DLNET_N_SIGNALS > 0:
  *                                  after the SOH values a '|', then the K raw signals of the
@@ -20,9 +22,9 @@
  *   request  S                     repeat the self-test (its line, then its P answer)
  *   error    E <reason>
  *
- * Each value is rounded to the model's Q1.14 input (steps of 1/16384), halves up, and values
- * outside [-2, 2) saturate, as dlnet.quant.fixedpoint.soh_to_q does; the decimal is read
- * exactly, in integers, so the board, a host build and the reference agree bit for bit. An
+ * Each value is rounded to the model's Q7.24 input (steps of 2^-24), halves up, and values
+ * outside [-128, 128) saturate, as dlnet.quant.fixedpoint.soh_to_q_in does; the decimal is
+ * read exactly, in integers, so the board, a host build and the reference agree bit for bit. An
  * answer's value v is the Q1.14 output q rounded to 6 decimals: round(v * 16384) gives q back.
  * The signals go to dlnet_run as they are: the model scales them itself. The '|' keeps the
  * SOH values' count, and its errors, the same as without signals.
@@ -53,15 +55,14 @@
 #define BAUD 115200
 #define SERIAL_WAIT_MS 3000
 #define SIGNALS_MARK '|'
-/* "W", then up to 24 characters per value: a sign, a digit, 15 decimals, a separator, spare;
+/* "W", then up to 24 characters per value: a sign, a digit, 20 decimals, a separator;
  * with signals "| " and up to 16 per signal: a sign, 10 digits, a separator, spare */
 #define REQUEST_MAX \
     (2 + 24 * DLNET_INPUT_LEN + (DLNET_N_SIGNALS > 0 ? 2 + 16 * DLNET_N_SIGNALS : 0))
-#define FRACTION_DIGITS 15
 
 static dlnet_model_t model;
 static int16_t scratch[(DLNET_SCRATCH_BYTES + 1) / 2];
-static int16_t soh_in[DLNET_INPUT_LEN];
+static int32_t soh_in[DLNET_INPUT_LEN];
 /* C++ has no empty arrays: without signals there is no buffer, and dlnet_run gets NULL */
 #if DLNET_N_SIGNALS > 0
 static int32_t signals_in[DLNET_N_SIGNALS];
@@ -101,44 +102,56 @@ static bool ends_number(char c)
     return c == '\0' || is_separator(c) || c == SIGNALS_MARK;
 }
 
-/* The decimal at *s as Q1.14, q = round half up of v * 2^14, saturated to int16; advances *s.
- * 15 fraction digits hold every tie (k / 32768) exactly, so later digits only say whether a
- * value lies beyond a tie (`sticky`), which matters for negative values, whose ties round up
- * toward zero. With f / scale the kept fraction times 2^14, r / scale is what decides. */
-static bool parse_q14(const char **s, int16_t *q)
+/* The decimal at *s as Q7.24, q = round half up of v * 2^24, saturated to int32; advances *s.
+ * Read exactly, in integers: a tie (k / 2^25) has 25 fraction digits, so those 25 are kept, in
+ * two parts (hi the first 12, lo the next 13), and any later nonzero digit only marks the value
+ * inexact. With 10^25 = 2^25 5^25, frac 2^25 = hi 2^13 / 5^12 + lo / 5^25: the integer part M
+ * of |v| 2^25 comes from two divisions that fit in 64 bits, and q = floor((M + 1) / 2) for
+ * v >= 0; a negative value rounds its ties toward zero, |q| = M / 2 when |v| 2^25 is exact. */
+static bool parse_q24(const char **s, int32_t *q)
 {
+    const uint64_t five12 = 244140625u, five13 = 1220703125u, five25 = 298023223876953125u;
     const char *p = *s;
     const bool negative = *p == '-';
-    uint64_t whole = 0, frac = 0, scale = 1, f, r;
+    uint64_t whole = 0, hi = 0, lo = 0, t, u, m, mag;
     int digits = 0, kept = 0;
-    bool sticky = false, up;
-    int32_t mag;
+    bool inexact = false;
     if (*p == '-' || *p == '+') {
         p++;
     }
     for (; *p >= '0' && *p <= '9'; p++, digits++) {
-        whole = whole < 2u ? whole * 10u + (uint64_t)(*p - '0') : 2u;
+        whole = whole < 128u ? whole * 10u + (uint64_t)(*p - '0') : 128u;
     }
     if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
-            if (kept < FRACTION_DIGITS) {
-                frac = frac * 10u + (uint64_t)(*p - '0');
-                scale *= 10u;
-                kept++;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++, kept++) {
+            if (kept < 12) {
+                hi = hi * 10u + (uint64_t)(*p - '0');
+            } else if (kept < 25) {
+                lo = lo * 10u + (uint64_t)(*p - '0');
             } else if (*p != '0') {
-                sticky = true;
+                inexact = true;
             }
         }
     }
     if (digits == 0 || !ends_number(*p)) {
         return false;
     }
-    f = frac << 14;                              /* below 10^15 * 2^14 < 2^64 */
-    r = f % scale;
-    up = negative ? (2u * r > scale || (2u * r == scale && sticky)) : 2u * r >= scale;
-    /* |v| >= 2 saturates either way */
-    mag = whole >= 2u ? 32768 : (int32_t)(whole * 16384u + f / scale) + (up ? 1 : 0);
-    *q = (int16_t)(negative ? -mag : (mag > 32767 ? 32767 : mag));
+    for (; kept < 25; kept++) {                  /* the digits not sent are zeros */
+        if (kept < 12) {
+            hi *= 10u;
+        } else {
+            lo *= 10u;
+        }
+    }
+    t = hi << 13;                                /* below 10^12 2^13 < 2^53 */
+    u = (t % five12) * five13 + lo;              /* below 5^25 + 10^13 < 2^59 */
+    m = (t / five12) + u / five25;
+    inexact = inexact || u % five25 != 0u;
+    /* |v| >= 128 saturates either way */
+    mag = whole >= 128u ? 0x80000000u
+                        : ((whole << 25) + m + (negative && !inexact ? 0u : 1u)) / 2u;
+    *q = negative ? (mag >= 0x80000000u ? INT32_MIN : -(int32_t)mag)
+                  : (mag > 0x7FFFFFFFu ? INT32_MAX : (int32_t)mag);
     *s = p;
     return true;
 }
@@ -273,7 +286,7 @@ static void answer(const char *s)
             print_line(buf);
             return;
         }
-        if (!parse_q14(&s, &soh_in[i])) {
+        if (!parse_q24(&s, &soh_in[i])) {
             snprintf(buf, sizeof buf, "E value %ld is not a plain decimal number", (long)i + 1);
             print_line(buf);
             return;
