@@ -41,7 +41,7 @@ from dlnet.cost import macs  # noqa: E402
 from dlnet.firmware import core_files, held_out_windows, m4, m4build, qemu, tools  # noqa: E402
 from dlnet.layers import SEQUENCE  # noqa: E402
 from dlnet.quant import header, qmodel, reference  # noqa: E402
-from dlnet.quant.fixedpoint import soh_to_q  # noqa: E402
+from dlnet.quant.fixedpoint import soh_to_q_in  # noqa: E402
 from dlnet.quant.random_models import (calibration_inputs, random_signal_scalings,  # noqa: E402
                                        randomized, signal_values, soh_windows)
 from dlnet.scaling import Scaler  # noqa: E402
@@ -134,7 +134,7 @@ def random_header(cfg, path, seed=0):
 def selection(qm, n, seed=1):
     """n random-walk windows for qm, with random raw signals if it reads any."""
     rng = np.random.default_rng(seed)
-    q = soh_to_q(soh_windows(rng, n, qm.input_len))
+    q = soh_to_q_in(soh_windows(rng, n, qm.input_len))
     s = signal_values(rng, n, qm.signals) if qm.signals is not None else None
     return held_out_windows.Selection(q=q, y=np.zeros((n, qm.output_len)),
                                       split=np.array(["bench"] * n), cell=np.array(["-"] * n),
