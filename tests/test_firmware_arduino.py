@@ -307,7 +307,8 @@ def test_sketch_rounds_decimals_like_the_reference(tiny, tmp_path):
     assert np.array_equal(got, reference.run(tiny.qm, x[None, :])[0])
     refused = sketchhost.run(exe, "".join(
         "W " + " ".join(values[:k] + [bad] + values[k + 1:]) + "\n"
-        for k, bad in ((3, "-0.0000000298023223876953125"), (4, "-2"), (5, "7"), (6, "0.00000002"))))
+        for k, bad in ((3, "-0.0000000298023223876953125"), (4, "-2"), (5, "7"),
+                       (6, "0.00000002"))))
     for k in (3, 4, 5, 6):
         assert f"E value {k + 1} is outside (0, 1.25] SOH" in refused
 

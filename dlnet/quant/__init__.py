@@ -1,6 +1,7 @@
 """Full-integer (int8) deployment of a LiquidNet, specified in NumPy and mirrored in C.
 
-    fixedpoint   the integer primitives: requantization, rounding shifts, 1/sqrt, Q7.24 in, Q1.14 out
+    fixedpoint   the integer primitives: requantization, rounding shifts, 1/sqrt, SOH in Q7.24
+                 and out in Q1.14
     floatref     the float model step by step (calibration and per-op checks)
     calibrate    activation ranges and int8/int16 scales; int8 weight quantization
     qmodel       QuantModel: every integer parameter; quantize() and the range checks

@@ -41,7 +41,7 @@ INT8 = (-128, 127)
 INT16 = (-32768, 32767)
 INT32 = (-(1 << 31), (1 << 31) - 1)
 # the trend's input, x - a in Q7.24, saturated to the int16 d's range: |e| <= 2^25
-TREND_INPUT = (INT16[0] << INPUT_SHIFT, (INT16[1] + 1 << INPUT_SHIFT) - 1)
+TREND_INPUT = (INT16[0] << INPUT_SHIFT, ((INT16[1] + 1) << INPUT_SHIFT) - 1)
 TREND_WEIGHT_BITS = 26   # |trend weight| < 2^26: with |e| <= 2^25 and length <= 1024, |sum| < 2^61
 
 

@@ -79,8 +79,8 @@ def windows_bytes(x, s=None):
 
 def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None, s=None,
         null_signals=False):
-    """Run windows x (Q7.24 int32, n x input_len) and their raw signals s (int32 values, n x k; None
-    for a model without signals) through the host; `model` is blob bytes or "builtin";
+    """Run windows x (Q7.24 int32, n x input_len) and their raw signals s (int32 values, n x k;
+    None for a model without signals) through the host; `model` is blob bytes or "builtin";
     `scratch_bytes` overrides the scratch size the host passes to dlnet_run; `null_signals`
     passes dlnet_run NULL signals (s must be None), which a model with signals refuses.
 
@@ -110,8 +110,9 @@ def run(exe, model, x, work_dir, output_len=None, scratch_bytes=None, s=None,
 
 
 def check_windows(exe, x, work_dir):
-    """dlnet_check_window on windows x (Q7.24 int32, n x len) through firmware/host/dlnet_guard_host.c
-    (built with host_source=GUARD_HOST): (n, 2) int32 of code and bad index."""
+    """dlnet_check_window on windows x (Q7.24 int32, n x len) through
+    firmware/host/dlnet_guard_host.c (built with host_source=GUARD_HOST): (n, 2) int32 of code and
+    bad index."""
     work = Path(work_dir)
     x = np.ascontiguousarray(x, dtype="<i4")
     (work / "guard_in.bin").write_bytes(x.tobytes())

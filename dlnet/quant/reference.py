@@ -76,8 +76,8 @@ def trend_coefficients(trend, x, a):
     less the anchor a (Q1.14): e_i = sat(x_i - a 2^10, +-2^25), the int16 d's range in Q7.24,
     c_j = sat32(shift_round(sum_i w_ji e_i, shift_j)) in 2^-TREND_FRAC_BITS[j] Q1.14 units.
     |w| < 2^26, |e| <= 2^25 and length <= 1024 keep the int64 sum exact."""
-    e = saturate(np.asarray(x, np.int64)[:, -trend.length:] - (np.asarray(a, np.int64) << INPUT_SHIFT),
-                 TREND_INPUT)
+    a24 = np.asarray(a, np.int64) << INPUT_SHIFT
+    e = saturate(np.asarray(x, np.int64)[:, -trend.length:] - a24, TREND_INPUT)
     return saturate(shift_round(e @ trend.weight.T.astype(np.int64), trend.shift), INT32)
 
 

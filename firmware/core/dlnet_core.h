@@ -18,7 +18,8 @@
  * in Q7.24 (int32, SOH = q / 2^24); soh_out receives the next model.output_len values in Q1.14
  * (int16, SOH = q / 2^14, range [-2, 2)). The network reads the input rounded to Q1.14; the
  * quadratic trend reads all 24 bits, because a parabola through a few values extrapolated a
- * hundred cycles ahead multiplies an input's rounding by up to ~10^4. signals holds the model.n_signals (DLNET_N_SIGNALS) raw int32 values
+ * hundred cycles ahead multiplies an input's rounding by up to ~10^4.
+ * signals holds the model.n_signals (DLNET_N_SIGNALS) raw int32 values
  * a battery management system knows of the window, each in its own unit, in the order of the
  * model's signals (dlnet/signals.py lists them; the default config's one is the cycle number of
  * the window's last SOH value); NULL when the model has none. The core applies the model's scaling to both itself.
