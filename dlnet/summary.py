@@ -360,7 +360,7 @@ def validation_note(splits, left_out=None):
     if val and "reach" in val:
         text = (f" Every choice reads the validation windows: {val['windows']:,} from "
                 f"{len(val['cells'])} cells, reaching {val['reach']:,} values into a cell's "
-                f"series (the training windows: {train['reach']:,}).")
+                f"series (the training windows reach {train['reach']:,}).")
     for s, cells in (left_out or {}).items():
         if s in splits:
             text += (f" {len(cells)} {s} cell(s) kept no window, for lack of a valid value of a "
