@@ -43,6 +43,10 @@ def baseline_rows(baselines_path, input_len, output_len):
     return rows
 
 
+def _setting(record):
+    return ", ".join(f"{k}={v:g}" for k, v in record["setting"].items())
+
+
 def learned_rows(learned_path, ridge_path):
     """The learned references in float (kinds reference and knn), and ridge as the int8 core
     computes it: a deployable candidate (kind linear)."""
@@ -50,13 +54,12 @@ def learned_rows(learned_path, ridge_path):
     for name, r in read_json(learned_path).items():
         if name == "versions":
             continue
-        setting = ", ".join(f"{k}={v:g}" for k, v in r["setting"].items())
         cost = {k: r[k] for k in ("params", "macs", "int8_bytes")}
-        rows.append({"name": f"{name} ({setting})", "stage": "learned",
+        rows.append({"name": f"{name} ({_setting(r)})", "stage": "learned",
                      "kind": "knn" if r["kind"] == "knn" else "reference", **cost, **scores(r),
                      "model": ""})
         if "int8" in r:
-            rows.append({"name": f"{name} ({setting}, int8)", "stage": "learned",
+            rows.append({"name": f"{name} ({_setting(r['int8'])}, int8)", "stage": "learned",
                          "kind": r["kind"], **cost, **scores(r["int8"]),
                          "model": str(ridge_path)})
     return rows

@@ -9,11 +9,14 @@ validation windows only; the scores of every setting are kept, as the baselines 
 Their cost, as the Pareto table counts it:
   ridge  a deployable model: its coefficients as one int8 layer (qmodel.quantize_linear), so its
          bytes are the blob the C core runs, and its MACs input_len x output_len. Its errors are
-         kept in float and as the int8 core computes them (`int8`).
+         kept in float and as the int8 core computes them (`int8`, whose alpha is chosen on
+         the int8 validation MAE: the deployable, ridge.npz).
   knn    not deployable: it stores the training windows. Its bytes are what an int8 store would
          hold (the PCA basis, and per training window its coordinates and its targets), its MACs
          the projection, the distance to every stored window and the average of the neighbours.
 """
+
+from typing import NamedTuple
 
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
@@ -101,22 +104,63 @@ def setting_name(setting):
     return ", ".join(f"{k} {v:g}" for k, v in setting.items())
 
 
+class Fitted(NamedTuple):
+    """One learned reference: the setting best in float on validation (`model`), its record, and
+    for ridge the setting best as the int8 core computes it (`int8_model`, the deployable)."""
+    model: object
+    record: dict
+    int8_model: object = None
+
+
+def grid_edges(settings, chosen):
+    """The hyperparameters of `chosen` at the smallest or largest value their grid tries: the
+    optimum may lie beyond it, so the grid should be widened."""
+    out = []
+    for key, value in chosen.items():
+        values = sorted({s[key] for s, _ in settings})
+        if len(values) > 1 and value in (values[0], values[-1]):
+            out.append(f"{key} {value:g} is the {'smallest' if value == values[0] else 'largest'} "
+                       "value of its grid")
+    return out
+
+
+def _best(fitted, scores):
+    return min(fitted, key=lambda sm: scores[setting_name(sm[0])])
+
+
 def evaluate(splits, scaler, learned_cfg, log=print):
-    """{name: (fitted forecaster of the best setting, its record)}; the record has the setting,
-    every setting's validation MAE, the cost and the metrics of every split but train."""
+    """{name: Fitted}; the record has the setting, every setting's validation MAE, the cost, the
+    metrics of every split but train and the settings at an edge of their grid. Ridge's int8
+    record is that of the setting whose int8 forecast is best on validation: small alphas fit
+    the smoothed windows' fine differences with large coefficients of alternating sign, which
+    int8 weights on Q1.14 inputs cannot hold, so the float choice may be useless in int8."""
     train, val = splits["train"], splits["val"]
     out = {}
     for name, settings in grid(learned_cfg).items():
-        fitted, scores = [], {}
+        fitted, scores, int8_scores = [], {}, {}
         for setting, make in settings:
             model = make(scaler).fit(train)
-            scores[setting_name(setting)] = errors(val.y, model.predict(val.inputs))["mae"]
+            key = setting_name(setting)
+            scores[key] = errors(val.y, model.predict(val.inputs))["mae"]
+            text = f"{name} {key}: val MAE {scores[key]:.6f}"
+            if hasattr(model, "int8_predict"):
+                int8_scores[key] = errors(val.y, model.int8_predict(val.inputs))["mae"]
+                text += f", int8 {int8_scores[key]:.6f}"
             fitted.append((setting, model))
-            log(f"{name} {setting_name(setting)}: val MAE {scores[setting_name(setting)]:.6f}")
-        setting, model = min(fitted, key=lambda sm: scores[setting_name(sm[0])])
+            log(text)
+        setting, model = _best(fitted, scores)
         record = {"kind": model.kind, "setting": setting, "val_mae_by_setting": scores,
+                  "grid_edges": grid_edges(settings, setting),
                   **model.cost(), **all_splits(splits, model.predict)}
-        if hasattr(model, "int8_predict"):
-            record["int8"] = all_splits(splits, model.int8_predict)
-        out[name] = (model, record)
+        int8_model = None
+        if int8_scores:
+            int8_setting, int8_model = _best(fitted, int8_scores)
+            record["int8"] = {"setting": int8_setting, "val_mae_by_setting": int8_scores,
+                              "grid_edges": grid_edges(settings, int8_setting),
+                              **all_splits(splits, int8_model.int8_predict)}
+        for kind, r in (("float", record), ("int8", record.get("int8"))):
+            for edge in (r or {}).get("grid_edges", []):
+                log(f"warning: {name}'s best setting in {kind} on validation has {edge}: widen "
+                    f"baselines.learned.{name} in config.yaml")
+        out[name] = Fitted(model, record, int8_model)
     return out

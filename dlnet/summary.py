@@ -395,10 +395,35 @@ def best_outside_baseline(candidates_csv):
     return own.loc[own["val_mae"].astype(float).idxmin()]
 
 
+def learned_ahead(candidates_csv, selected):
+    """The learned references in float that score better on validation than the selected model's
+    mean, in words, with what keeps each from deployment; '' when none does."""
+    frame = pd.read_csv(candidates_csv)
+    learned = frame[frame["stage"].eq("learned")]
+    ahead = learned[learned["kind"].isin(["reference", "knn"])
+                    & (learned["val_mae"].astype(float) < selected["val_mae_mean"])]
+    if ahead.empty:
+        return ""
+    int8 = learned[learned["kind"].eq("linear")]
+    parts = []
+    for _, row in ahead.sort_values("val_mae").iterrows():
+        text = (f"{row['name']} scores {row['val_mae']:.5f} on validation, "
+                f"{row['val_mae'] / selected['val_mae_mean']:.2f} x the selected model's mean")
+        if row["kind"] == "knn":
+            text += (f", but it stores its training windows ({int(row['int8_bytes']):,} int8 "
+                     "bytes) and is never deployed")
+        elif not int8.empty:
+            q = int8.iloc[0]
+            text += (f", in float; as the int8 core computes it, the best setting, {q['name']}, "
+                     f"scores {q['val_mae']:.5f} ({int(q['int8_bytes']):,} int8 bytes)")
+        parts.append(text)
+    return "Learned references ahead of the selected model: " + "; ".join(parts) + "."
+
+
 def selection_text(selected, seeds_csv=None, candidates_csv=None):
     """The choice in words: what was selected, why, the seed noise and how stable the choice
     is; with seeds.csv, the selected model's errors over its seeds; with the candidates table,
-    the best baseline when the baselines do not compete."""
+    the best baseline when the baselines do not compete and the learned references ahead."""
     noise, stab = selected["noise"], selected["stability"]
     baseline = best_outside_baseline(candidates_csv) if candidates_csv else None
     seed = f", seed {selected['seed']} deployed" if selected.get("seed") is not None else ""
@@ -453,10 +478,12 @@ def selection_text(selected, seeds_csv=None, candidates_csv=None):
                      f"(`candidates.baselines`); the best one as the int8 core computes it, "
                      f"{baseline['name']}, scores {baseline['val_mae']:.5f} on validation, "
                      "behind the selected model's mean.")
+    if candidates_csv:
+        lines.append(learned_ahead(candidates_csv, selected))
     runs = pd.read_csv(seeds_csv) if seeds_csv else pd.DataFrame(columns=["name"])
     runs = runs[runs["name"] == selected["name"]]
     if len(runs) > 1:
         lines.append(f"Over its {len(runs)} seeds, the selected model's float MAE: " + ", ".join(
             f"{c.removesuffix('_mae')} {runs[c].mean():.5f} +- {runs[c].std(ddof=1):.5f}"
             for c in runs.columns if c.endswith("_mae")) + ".")
-    return " ".join(lines)
+    return " ".join(line for line in lines if line)

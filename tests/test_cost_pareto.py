@@ -418,22 +418,44 @@ def test_the_summary_names_a_more_frequent_rerun_choice_and_an_uncompeting_bette
                               "val_mae_spread": 0.1, "int8_bytes_range": [101392, 101392],
                               "most_chosen": "h32"}}
     candidates = tmp_path / "candidates.csv"
-    pd.DataFrame({"name": ["quadratic (k=30, int8)", "h32_p0.1"], "kind": ["polynomial", "liquid"],
-                  "int8_bytes": [448, 89324], "val_mae": [0.00126, 0.0029],
-                  "eligible": [False, True]}).to_csv(candidates, index=False)
+    pd.DataFrame({"name": ["quadratic (k=30, int8)", "h32_p0.1"], "stage": ["baseline", "recovered"],
+                  "kind": ["polynomial", "liquid"], "int8_bytes": [448, 89324],
+                  "val_mae": [0.00126, 0.0029], "eligible": [False, True]}).to_csv(candidates,
+                                                                                     index=False)
     text = selection_text(selected, candidates_csv=candidates)
     assert "they choose h32 more often (42%)" in text
     assert "101,392-101,392 int8 bytes" in text
     assert "Left out of the choice: h128 (no seed fits" in text
     assert "quadratic (k=30, int8) (448 int8 bytes), scores 0.00126" in text and "2.30 x" in text
     # the baselines compete: no such sentence; no alternative at all: said so
-    pd.DataFrame({"name": ["quadratic (k=30, int8)"], "kind": ["polynomial"], "int8_bytes": [448],
-                  "val_mae": [0.00126], "eligible": [True]}).to_csv(candidates, index=False)
+    pd.DataFrame({"name": ["quadratic (k=30, int8)"], "stage": ["baseline"], "kind": ["polynomial"],
+                  "int8_bytes": [448], "val_mae": [0.00126], "eligible": [True]}).to_csv(
+                      candidates, index=False)
     alone = {**selected, "stability": {**selected["stability"], "int8_bytes_range": None,
                                        "most_chosen": "h32_p0.1"}}
     text = selection_text(alone, candidates_csv=candidates)
     assert "do not compete" not in text and "more often" not in text
     assert "no other model is chosen in as many as 1% of them" in text
+
+
+def test_the_summary_names_the_learned_references_ahead_of_the_selected_model(tmp_path):
+    """Ridge in float and kNN better on validation than the deployed model: the summary says so,
+    with ridge's int8 score and what keeps kNN off the device; none ahead, no sentence."""
+    from dlnet.summary import learned_ahead
+
+    candidates = tmp_path / "candidates.csv"
+    pd.DataFrame({"name": ["ridge (alpha=0.0001)", "ridge (alpha=0.01, int8)",
+                           "knn (components=16, neighbours=2)", "h4-tiny_p0.6"],
+                  "stage": ["learned", "learned", "learned", "recovered"],
+                  "kind": ["reference", "linear", "knn", "liquid"],
+                  "int8_bytes": [11160, 11160, 155032, 4964],
+                  "val_mae": [0.00038, 0.00073, 0.00046, 0.00063]}).to_csv(candidates, index=False)
+    text = learned_ahead(candidates, {"val_mae_mean": 0.0006})
+    assert text.index("ridge (alpha=0.0001) scores 0.00038") < text.index("knn (")
+    assert "0.63 x the selected model's mean, in float" in text
+    assert "ridge (alpha=0.01, int8), scores 0.00073 (11,160 int8 bytes)" in text
+    assert "stores its training windows (155,032 int8 bytes)" in text
+    assert learned_ahead(candidates, {"val_mae_mean": 0.0003}) == ""
 
 
 def test_the_selection_table_reads_a_pareto_csv_written_before_it_had_paired_and_beaten_by(tmp_path):

@@ -1,5 +1,5 @@
 """Rule learned_baselines: ridge regression and PCA + kNN, hyperparameters chosen on validation;
-ridge's coefficients are kept, since it can be deployed."""
+the coefficients of ridge's best setting in int8 are kept, since it can be deployed."""
 
 import json
 
@@ -15,13 +15,17 @@ def run(input, output, params, log, threads=1):
     log = Log(log)
     splits, scaler = protocols.load_with_scaler(input.dataset, input.info)
     result = learned.evaluate(splits, scaler, params.learned, log)
-    for name, (_, r) in result.items():
-        scores = ", ".join(f"{s} {r[s]['mae']:.5f}" for s in ("val", "test", "test2", "segments")
-                           if s in r)
-        log(f"{name}: {setting_name(r['setting'])} (chosen on val): MAE {scores}; "
-            f"{r['int8_bytes']} int8 bytes, {r['macs']} MACs")
-    ridge = result["ridge"][0]
+    for name, fitted in result.items():
+        r = fitted.record
+        for kind, rec in (("float", r), ("int8", r.get("int8"))):
+            if rec is not None:
+                scores = ", ".join(f"{s} {rec[s]['mae']:.5f}"
+                                   for s in ("val", "test", "test2", "segments") if s in rec)
+                log(f"{name} in {kind}: {setting_name(rec['setting'])} (chosen on val): "
+                    f"MAE {scores}")
+        log(f"{name}: {r['int8_bytes']} int8 bytes, {r['macs']} MACs")
+    ridge = result["ridge"].int8_model
     save_npz(output.ridge, weight=ridge.weight, bias=ridge.bias, alpha=ridge.alpha,
              scaler=json.dumps(scaler.to_dict()))
-    write_json(output.metrics, {**{name: r for name, (_, r) in result.items()},
+    write_json(output.metrics, {**{name: fitted.record for name, fitted in result.items()},
                                 "versions": versions()})
